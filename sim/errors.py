@@ -1,0 +1,10 @@
+"""The one exception type for bad user input (scenario files, arguments, certificate files).
+
+The command line turns it into one readable message and exit status 2, never a traceback.
+Lower layers that may not import this module (``sim.pki``) raise their own ``ValueError``
+subclasses, which the command line treats the same way.
+"""
+
+
+class InputError(ValueError):
+    """Bad input from the user: the message names the file and the place."""
