@@ -1,0 +1,170 @@
+"""End hosts: protocol dispatch and UDP sockets that SimPy processes wait on."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from sim.net.node import Interface, Node
+from sim.net.packet import ICMP, ICMPV6, UDP, Packet, udp
+
+if TYPE_CHECKING:
+    from simpy.events import Event
+
+    from sim.net.kernel import Kernel
+    from sim.net.packet import Address
+
+# Windows dynamic port range (netsh int ipv4 show dynamicport): 49152-65535.
+EPHEMERAL_FIRST = 49152
+EPHEMERAL_LAST = 65535
+
+
+class Mailbox:
+    """Packets waiting for a process, and at most one process waiting for a packet."""
+
+    __slots__ = ("env", "queue", "waiter")
+
+    def __init__(self, env) -> None:
+        self.env = env
+        self.queue: deque = deque()
+        self.waiter: Event | None = None
+
+    def put(self, item: Any) -> None:
+        waiter = self.waiter
+        if waiter is not None and not waiter.triggered:
+            self.waiter = None
+            waiter.succeed(item)
+        else:
+            self.queue.append(item)
+
+    def get(self, timeout: float | None = None) -> Event:
+        """An event whose value is the next item, or ``None`` if ``timeout`` passes first."""
+        ev = self.env.event()
+        if self.queue:
+            ev.succeed(self.queue.popleft())
+            return ev
+        self.waiter = ev
+        if timeout is not None:
+            self.env.timeout(timeout).callbacks.append(lambda _t: self._expire(ev))
+        return ev
+
+    def _expire(self, ev: Event) -> None:
+        if not ev.triggered:
+            if self.waiter is ev:
+                self.waiter = None
+            ev.succeed(None)
+
+
+class UdpSocket:
+    """A bound UDP port: ``sendto`` and ``recv`` (an event), or an ``on_packet`` callback for
+    servers that answer without a process."""
+
+    __slots__ = ("host", "mailbox", "on_packet", "port")
+
+    def __init__(self, host: Host, port: int,
+                 on_packet: Callable[[Packet], None] | None = None) -> None:
+        self.host = host
+        self.port = port
+        self.on_packet = on_packet
+        self.mailbox = Mailbox(host.kernel.env)
+
+    def sendto(self, dst: Address, dport: int, payload: Any = None, payload_size: int = 0,
+               src: Address | None = None, inner: Packet | None = None) -> Packet:
+        source = src if src is not None else self.host.source_for(dst)
+        pkt = udp(source, self.port, dst, dport, payload, payload_size, inner)
+        self.host.send(pkt)
+        return pkt
+
+    def recv(self, timeout: float | None = None) -> Event:
+        return self.mailbox.get(timeout)
+
+    def deliver(self, pkt: Packet) -> None:
+        if self.on_packet is not None:
+            self.on_packet(pkt)
+        else:
+            self.mailbox.put(pkt)
+
+    def close(self) -> None:
+        self.host.udp_ports.pop(self.port, None)
+
+
+class Host(Node):
+    """A computer: it answers for its own addresses and hands packets to protocol handlers."""
+
+    def __init__(self, kernel: Kernel, name: str) -> None:
+        super().__init__(kernel, name)
+        self.udp_ports: dict[int, UdpSocket] = {}
+        self.handlers: dict[int, Callable[[Packet, Interface], None]] = {
+            UDP: self._udp, ICMP: self._icmp, ICMPV6: self._icmp,
+        }
+        self._port_rng = kernel.rng(f"host:{name}:ports")
+        self._next_port = self._port_rng.randint(EPHEMERAL_FIRST, EPHEMERAL_LAST)
+
+    def receive(self, pkt: Packet, iface: Interface) -> None:
+        if pkt.dst not in self.local:
+            self.kernel.drop(self.name, pkt, f"{self.name} does not forward packets")
+            return
+        handler = self.handlers.get(pkt.proto)
+        if handler is None:
+            self.kernel.drop(self.name, pkt, f"protocol {pkt.proto} not handled")
+            return
+        handler(pkt, iface)
+
+    def source_for(self, dst: Address) -> Address:
+        """The source address Windows would pick: the routed interface's address of the same
+        family."""
+        hop = self.routes.lookup(dst)
+        if hop is not None:
+            for addr in hop[0].addresses:
+                if addr.version == dst.version:
+                    return addr
+        raise LookupError(f"{self.name}: no address to reach {dst}")
+
+    def ephemeral_port(self, taken: dict | set | None = None) -> int:
+        """The next free dynamic port, starting from a random point like Windows does."""
+        taken = self.udp_ports if taken is None else taken
+        for _ in range(EPHEMERAL_LAST - EPHEMERAL_FIRST + 1):
+            port = self._next_port
+            self._next_port = EPHEMERAL_FIRST if port >= EPHEMERAL_LAST else port + 1
+            if port not in taken:
+                return port
+        raise OSError(f"{self.name}: no free ephemeral port")
+
+    def udp_open(self, port: int | None = None,
+                 on_packet: Callable[[Packet], None] | None = None) -> UdpSocket:
+        if port is None:
+            port = self.ephemeral_port()
+        if port in self.udp_ports:
+            raise OSError(f"{self.name}: UDP port {port} in use")
+        sock = self.udp_ports[port] = UdpSocket(self, port, on_packet)
+        return sock
+
+    def _udp(self, pkt: Packet, iface: Interface) -> None:
+        sock = self.udp_ports.get(pkt.dport)
+        if sock is None:
+            self.kernel.drop(self.name, pkt, f"UDP port {pkt.dport} closed")
+            return
+        sock.deliver(pkt)
+
+    def _icmp(self, pkt: Packet, iface: Interface) -> None:
+        msg = pkt.payload
+        if getattr(msg, "kind", None) == "echo-request":
+            reply = Packet(pkt.dst, pkt.src, pkt.proto, size=pkt.size,
+                           payload=EchoMessage("echo-reply", msg.ident, msg.seq))
+            self.send(reply)
+        elif self.icmp_listener is not None:
+            self.icmp_listener(pkt)
+
+    icmp_listener: Callable[[Packet], None] | None = None
+
+
+class EchoMessage:
+    """ICMP/ICMPv6 echo request or reply (ping)."""
+
+    __slots__ = ("ident", "kind", "seq")
+
+    def __init__(self, kind: str, ident: int = 0, seq: int = 0) -> None:
+        self.kind = kind
+        self.ident = ident
+        self.seq = seq

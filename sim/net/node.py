@@ -1,0 +1,161 @@
+"""Nodes, their interfaces and longest-prefix routing."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_interface, ip_network
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sim.net.kernel import Kernel
+    from sim.net.link import Link
+    from sim.net.packet import Address, Packet
+
+Network = IPv4Network | IPv6Network
+
+
+class Interface:
+    """A node's attachment to a link, with its addresses; an optional capture list records
+    what crossed it (``(time, direction, packet)``) for pcap export."""
+
+    __slots__ = ("addresses", "capture", "link", "name", "networks", "node", "tx_free_at")
+
+    def __init__(self, node: Node, name: str, link: Link | None, addresses: list[Any]) -> None:
+        self.node = node
+        self.name = name
+        self.link = link
+        ifaces = [ip_interface(a) for a in addresses]
+        self.addresses: list[Address] = [i.ip for i in ifaces]
+        self.networks: list[Network] = [i.network for i in ifaces]
+        self.capture: list | None = None
+        self.tx_free_at = 0.0
+
+    def deliver(self, event: Any) -> None:
+        """Link callback: the packet arrived on this interface."""
+        pkt = event._value
+        if self.capture is not None:
+            self.capture.append((self.node.kernel.env.now, "in", pkt))
+        self.node.receive(pkt, self)
+
+    def send(self, pkt: Packet, next_hop: Address) -> None:
+        if self.capture is not None:
+            self.capture.append((self.node.kernel.env.now, "out", pkt))
+        self.link.transmit(pkt, self, next_hop)
+
+    @property
+    def address(self) -> Address:
+        return self.addresses[0]
+
+    def ipv4(self) -> Address | None:
+        return next((a for a in self.addresses if a.version == 4), None)
+
+    def __repr__(self) -> str:
+        return f"<Interface {self.node.name}/{self.name} {[str(a) for a in self.addresses]}>"
+
+
+class RoutingTable:
+    """Longest-prefix match over (prefix, interface, gateway), cached per destination."""
+
+    __slots__ = ("_cache", "_routes")
+
+    def __init__(self) -> None:
+        self._routes: list[tuple[Network, Interface, Address | None]] = []
+        self._cache: dict[Address, tuple[Interface, Address | None] | None] = {}
+
+    def add(self, prefix: Any, iface: Interface, via: Any = None) -> None:
+        net = prefix if isinstance(prefix, IPv4Network | IPv6Network) else ip_network(
+            prefix, strict=False)
+        gw = ip_address(via) if isinstance(via, str) else via
+        self._routes.append((net, iface, gw))
+        self._routes.sort(key=lambda r: r[0].prefixlen, reverse=True)
+        self._cache.clear()
+
+    def remove_interface(self, iface: Interface) -> None:
+        self._routes = [r for r in self._routes if r[1] is not iface]
+        self._cache.clear()
+
+    def lookup(self, dst: Address) -> tuple[Interface, Address | None] | None:
+        try:
+            return self._cache[dst]
+        except KeyError:
+            pass
+        found = None
+        version = dst.version
+        for net, iface, gw in self._routes:
+            if net.version == version and dst in net:
+                found = (iface, gw)
+                break
+        self._cache[dst] = found
+        return found
+
+    def __iter__(self):
+        return iter(self._routes)
+
+
+class Node(ABC):
+    """Anything with interfaces that sends and receives packets."""
+
+    def __init__(self, kernel: Kernel, name: str) -> None:
+        self.kernel = kernel
+        self.name = name
+        self.interfaces: list[Interface] = []
+        self.local: set[Address] = set()
+        self.routes = RoutingTable()
+
+    def add_interface(self, link: Link | None, *addresses: Any, name: str | None = None,
+                      iface_class: type[Interface] = Interface, **kwargs: Any) -> Interface:
+        """Attach to ``link`` with ``addresses`` (``"192.168.1.10/24"``); adds the connected
+        routes."""
+        iface = iface_class(self, name or f"if{len(self.interfaces)}", link, list(addresses),
+                            **kwargs)
+        self.interfaces.append(iface)
+        self.local.update(iface.addresses)
+        for net in iface.networks:
+            if net.prefixlen < net.max_prefixlen:
+                self.routes.add(net, iface)
+        if link is not None:
+            link.attach(iface)
+        return iface
+
+    def add_address(self, iface: Interface, address: Any) -> Address:
+        """Give an interface one more address (a tunnel's address, a lease)."""
+        ifc = ip_interface(address)
+        iface.addresses.append(ifc.ip)
+        iface.networks.append(ifc.network)
+        self.local.add(ifc.ip)
+        if iface.link is not None:
+            iface.link.learn(iface, ifc.ip)
+        return ifc.ip
+
+    def remove_address(self, iface: Interface, address: Address) -> None:
+        if address in iface.addresses:
+            i = iface.addresses.index(address)
+            del iface.addresses[i]
+            del iface.networks[i]
+        self.local.discard(address)
+
+    def add_route(self, prefix: Any, iface: Interface | None = None, via: Any = None) -> None:
+        """A static route; with only ``via``, the interface is the one that reaches it."""
+        if iface is None:
+            hop = self.routes.lookup(ip_address(via))
+            if hop is None:
+                raise ValueError(f"{self.name}: gateway {via} is not on a connected network")
+            iface = hop[0]
+        self.routes.add(prefix, iface, via)
+
+    def send(self, pkt: Packet) -> bool:
+        """Route and transmit; a packet with no route is dropped."""
+        hop = self.routes.lookup(pkt.dst)
+        if hop is None:
+            self.kernel.drop(self.name, pkt, f"no route to {pkt.dst}")
+            return False
+        iface, gw = hop
+        iface.send(pkt, gw if gw is not None else pkt.dst)
+        return True
+
+    @abstractmethod
+    def receive(self, pkt: Packet, iface: Interface) -> None:
+        """What a packet arriving on ``iface`` means: each kind of node decides."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"

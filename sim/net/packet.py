@@ -1,0 +1,113 @@
+"""Light packets for the hot path: slotted objects, ``ipaddress`` addresses, no scapy.
+
+A packet is treated as immutable once sent: a device that rewrites it (a NAT) makes a copy with
+``replace``, so capture points keep what they saw. Encapsulation puts the inner packet in
+``inner`` (IPv6 in IPv4 protocol 41, IPv6 in UDP for Teredo); TCP carries message objects in
+``payload`` and their byte count in ``size``.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv6Address
+from typing import Any
+
+ICMP = 1
+TCP = 6
+UDP = 17
+IPV6_IN_IPV4 = 41  # RFC 3056 §5: 6to4 encapsulation, no ports
+ICMPV6 = 58
+
+PROTO_NAMES = {ICMP: "icmp", TCP: "tcp", UDP: "udp", IPV6_IN_IPV4: "proto41", ICMPV6: "icmpv6"}
+
+IPV4_HEADER = 20
+IPV6_HEADER = 40
+UDP_HEADER = 8
+TCP_HEADER = 20
+
+# TCP flags, as in the TCP header
+FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
+
+Address = IPv4Address | IPv6Address
+
+
+class Packet:
+    """One IP packet: addresses, protocol, ports, TCP fields, size in bytes, payload, inner."""
+
+    __slots__ = (
+        "ack", "dport", "dst", "flags", "inner", "payload", "proto", "seq", "size", "sport",
+        "src", "ttl",
+    )
+
+    def __init__(
+        self,
+        src: Address,
+        dst: Address,
+        proto: int,
+        sport: int = 0,
+        dport: int = 0,
+        size: int = 0,
+        payload: Any = None,
+        inner: Packet | None = None,
+        flags: int = 0,
+        seq: int = 0,
+        ack: int = 0,
+        ttl: int = 64,
+    ) -> None:
+        self.src = src
+        self.dst = dst
+        self.proto = proto
+        self.sport = sport
+        self.dport = dport
+        self.size = size
+        self.payload = payload
+        self.inner = inner
+        self.flags = flags
+        self.seq = seq
+        self.ack = ack
+        self.ttl = ttl
+
+    def replace(self, **changes: Any) -> Packet:
+        """A copy with some fields changed (a NAT's rewrite)."""
+        new = Packet.__new__(Packet)
+        for name in Packet.__slots__:
+            setattr(new, name, changes[name] if name in changes else getattr(self, name))
+        return new
+
+    @property
+    def version(self) -> int:
+        return self.dst.version
+
+    def flow(self) -> tuple:
+        """The 5-tuple that identifies the packet's flow."""
+        return (self.proto, self.src, self.sport, self.dst, self.dport)
+
+    def __repr__(self) -> str:
+        proto = PROTO_NAMES.get(self.proto, str(self.proto))
+        ports = f":{self.sport}->{self.dst}:{self.dport}" if self.proto in (TCP, UDP) else (
+            f"->{self.dst}")
+        text = f"<{proto} {self.src}{ports} {self.size}B"
+        if self.flags:
+            text += " " + tcp_flags_text(self.flags)
+        if self.inner is not None:
+            text += f" [{self.inner!r}]"
+        elif self.payload is not None:
+            text += f" {type(self.payload).__name__}"
+        return text + ">"
+
+
+def tcp_flags_text(flags: int) -> str:
+    return "".join(n for bit, n in ((SYN, "S"), (ACK, "A"), (FIN, "F"), (RST, "R"), (PSH, "P"))
+                   if flags & bit)
+
+
+def udp(src: Address, sport: int, dst: Address, dport: int, payload: Any = None,
+        payload_size: int = 0, inner: Packet | None = None) -> Packet:
+    """A UDP datagram; its size counts the IP and UDP headers and the payload (or inner)."""
+    body = inner.size if inner is not None else payload_size
+    header = IPV4_HEADER if dst.version == 4 else IPV6_HEADER
+    return Packet(src, dst, UDP, sport, dport, header + UDP_HEADER + body, payload, inner)
+
+
+def encapsulate_6in4(src: IPv4Address, dst: IPv4Address, inner: Packet) -> Packet:
+    """IPv6 directly inside IPv4, protocol 41 (RFC 3056 §5)."""
+    return Packet(src, dst, IPV6_IN_IPV4, size=IPV4_HEADER + inner.size, inner=inner)
