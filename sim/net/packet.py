@@ -102,8 +102,9 @@ def tcp_flags_text(flags: int) -> str:
 
 def udp(src: Address, sport: int, dst: Address, dport: int, payload: Any = None,
         payload_size: int = 0, inner: Packet | None = None) -> Packet:
-    """A UDP datagram; its size counts the IP and UDP headers and the payload (or inner)."""
-    body = inner.size if inner is not None else payload_size
+    """A UDP datagram; its size counts the IP and UDP headers, the payload and the inner
+    packet."""
+    body = payload_size + (inner.size if inner is not None else 0)
     header = IPV4_HEADER if dst.version == 4 else IPV6_HEADER
     return Packet(src, dst, UDP, sport, dport, header + UDP_HEADER + body, payload, inner)
 

@@ -1,0 +1,129 @@
+"""Building blocks for topologies: the Internet with public hosts, and access networks
+(a LAN behind a gateway) that chain to the Internet or to another network's inside (NAT444).
+
+Address plans are explicit: every network gets its inside prefix and the address of its
+gateway's outside interface from the caller (the scenario layer derives them).
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
+from typing import Any
+
+from sim.net.host import Host
+from sim.net.internet import Internet
+from sim.net.kernel import Kernel
+from sim.net.link import Link
+from sim.net.node import Interface
+from sim.net.router import Gateway
+
+
+class AccessNetwork:
+    """A LAN segment with hosts, behind one gateway whose stages (firewall, NAT, portal)
+    shape what crosses the edge."""
+
+    def __init__(self, topo: Topology, name: str, prefix: Any, gateway: Gateway,
+                 lan: Link, prefix6: IPv6Network | None = None) -> None:
+        self.topo = topo
+        self.name = name
+        self.prefix: IPv4Network = ip_network(prefix)
+        self.prefix6 = prefix6
+        self.gateway = gateway
+        self.lan = lan
+        self.gateway_address = next(iter(gateway.interfaces[0].addresses))
+        self.gateway_address6 = next((a for a in gateway.interfaces[0].addresses
+                                      if a.version == 6), None)
+        self._next_host = 10
+        self.hosts: list[Host] = []
+
+    def next_address(self) -> Any:
+        addr = self.prefix.network_address + self._next_host
+        self._next_host += 1
+        if addr not in self.prefix or addr == self.prefix.broadcast_address:
+            raise ValueError(f"network {self.name}: prefix {self.prefix} is full")
+        return addr
+
+    def add_host(self, name: str, host: Host | None = None) -> Host:
+        """Attach a host (new or given) with the next free address and a default route."""
+        host = host or Host(self.topo.kernel, name)
+        addr = self.next_address()
+        addrs = [f"{addr}/{self.prefix.prefixlen}"]
+        if self.prefix6 is not None:
+            addrs.append(f"{self.prefix6.network_address + int(addr) % 65536 + 256}/64")
+        host.add_interface(self.lan, *addrs, name=f"{self.name}0")
+        host.add_route("0.0.0.0/0", via=self.gateway_address)
+        if self.prefix6 is not None:
+            host.add_route("::/0", via=self.gateway_address6)
+        self.hosts.append(host)
+        return host
+
+    def inside_interface(self) -> Interface:
+        return self.gateway.interfaces[0]
+
+
+class Topology:
+    """The Internet, public hosts on it, and access networks."""
+
+    def __init__(self, kernel: Kernel, core_latency: float = 0.010) -> None:
+        self.kernel = kernel
+        self.internet = Internet(kernel)
+        self.core_latency = core_latency
+        self.networks: dict[str, AccessNetwork] = {}
+        self._link_no = 0
+
+    def _access_link(self, name: str, latency: float, **kw: Any) -> Link:
+        self._link_no += 1
+        return Link(self.kernel, f"{name}-uplink", latency=latency, **kw)
+
+    def add_public_host(self, name: str, addresses: list[Any], latency: float | None = None,
+                        host: Host | None = None) -> Host:
+        """A host with public addresses joined to the Internet by its own access link."""
+        host = host or Host(self.kernel, name)
+        link = self._access_link(name, self.core_latency if latency is None else latency)
+        host_addrs = [f"{a}/32" if ip_address(a).version == 4 else f"{a}/128"
+                      for a in addresses]
+        iface = host.add_interface(link, *host_addrs, name="wan")
+        inet_iface = self.internet.add_interface(link, name=f"to-{name}")
+        self.internet.connect(inet_iface, [ip_network(a) for a in host_addrs])
+        host.routes.add("0.0.0.0/0", iface)
+        host.routes.add("::/0", iface)
+        return host
+
+    def add_network(self, name: str, prefix: Any, outside: list[Any],
+                    upstream: str | None = None, latency: float = 0.010,
+                    lan_latency: float = 0.001, prefix6: Any = None,
+                    link_options: dict | None = None, routed: bool = False) -> AccessNetwork:
+        """A LAN behind a gateway whose outside addresses ``outside`` are public (upstream
+        None: joined to the Internet) or inside ``upstream`` network's prefix (a NAT chain).
+        ``routed``: the inside prefix is announced upstream (public addressing, no NAT)."""
+        kernel = self.kernel
+        prefix = ip_network(prefix)
+        p6 = ip_network(prefix6) if prefix6 is not None else None
+        gw = Gateway(kernel, f"{name}-gw")
+        lan = Link(kernel, f"{name}-lan", latency=lan_latency)
+        inside = [f"{prefix.network_address + 1}/{prefix.prefixlen}"]
+        if p6 is not None:
+            inside.append(f"{p6.network_address + 1}/64")
+        gw.add_interface(lan, *inside, name="inside")
+        uplink = self._access_link(name, latency, **(link_options or {}))
+        if upstream is None:
+            out = gw.add_interface(uplink, *[f"{a}/32" for a in outside], name="outside")
+            gw.set_outside(out)
+            inet_iface = self.internet.add_interface(uplink, name=f"to-{name}")
+            self.internet.connect(inet_iface, [ip_network(f"{a}/32") for a in outside])
+            if routed:
+                self.internet.connect(inet_iface, [prefix])
+            if p6 is not None:
+                self.internet.connect(inet_iface, [p6])
+            gw.routes.add("0.0.0.0/0", out)
+            gw.routes.add("::/0", out)
+        else:
+            up = self.networks[upstream]
+            # The gateway is a host on the upstream LAN, its outside address from that prefix.
+            out = gw.add_interface(up.lan, *[f"{a}/{up.prefix.prefixlen}" for a in outside],
+                                   name="outside")
+            gw.set_outside(out)
+            gw.add_route("0.0.0.0/0", via=up.gateway_address)
+            up.gateway.routes.add(prefix, up.inside_interface(), ip_address(outside[0]))
+        net = self.networks[name] = AccessNetwork(self, name, prefix, gw, lan, p6)
+        return net

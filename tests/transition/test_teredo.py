@@ -1,0 +1,102 @@
+"""Teredo addresses and qualification across the modeled network (RFC 4380 §4, §5.2.1)."""
+
+from ipaddress import IPv4Address, IPv6Address
+
+import pytest
+from scapy.utils6 import teredoAddrExtractInfo
+
+from sim.net.kernel import Kernel
+from sim.net.packet import UDP
+from sim.net.topology import Topology
+from sim.transition.teredo import (
+    TeredoClient,
+    TeredoServer,
+    parse_teredo_address,
+    teredo_address,
+)
+
+PRIMARY, SECONDARY = IPv4Address("131.107.0.1"), IPv4Address("131.107.0.2")
+
+
+def test_rfc4380_worked_example_decodes_like_scapy():
+    addr = IPv6Address("2001:0:4136:e378:8000:63bf:3fff:fdd2")
+    info = parse_teredo_address(addr)
+    assert (str(info.server), info.port, str(info.mapped), info.cone) == (
+        "65.54.227.120", 40000, "192.0.2.45", True)
+    server, _flags, client, port = teredoAddrExtractInfo(str(addr))
+    assert (server, port, client) == ("65.54.227.120", 40000, "192.0.2.45")
+    assert teredo_address(IPv4Address("65.54.227.120"), IPv4Address("192.0.2.45"), 40000,
+                          cone=True) == addr
+
+
+@pytest.mark.parametrize("bits", [0, 1, 0xFFF, 0x5A5])
+def test_windows_random_flag_bits_keep_cone_and_ug_bits(bits):
+    addr = teredo_address(PRIMARY, IPv4Address("192.0.2.45"), 40000, cone=False,
+                          random_bits=bits)
+    flags = parse_teredo_address(addr).flags
+    assert flags & 0x8000 == 0 and flags & 0x0300 == 0  # C, U and G stay clear (RFC 5991)
+    assert parse_teredo_address(addr).port == 40000
+
+
+def microsoft_example_obfuscation():
+    # WIN32-TEREDO: port 5000 -> 0xEC77; 131.107.0.1 -> 7C94:FFFE
+    addr = teredo_address(PRIMARY, IPv4Address("131.107.0.1"), 5000, cone=False)
+    return int(addr) >> 32 & 0xFFFF, int(addr) & 0xFFFFFFFF
+
+
+def test_port_and_address_are_obfuscated_like_microsofts_example():
+    assert microsoft_example_obfuscation() == (0xEC77, 0x7C94FFFE)
+
+
+class DropUdp:
+    """A firewall-like stage that drops every outbound UDP datagram (a hotel)."""
+
+    def outbound(self, pkt):
+        return None if pkt.proto == UDP else pkt
+
+    def inbound(self, pkt):
+        return pkt
+
+
+def world(client_prefix="198.51.100.0/24", routed=True, stage=None):
+    k = Kernel(seed=1, trace=True)
+    topo = Topology(k)
+    server = topo.add_public_host("da", [PRIMARY, SECONDARY])
+    TeredoServer(server, PRIMARY, SECONDARY)
+    net = topo.add_network("net", client_prefix, outside=["192.0.2.77"], routed=routed)
+    if stage is not None:
+        net.gateway.add_stage(stage)
+    client = net.add_host("laptop")
+    return k, client
+
+
+def test_public_client_qualifies_as_cone_in_one_round_trip():
+    k, client = world()
+    teredo = TeredoClient(client, PRIMARY, SECONDARY)
+    k.env.process(teredo.qualify())
+    k.run(until=30)
+    st = teredo.status
+    assert (st.state, st.nat) == ("qualified", "cone")
+    assert st.history[-1][0] < 0.1
+    info = parse_teredo_address(st.address)
+    assert info.mapped == IPv4Address("198.51.100.10") and info.server == PRIMARY
+
+
+def test_udp_blocked_goes_offline_after_two_phases_of_three_solicitations():
+    k, client = world(stage=DropUdp())
+    teredo = TeredoClient(client, PRIMARY, SECONDARY)
+    k.env.process(teredo.qualify())
+    k.run(until=60)
+    assert teredo.status.state == "offline"
+    assert teredo.status.history[-1][0] == pytest.approx(24.0)
+
+
+def test_server_drops_solicitations_from_non_global_sources():
+    # A routed private network: 10.x reaches the server without NAT (F3.9, S21).
+    k, client = world(client_prefix="10.9.0.0/24")
+    teredo = TeredoClient(client, PRIMARY, SECONDARY)
+    k.env.process(teredo.qualify())
+    k.run(until=60)
+    assert teredo.status.state == "offline"
+    reasons = [r.fields["reason"] for r in k.trace.of_kind("drop")]
+    assert any("not global" in r for r in reasons)
