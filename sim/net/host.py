@@ -100,8 +100,14 @@ class Host(Node):
         }
         self._port_rng = kernel.rng(f"host:{name}:ports")
         self._next_port = self._port_rng.randint(EPHEMERAL_FIRST, EPHEMERAL_LAST)
+        self.up = True
+        self._pings: dict[tuple[int, int], Event] = {}
+        self._ping_seq = 0
 
     def receive(self, pkt: Packet, iface: Interface) -> None:
+        if not self.up:
+            self.kernel.drop(self.name, pkt, f"{self.name} is down")
+            return
         if pkt.dst not in self.local:
             self.kernel.drop(self.name, pkt, f"{self.name} does not forward packets")
             return
@@ -149,14 +155,41 @@ class Host(Node):
 
     def _icmp(self, pkt: Packet, iface: Interface) -> None:
         msg = pkt.payload
-        if getattr(msg, "kind", None) == "echo-request":
+        kind = getattr(msg, "kind", None)
+        if kind == "echo-request":
             reply = Packet(pkt.dst, pkt.src, pkt.proto, size=pkt.size,
                            payload=EchoMessage("echo-reply", msg.ident, msg.seq))
             self.send(reply)
+        elif kind == "echo-reply":
+            waiter = self._pings.pop((msg.ident, msg.seq), None)
+            if waiter is not None and not waiter.triggered:
+                waiter.succeed(pkt)
         elif self.icmp_listener is not None:
             self.icmp_listener(pkt)
 
     icmp_listener: Callable[[Packet], None] | None = None
+
+    def ping(self, dst: Address, timeout: float = 4.0, via: Interface | None = None,
+             src: Address | None = None, size: int = 64):
+        """Send one echo request (through ``via`` if given, else by routing) and return the
+        round-trip time, or None after ``timeout``. A generator for SimPy processes."""
+        env = self.kernel.env
+        self._ping_seq += 1
+        ident = self._ping_seq
+        proto = ICMP if dst.version == 4 else ICMPV6
+        if src is None:
+            src = next((a for a in via.addresses if a.version == dst.version), None) \
+                if via is not None else self.source_for(dst)
+        pkt = Packet(src, dst, proto, size=size, payload=EchoMessage("echo-request", ident, 1))
+        waiter = self._pings[(ident, 1)] = env.event()
+        start = env.now
+        if via is not None:
+            via.send(pkt, dst)
+        else:
+            self.send(pkt)
+        result = yield waiter | env.timeout(timeout)
+        self._pings.pop((ident, 1), None)
+        return env.now - start if waiter in result else None
 
 
 class EchoMessage:

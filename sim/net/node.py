@@ -70,6 +70,12 @@ class RoutingTable:
         self._routes.sort(key=lambda r: r[0].prefixlen, reverse=True)
         self._cache.clear()
 
+    def remove(self, prefix: Any) -> None:
+        net = prefix if isinstance(prefix, IPv4Network | IPv6Network) else ip_network(
+            prefix, strict=False)
+        self._routes = [r for r in self._routes if r[0] != net]
+        self._cache.clear()
+
     def remove_interface(self, iface: Interface) -> None:
         self._routes = [r for r in self._routes if r[1] is not iface]
         self._cache.clear()

@@ -221,6 +221,7 @@ class TeredoClient:
         self.mapping: tuple[IPv4Address, int] | None = None
         self.cone = False
         self.process = None
+        self.settled = self.env.event()   # fires when a qualification ends (value: bool)
 
     # -- state -------------------------------------------------------------------------
     def _set(self, state: str | None = None, **fields: Any) -> None:
@@ -289,7 +290,14 @@ class TeredoClient:
 
     # -- qualification -----------------------------------------------------------------
     def qualify(self):
-        """Run RFC 4380 §5.2.1 qualification; returns True when qualified."""
+        """Run RFC 4380 §5.2.1 qualification; returns True when qualified and fires
+        ``settled``."""
+        ok = yield from self._qualify()
+        settled, self.settled = self.settled, self.env.event()
+        settled.succeed(ok)
+        return ok
+
+    def _qualify(self):
         if self.socket is None:
             self.socket = self.host.udp_open(on_packet=self._on_packet)
         local = self.host.source_for(self.server)

@@ -1,0 +1,1 @@
+"""The DirectAccess client and server built on the transition machines."""

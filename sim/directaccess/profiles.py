@@ -1,0 +1,54 @@
+"""Client profiles: the defaults that differ between Windows releases (domain facts §8).
+
+Every field can be overridden per client; fields marked UNCONFIRMED in the fact sheet are
+parameters with the suggested default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+
+@dataclass(frozen=True)
+class ClientProfile:
+    """What a Windows release does by default."""
+
+    name: str
+    teredo: str = "client"            # GPO "Set Teredo State" default: Client (F1.9)
+    sixtofour: bool = True            # old ADMX: on with a public IPv4 address (F1.32)
+    iphttps: str = "default"          # used when no other method works (F1.7)
+    crl_enforced: bool = False        # Windows 8+: only with StrongCRLRequired (F5.14)
+    tcp_initial_rto: float = 3.0      # KB2786464 (Win7); Win10+ UNCONFIRMED (F2.18)
+    tcp_syn_retries: int = 2
+    treats_100_64_as_public: bool = True   # F4.8, UNCONFIRMED: suggested default True
+    proxy_auth: bool = False          # the IP Helper service cannot answer proxy auth (F5.6)
+    # The client's own probe of a freshly configured 6to4 interface: 6to4 failure is silent
+    # (F4.11) and the Windows time before falling back is UNCONFIRMED.
+    sixtofour_probe_timeout: float = 4.0
+    sixtofour_probe_tries: int = 3
+    # Connectivity check through a qualified Teredo interface before declaring it usable.
+    tunnel_probe_timeout: float = 4.0
+    tunnel_probe_tries: int = 3
+    iphttps_wait_after_teredo: float = 10.0   # F1.6 / F2.14: at least 10 s
+    teredo_requalify_after_fail: float | None = None  # F2.4: none until network change
+
+    def with_overrides(self, **changes) -> ClientProfile:
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+PROFILES: dict[str, ClientProfile] = {
+    "windows7": ClientProfile("windows7", crl_enforced=True),   # CRL always checked (KB2980672)
+    "windows8.1": ClientProfile("windows8.1"),
+    "windows10": ClientProfile("windows10"),                     # before 1803
+    # 1803 and later: Teredo disabled by default (KB4510763), newer ADMX: 6to4 off (F1.32).
+    "windows10-1803": ClientProfile("windows10-1803", teredo="disabled", sixtofour=False),
+    "windows11": ClientProfile("windows11", teredo="disabled", sixtofour=False),
+}
+PROFILES["windows10-1803+"] = replace(PROFILES["windows10-1803"], name="windows10-1803+")
+
+
+def profile(name: str) -> ClientProfile:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise KeyError(f"unknown client profile {name!r}; known: {', '.join(PROFILES)}") from None
