@@ -193,7 +193,13 @@ class TeredoStatus:
     external_mapping: str = ""
     error: str = ""
     address: IPv6Address | None = None
-    history: list[tuple[float, str]] = field(default_factory=list)
+    history: list[tuple[float, dict]] = field(default_factory=list)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"type": self.type, "server_name": self.server_name, "state": self.state,
+                "network": self.network, "nat": self.nat, "local_mapping": self.local_mapping,
+                "external_mapping": self.external_mapping, "error": self.error,
+                "address": str(self.address) if self.address else ""}
 
 
 class TeredoClient:
@@ -228,13 +234,13 @@ class TeredoClient:
         changed = False
         if state is not None and state != self.status.state:
             self.status.state = state
-            self.status.history.append((self.env.now, state))
             changed = True
         for name, value in fields.items():
             if getattr(self.status, name) != value:
                 setattr(self.status, name, value)
                 changed = True
         if changed:
+            self.status.history.append((self.env.now, self.status.snapshot()))
             self.kernel.log(self.host.name, "teredo-state", state=self.status.state,
                             nat=self.status.nat, error=self.status.error)
             if self.on_change is not None:
