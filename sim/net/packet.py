@@ -112,3 +112,31 @@ def udp(src: Address, sport: int, dst: Address, dport: int, payload: Any = None,
 def encapsulate_6in4(src: IPv4Address, dst: IPv4Address, inner: Packet) -> Packet:
     """IPv6 directly inside IPv4, protocol 41 (RFC 3056 §5)."""
     return Packet(src, dst, IPV6_IN_IPV4, size=IPV4_HEADER + inner.size, inner=inner)
+
+
+class IcmpError:
+    """An ICMP error message (RFC 792: destination unreachable, time exceeded). The offending
+    packet travels in the ICMP packet's ``inner``, so NATs can translate it back (RFC 5508 §4)
+    and the sender can tell which flow failed."""
+
+    __slots__ = ("code", "kind")
+
+    def __init__(self, kind: str, code: int = 0) -> None:
+        self.kind = kind
+        self.code = code
+
+    def __repr__(self) -> str:
+        return f"IcmpError({self.kind!r}, {self.code})"
+
+
+# ICMP destination-unreachable codes (RFC 792, RFC 1812 §5.2.7.1)
+PORT_UNREACHABLE = 3
+ADMIN_PROHIBITED = 13
+
+
+def icmp_error(src: Address, offending: Packet, kind: str = "dest-unreachable",
+               code: int = PORT_UNREACHABLE) -> Packet:
+    """An ICMP error from ``src`` about ``offending``, sent back to its source; it quotes the
+    IP header and 8 bytes of the offending packet (RFC 792)."""
+    return Packet(src, offending.src, ICMP, size=IPV4_HEADER + 8 + IPV4_HEADER + 8,
+                  payload=IcmpError(kind, code), inner=offending)

@@ -53,7 +53,12 @@ class Gateway(Router):
         self._external = self.external_addresses()
 
     def add_stage(self, stage: Stage) -> None:
+        """Append a stage; a stage with an ``attach`` method is told its gateway (a NAT sets
+        hairpinning, a firewall that rejects sends its RST or ICMP answer through it)."""
         self.stages.append(stage)
+        attach = getattr(stage, "attach", None)
+        if attach is not None:
+            attach(self)
         self._reversed = list(reversed(self.stages))
         self._external = self.external_addresses()
 
