@@ -99,7 +99,9 @@ class Rule:
             raise ValueError(f"firewall rule {text!r}: expected e.g. 'tcp/443', 'udp', "
                              "'proto/41', 'allow in tcp/3389'")
         spec = words[0]
-        name, _, rest = spec.partition("/")
+        name, slash, rest = spec.partition("/")
+        if slash and not rest:
+            raise ValueError(f"firewall rule {text!r}: nothing after '/'")
         ports = None
         if name == "proto":
             if not rest.isdigit() or not 0 <= int(rest) <= 255:
@@ -116,7 +118,10 @@ class Rule:
                 if not lo.isdigit() or (sep and not hi.isdigit()):
                     raise ValueError(f"firewall rule {text!r}: bad port {rest!r}")
                 ports = (int(lo), int(hi) if sep else int(lo))
-        return cls(act, proto, ports, way)
+        try:
+            return cls(act, proto, ports, way)
+        except ValueError as exc:
+            raise ValueError(f"firewall rule {text!r}: {exc}") from None
 
     def matches(self, proto: int, dport: int, outbound: bool) -> bool:
         if self.direction != "both" and (self.direction == "out") != outbound:
