@@ -100,3 +100,84 @@ def test_server_drops_solicitations_from_non_global_sources():
     assert teredo.status.state == "offline"
     reasons = [r.fields["reason"] for r in k.trace.of_kind("drop")]
     assert any("not global" in r for r in reasons)
+
+
+def behind_nat(preset: str, **overrides):
+    from sim.net.nat import Nat, nat_config
+
+    k = Kernel(seed=1, trace=True)
+    topo = Topology(k)
+    server = topo.add_public_host("da", [PRIMARY, SECONDARY])
+    TeredoServer(server, PRIMARY, SECONDARY)
+    net = topo.add_network("home", "192.168.1.0/24", outside=["192.0.2.77"])
+    net.gateway.add_stage(Nat(k, "home-nat", ["192.0.2.77"], nat_config(preset, **overrides)))
+    client = net.add_host("laptop")
+    teredo = TeredoClient(client, PRIMARY, SECONDARY)
+    k.env.process(teredo.qualify())
+    k.run(until=60)
+    return teredo
+
+
+def test_full_cone_nat_qualifies_as_cone_in_one_round_trip():
+    teredo = behind_nat("full-cone")
+    assert (teredo.status.state, teredo.status.nat) == ("qualified", "cone")
+    assert teredo.status.history[-1][0] < 0.1
+    assert parse_teredo_address(teredo.status.address).mapped == IPv4Address("192.0.2.77")
+
+
+def test_port_restricted_nat_qualifies_as_restricted_after_the_cone_phase():
+    teredo = behind_nat("port-restricted-cone")
+    assert (teredo.status.state, teredo.status.nat) == ("qualified", "restricted")
+    when = teredo.status.history[-1][0]
+    assert 12.0 < when < 12.2  # 3 × 4 s, then one RTT to each server address
+
+
+def test_symmetric_nat_fails_on_the_secondary_address_check():
+    teredo = behind_nat("symmetric")
+    assert (teredo.status.state, teredo.status.nat) == ("offline", "symmetric")
+    assert 12.0 < teredo.status.history[-1][0] < 12.2
+
+
+def test_linux_masquerade_looks_restricted_to_teredo():
+    teredo = behind_nat("linux-masquerade")
+    assert teredo.status.nat == "restricted"
+    mapped_port = parse_teredo_address(teredo.status.address).port
+    assert str(mapped_port) == teredo.status.local_mapping.rsplit(":", 1)[1]
+
+
+def test_refresh_shorter_than_the_nat_timeout_keeps_the_address():
+    from sim.net.nat import Nat, nat_config
+
+    k = Kernel(seed=2, trace=True)
+    topo = Topology(k)
+    server = topo.add_public_host("da", [PRIMARY, SECONDARY])
+    TeredoServer(server, PRIMARY, SECONDARY)
+    net = topo.add_network("home", "192.168.1.0/24", outside=["192.0.2.77"])
+    net.gateway.add_stage(Nat(k, "nat", ["192.0.2.77"],
+                              nat_config("full-cone", port_allocation="sequential",
+                                         udp_timeout=20)))
+    teredo = TeredoClient(net.add_host("laptop"), PRIMARY, SECONDARY)
+    teredo.start()
+    k.run(until=600)
+    changes = k.trace.of_kind("teredo-address-changed")
+    # The 30 s refresh (22.5-30 s) outlives a 20 s NAT binding: each refresh finds a new
+    # sequential port, so the Teredo address keeps changing.
+    assert len(changes) > 5
+
+
+def test_refresh_within_the_nat_timeout_keeps_one_address():
+    from sim.net.nat import Nat, nat_config
+
+    k = Kernel(seed=2, trace=True)
+    topo = Topology(k)
+    server = topo.add_public_host("da", [PRIMARY, SECONDARY])
+    TeredoServer(server, PRIMARY, SECONDARY)
+    net = topo.add_network("home", "192.168.1.0/24", outside=["192.0.2.77"])
+    net.gateway.add_stage(Nat(k, "nat", ["192.0.2.77"],
+                              nat_config("full-cone", port_allocation="sequential",
+                                         udp_timeout=120)))
+    teredo = TeredoClient(net.add_host("laptop"), PRIMARY, SECONDARY)
+    teredo.start()
+    k.run(until=600)
+    assert k.trace.of_kind("teredo-address-changed") == []
+    assert teredo.status.state == "qualified"

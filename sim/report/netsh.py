@@ -1,0 +1,71 @@
+"""The Windows text of the three netsh status commands, at any simulated time.
+
+Field names and values follow the outputs quoted in the fact sheet (F1.15 for Teredo,
+F1.25/F1.26 for IP-HTTPS). The 6to4 ``show state`` layout is not documented (F1.31): ours is an
+assumption, marked as such in the output's docs, not in the text itself.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from typing import Any
+
+RULE = "-" * 60
+
+
+def at_time(history: list[tuple[float, dict[str, Any]]], t: float) -> dict[str, Any] | None:
+    """The last snapshot taken at or before ``t``."""
+    times = [h[0] for h in history]
+    i = bisect_right(times, t)
+    return history[i - 1][1] if i else None
+
+
+def _lines(pairs: list[tuple[str, Any]], width: int) -> str:
+    return "\n".join(f"{k:<{width}}: {v}" for k, v in pairs)
+
+
+def teredo_state(snap: dict[str, Any] | None, refresh_interval: float = 30.0) -> str:
+    """``netsh interface teredo show state`` (F1.15)."""
+    snap = snap or {"type": "disabled", "server_name": "", "state": "offline",
+                    "network": "unmanaged", "nat": "unknown", "error": ""}
+    pairs: list[tuple[str, Any]] = [
+        ("Type", snap["type"]),
+        ("Server Name", snap.get("server_name") or "teredo.ipv6.microsoft.com."),
+        ("Client Refresh Interval", f"{refresh_interval:g} seconds"),
+        ("Client Port", "unspecified"),
+        ("State", snap["state"]),
+    ]
+    if snap["type"] != "disabled":
+        pairs += [("Client Type", "teredo client"), ("Network", snap.get("network", "unmanaged"))]
+        if snap["state"] == "qualified":
+            pairs += [("NAT", snap["nat"]),
+                      ("NAT Special Behaviour", "UPNP: No, PortPreserving: " + (
+                          "Yes" if _port_preserved(snap) else "No")),
+                      ("Local Mapping", snap.get("local_mapping", "")),
+                      ("External NAT Mapping", snap.get("external_mapping", ""))]
+        elif snap.get("error"):
+            pairs.append(("Error", snap["error"]))
+    return "Teredo Parameters\n" + "-" * 45 + "\n" + _lines(pairs, 24) + "\n"
+
+
+def _port_preserved(snap: dict[str, Any]) -> bool:
+    local, external = snap.get("local_mapping", ""), snap.get("external_mapping", "")
+    return bool(local and external) and local.rsplit(":", 1)[-1] == external.rsplit(":", 1)[-1]
+
+
+def httpstunnel_interfaces(snap: dict[str, Any] | None, url: str | None) -> str:
+    """``netsh interface httpstunnel show interfaces`` (F1.25, F1.26)."""
+    if snap is None:
+        snap = {"last_error": "0x0", "interface_status": "IPHTTPS interface deactivated"}
+    pairs = [("Role", "client"), ("URL", url or ""), ("Last Error Code", snap["last_error"]),
+             ("Interface Status", snap["interface_status"])]
+    return ("Interface IPHTTPSInterface (Group Policy) Parameters\n" + RULE + "\n"
+            + _lines(pairs, 27) + "\n")
+
+
+def sixtofour_state(state: str | None, relay: str | None) -> str:
+    """``netsh interface 6to4 show state`` — layout assumed (F1.31 could not confirm it)."""
+    pairs = [("6to4 Service State", state or "disabled"),
+             ("Relay Name", relay or "6to4.ipv6.microsoft.com."),
+             ("Resolution Interval", "1440 minutes")]
+    return "6to4 Configuration Parameters\n" + RULE + "\n" + _lines(pairs, 27) + "\n"
