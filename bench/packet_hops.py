@@ -1,0 +1,117 @@
+"""Packet hops per second through link + firewall + NAT + Internet, against bare SimPy.
+
+A UDP ping-pong: client — LAN — gateway (firewall, then NAT) — access link — Internet —
+server link — server, and back: six link hops per round trip, each one SimPy timeout whose
+callback hands the packet on. The baseline does the same number of hand-offs with nothing
+else: a timeout whose callback schedules the next timeout with the same object. The ratio
+(ours / bare) says what the network model costs on top of the event loop.
+
+    .venv/bin/python bench/packet_hops.py [--hops 1000000] [--flows 8] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import time
+from ipaddress import ip_address
+
+import simpy
+from simpy.events import Timeout
+
+from sim.net.firewall import Firewall
+from sim.net.kernel import Kernel
+from sim.net.nat import Nat, nat_config
+from sim.net.topology import Topology
+
+HOPS_PER_ROUND_TRIP = 6
+SERVER = ip_address("131.107.0.1")
+
+
+def network_run(hops: int, flows: int) -> tuple[int, float]:
+    """Push ``hops`` link hops of UDP ping-pong through the modelled edge; (hops, seconds)."""
+    k = Kernel(seed=1, trace=False)
+    topo = Topology(k)
+    net = topo.add_network("home", "192.168.1.0/24", outside=["198.51.100.2"])
+    net.gateway.add_stage(Firewall(k, "fw", ["udp/3478", "tcp/443"], default="deny"))
+    net.gateway.add_stage(Nat(k, "nat", ["198.51.100.2"], nat_config("linux-masquerade")))
+    client = net.add_host("client")
+    server = topo.add_public_host("server", [SERVER])
+    echo = server.udp_open(3478)
+    echo.on_packet = lambda p: echo.sendto(p.src, p.sport, None, 32, src=p.dst)
+    round_trips = hops // HOPS_PER_ROUND_TRIP
+    per_flow = round_trips // flows
+    done = [0]
+
+    def make_flow():
+        sock = client.udp_open()
+        left = [per_flow]
+
+        def on_reply(_pkt):
+            done[0] += 1
+            left[0] -= 1
+            if left[0] > 0:
+                sock.sendto(SERVER, 3478, None, 32)
+
+        sock.on_packet = on_reply
+        return sock
+
+    socks = [make_flow() for _ in range(flows)]
+    start = time.perf_counter()
+    for sock in socks:
+        sock.sendto(SERVER, 3478, None, 32)
+    k.run()
+    elapsed = time.perf_counter() - start
+    assert done[0] == per_flow * flows, (done[0], k.drops)
+    return done[0] * HOPS_PER_ROUND_TRIP, elapsed
+
+
+def bare_run(hops: int, flows: int) -> tuple[int, float]:
+    """The same number of hand-offs in bare SimPy: timeout, callback, next timeout."""
+    env = simpy.Environment()
+    per_flow = hops // flows
+    count = [0]
+
+    def make_flow():
+        left = [per_flow]
+
+        def hand_on(event):
+            count[0] += 1
+            left[0] -= 1
+            if left[0] > 0:
+                Timeout(env, 0.001, event._value).callbacks.append(hand_on)
+
+        return hand_on
+
+    start = time.perf_counter()
+    for _ in range(flows):
+        Timeout(env, 0.001, object()).callbacks.append(make_flow())
+    env.run()
+    elapsed = time.perf_counter() - start
+    return count[0], elapsed
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--hops", type=int, default=1_000_000)
+    ap.add_argument("--flows", type=int, default=8)
+    ap.add_argument("--profile", action="store_true", help="cProfile the network run")
+    args = ap.parse_args(argv)
+    if args.profile:
+        prof = cProfile.Profile()
+        prof.enable()
+        network_run(args.hops // 5, args.flows)
+        prof.disable()
+        pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+    net_hops, net_s = network_run(args.hops, args.flows)
+    bare_hops, bare_s = bare_run(net_hops, args.flows)
+    net_rate, bare_rate = net_hops / net_s, bare_hops / bare_s
+    print(f"network: {net_hops:,} hops in {net_s:.2f} s = {net_rate:,.0f} hops/s "
+          "(link + firewall + NAT + Internet, UDP ping-pong)")
+    print(f"bare simpy: {bare_hops:,} hand-offs in {bare_s:.2f} s = {bare_rate:,.0f} /s")
+    print(f"ratio: {net_rate / bare_rate:.2f} (target >= 0.5)")
+
+
+if __name__ == "__main__":
+    main()
