@@ -40,6 +40,7 @@ def network_run(hops: int, flows: int) -> tuple[int, float]:
     server = topo.add_public_host("server", [SERVER])
     echo = server.udp_open(3478)
     echo.on_packet = lambda p: echo.sendto(p.src, p.sport, None, 32, src=p.dst)
+    client_addr = client.interfaces[0].address
     round_trips = hops // HOPS_PER_ROUND_TRIP
     per_flow = round_trips // flows
     done = [0]
@@ -52,7 +53,7 @@ def network_run(hops: int, flows: int) -> tuple[int, float]:
             done[0] += 1
             left[0] -= 1
             if left[0] > 0:
-                sock.sendto(SERVER, 3478, None, 32)
+                sock.sendto(SERVER, 3478, None, 32, src=client_addr)
 
         sock.on_packet = on_reply
         return sock

@@ -164,8 +164,8 @@ class Firewall:
         self.rules: list[Rule] = [Rule.parse(r) for r in rules]
         self.default = default
         self.inbound_default = inbound_default
-        self.timeouts = {UDP: udp_timeout, TCP: tcp_timeout, ICMP: icmp_timeout,
-                         ICMPV6: icmp_timeout}
+        self.timeouts = self._timeouts = {UDP: udp_timeout, TCP: tcp_timeout,
+                                          ICMP: icmp_timeout, ICMPV6: icmp_timeout}
         self.other_timeout = other_timeout
         self.gateway: Gateway | None = None
         self._env = kernel.env
@@ -198,12 +198,13 @@ class Firewall:
     # -- the two verbs
 
     def outbound(self, pkt: Packet) -> Packet | None:
-        key = (pkt.proto, pkt.src._ip, pkt.sport, pkt.dst._ip, pkt.dport)
+        proto = pkt.proto
+        key = (proto, pkt.src._ip, pkt.sport, pkt.dst._ip, pkt.dport)
         state = self._state
         now = self._env.now
         expires = state.get(key)
         if expires is not None and expires > now:
-            state[key] = now + self.timeouts.get(pkt.proto, self.other_timeout)
+            state[key] = now + self._timeouts.get(proto, self.other_timeout)
             return pkt
         rule = self._match(pkt.proto, pkt.dport, True)
         action = rule.action if rule is not None else self.default
@@ -223,12 +224,13 @@ class Firewall:
         return None
 
     def inbound(self, pkt: Packet) -> Packet | None:
-        key = (pkt.proto, pkt.dst._ip, pkt.dport, pkt.src._ip, pkt.sport)
+        proto = pkt.proto
+        key = (proto, pkt.dst._ip, pkt.dport, pkt.src._ip, pkt.sport)
         state = self._state
         now = self._env.now
         expires = state.get(key)
         if expires is not None and expires > now:
-            state[key] = now + self.timeouts.get(pkt.proto, self.other_timeout)
+            state[key] = now + self._timeouts.get(proto, self.other_timeout)
             return pkt
         if pkt.proto in (ICMP, ICMPV6) and self._related(pkt, now):
             return pkt

@@ -108,7 +108,8 @@ class Host(Node):
         if not self.up:
             self.kernel.drop(self.name, pkt, f"{self.name} is down")
             return
-        if pkt.dst not in self.local:
+        dst = pkt.dst
+        if (dst._ip if dst._version == 4 else dst) not in self.local_keys:
             self.kernel.drop(self.name, pkt, f"{self.name} does not forward packets")
             return
         handler = self.handlers.get(pkt.proto)

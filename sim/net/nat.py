@@ -87,6 +87,7 @@ TCP_TRANSITORY = 240.0     # RFC 5382 REQ-5: transitory idle-timeout >= 4 min
 ICMP_TIMEOUT = 60.0        # RFC 5508 REQ-1: ICMP query mapping timeout >= 60 s
 OTHER_TIMEOUT = 600.0      # Linux nf_conntrack_generic_timeout (proto 41 passthrough)
 
+_PORTED = frozenset((UDP, TCP))
 _SYN_FIN_RST = SYN | FIN | RST
 _FIN_RST = FIN | RST
 
@@ -347,14 +348,16 @@ class Nat:
         """Pick the outside source: find or create the binding, refresh it (RFC 4787 REQ-6),
         remember the destination for filtering, return the translated copy."""
         proto = pkt.proto
-        if proto in (UDP, TCP):
+        if proto in _PORTED:
+            dst = pkt.dst
+            dport = pkt.dport
             m = self._mode
             if m == 0:
                 key = (proto, pkt.src._ip, pkt.sport)
             elif m == 1:
-                key = (proto, pkt.src._ip, pkt.sport, pkt.dst._ip)
+                key = (proto, pkt.src._ip, pkt.sport, dst._ip)
             else:
-                key = (proto, pkt.src._ip, pkt.sport, pkt.dst._ip, pkt.dport)
+                key = (proto, pkt.src._ip, pkt.sport, dst._ip, dport)
             b = self._map.get(key)
             if b is None:
                 if pkt.src.version != 4:
@@ -362,14 +365,27 @@ class Nat:
                 b = self._create(key, proto, pkt, pkt.sport)
                 if b is None:
                     return None
-            if proto == TCP:
-                self._tcp_seen(b, pkt.flags, True)
-            else:
+            if proto == UDP:
                 b.expires = self._env.now + b.timeout
+            else:
+                self._tcp_seen(b, pkt.flags, True)
             f = self._fmode
             if f:
-                b.permits.add(pkt.dst._ip if f == 1 else pkt.dst._ip << 16 | pkt.dport)
-            new = _rewrite(pkt, b.ext_addr, b.ext_port, pkt.dst, pkt.dport)
+                b.permits.add(dst._ip if f == 1 else dst._ip << 16 | dport)
+            # the translated copy (inline: this is the hot path)
+            new = _new_packet(Packet)
+            new.src = b.ext_addr
+            new.sport = b.ext_port
+            new.dst = dst
+            new.dport = dport
+            new.proto = proto
+            new.size = pkt.size
+            new.payload = pkt.payload
+            new.inner = pkt.inner
+            new.flags = pkt.flags
+            new.seq = pkt.seq
+            new.ack = pkt.ack
+            new.ttl = pkt.ttl
             if self._trace.on:
                 self.kernel.log(self.name, "translate", direction="out", before=pkt, after=new)
             return new
@@ -461,19 +477,31 @@ class Nat:
         """Pick the inside destination: the binding that owns the external port, if the
         filtering behaviour lets this remote in (RFC 4787 §5)."""
         proto = pkt.proto
-        if proto in (UDP, TCP):
+        if proto in _PORTED:
             b = self._rev.get((proto, pkt.dst._ip, pkt.dport))
             if b is None:
                 return self._inbound_miss(pkt)
+            src = pkt.src
             f = self._fmode
-            if f and (pkt.src._ip if f == 1 else pkt.src._ip << 16 | pkt.sport) \
-                    not in b.permits:
+            if f and (src._ip if f == 1 else src._ip << 16 | pkt.sport) not in b.permits:
                 return self._filtered(pkt, b)
             if proto == TCP:
                 self._tcp_seen(b, pkt.flags, False)
             elif self._inbound_refresh:
                 b.expires = self._env.now + b.timeout
-            new = _rewrite(pkt, pkt.src, pkt.sport, b.in_addr, b.in_port)
+            new = _new_packet(Packet)
+            new.src = src
+            new.sport = pkt.sport
+            new.dst = b.in_addr
+            new.dport = b.in_port
+            new.proto = proto
+            new.size = pkt.size
+            new.payload = pkt.payload
+            new.inner = pkt.inner
+            new.flags = pkt.flags
+            new.seq = pkt.seq
+            new.ack = pkt.ack
+            new.ttl = pkt.ttl
             if self._trace.on:
                 self.kernel.log(self.name, "translate", direction="in", before=pkt, after=new)
             return new

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from sim.net.node import Interface, Node
+from sim.net.node import Interface, Node, addr_key
 
 if TYPE_CHECKING:
     from sim.net.packet import Address, Packet
@@ -28,7 +28,8 @@ class Router(Node):
     """Forwards by longest-prefix match; packets for its own addresses go to ``local``."""
 
     def receive(self, pkt: Packet, iface: Interface) -> None:
-        if pkt.dst in self.local:
+        dst = pkt.dst
+        if (dst._ip if dst._version == 4 else dst) in self.local_keys:
             self.local_delivery(pkt, iface)
         else:
             self.send(pkt)
@@ -47,10 +48,12 @@ class Gateway(Router):
         self._reversed: list[Stage] = []
         self.hairpinning = False
         self._external: set[Address] = set()
+        self._external_keys: set = set()
 
     def set_outside(self, iface: Interface) -> None:
         self.outside = iface
         self._external = self.external_addresses()
+        self._external_keys = {addr_key(a) for a in self._external}
 
     def add_stage(self, stage: Stage) -> None:
         """Append a stage; a stage with an ``attach`` method is told its gateway (a NAT sets
@@ -61,6 +64,7 @@ class Gateway(Router):
             attach(self)
         self._reversed = list(reversed(self.stages))
         self._external = self.external_addresses()
+        self._external_keys = {addr_key(a) for a in self._external}
 
     def external_addresses(self) -> set[Address]:
         """The addresses the world sees: the outside interface's and any NAT pool's."""
@@ -73,14 +77,17 @@ class Gateway(Router):
         if iface is self.outside:
             self._inbound(pkt)
             return
-        if pkt.dst in self.local and pkt.dst not in self.outside.addresses:
+        dst = pkt.dst
+        if (dst._ip if dst._version == 4 else dst) in self.local_keys \
+                and dst not in self.outside.addresses:
             self.local_delivery(pkt, iface)
             return
         for stage in self.stages:
             pkt = stage.outbound(pkt)
             if pkt is None:
                 return
-        if pkt.dst in self._external:
+        dst = pkt.dst
+        if (dst._ip if dst._version == 4 else dst) in self._external_keys:
             # Sent by an inside host to one of our own public addresses (RFC 4787 §6).
             if not self.hairpinning:
                 self.kernel.drop(self.name, pkt, "hairpinning not supported")
@@ -94,7 +101,8 @@ class Gateway(Router):
             pkt = stage.inbound(pkt)
             if pkt is None:
                 return
-        if pkt.dst in self.local:
+        dst = pkt.dst
+        if (dst._ip if dst._version == 4 else dst) in self.local_keys:
             self.local_delivery(pkt, self.outside)
         else:
             self.send(pkt)
