@@ -201,7 +201,7 @@ class Firewall:
         proto = pkt.proto
         key = (proto, pkt.src._ip, pkt.sport, pkt.dst._ip, pkt.dport)
         state = self._state
-        now = self._env.now
+        now = self._env._now  # Environment.now without the property call
         expires = state.get(key)
         if expires is not None and expires > now:
             state[key] = now + self._timeouts.get(proto, self.other_timeout)
@@ -227,7 +227,7 @@ class Firewall:
         proto = pkt.proto
         key = (proto, pkt.dst._ip, pkt.dport, pkt.src._ip, pkt.sport)
         state = self._state
-        now = self._env.now
+        now = self._env._now
         expires = state.get(key)
         if expires is not None and expires > now:
             state[key] = now + self._timeouts.get(proto, self.other_timeout)

@@ -16,7 +16,9 @@ moves the binding's ``expires`` (no event per packet), and a timer that fires ea
 itself for the new expiry. Time is ``env.now``; nothing reads the wall clock.
 
 Hot path: table keys hold addresses as integers (the ``_ip`` slot of ``ipaddress`` objects),
-because hashing an ``IPv4Address`` calls ``hex()`` in Python on every lookup.
+because hashing an ``IPv4Address`` calls ``hex()`` in Python on every lookup; the time is read
+from ``env._now`` (what ``Environment.now`` returns, without the property call); a binding
+remembers the last remote it sent to and admitted, so a steady flow skips the filter set.
 """
 
 from __future__ import annotations
@@ -233,7 +235,8 @@ class Binding:
 
     __slots__ = (
         "alive", "closing", "created", "expires", "ext_addr", "ext_port", "in_addr", "in_port",
-        "key", "permits", "proto", "remote", "rkey", "timeout", "timer", "timer_at",
+        "key", "last_dport", "last_dst", "last_sport", "last_src", "permits", "proto", "remote",
+        "rkey", "timeout", "timer", "timer_at",
     )
 
     def __init__(self, key: tuple, rkey: tuple, proto: int, in_addr: IPv4Address,
@@ -251,6 +254,10 @@ class Binding:
         self.expires = now + timeout
         self.permits: set[int] = set()
         self.remote = remote          # the first destination (for traces)
+        self.last_dst: Any = None     # the last destination remembered in ``permits``
+        self.last_dport = -1
+        self.last_src: Any = None     # the last remote admitted inbound
+        self.last_sport = -1
         self.alive = True
         self.closing = False
         self.timer: Timeout | None = None
@@ -366,12 +373,16 @@ class Nat:
                 if b is None:
                     return None
             if proto == UDP:
-                b.expires = self._env.now + b.timeout
+                b.expires = self._env._now + b.timeout
             else:
                 self._tcp_seen(b, pkt.flags, True)
-            f = self._fmode
-            if f:
-                b.permits.add(dst._ip if f == 1 else dst._ip << 16 | dport)
+            if dst is not b.last_dst or dport != b.last_dport:
+                # a new remote for filtering (the same one again costs two compares)
+                b.last_dst = dst
+                b.last_dport = dport
+                f = self._fmode
+                if f:
+                    b.permits.add(dst._ip if f == 1 else dst._ip << 16 | dport)
             # the translated copy (inline: this is the hot path)
             new = _new_packet(Packet)
             new.src = b.ext_addr
@@ -416,7 +427,7 @@ class Nat:
             b = self._create(key, ICMP, pkt, msg.ident)
             if b is None:
                 return None
-        b.expires = self._env.now + b.timeout
+        b.expires = self._env._now + b.timeout
         if self._fmode:
             b.permits.add(pkt.dst._ip if self._fmode == 1 else pkt.dst._ip << 16)
         new = _rewrite(pkt, b.ext_addr, 0, pkt.dst, 0)
@@ -465,7 +476,7 @@ class Nat:
                         cfg.other_timeout, self._env.now, (pkt.dst, 0))
             self._p41 = b
             self._register(b, register_map=False)
-        b.expires = self._env.now + b.timeout
+        b.expires = self._env._now + b.timeout
         new = _rewrite(pkt, b.ext_addr, 0, pkt.dst, 0)
         if self._trace.on:
             self.kernel.log(self.name, "translate", direction="out", before=pkt, after=new)
@@ -482,16 +493,21 @@ class Nat:
             if b is None:
                 return self._inbound_miss(pkt)
             src = pkt.src
-            f = self._fmode
-            if f and (src._ip if f == 1 else src._ip << 16 | pkt.sport) not in b.permits:
-                return self._filtered(pkt, b)
+            sport = pkt.sport
+            if src is not b.last_src or sport != b.last_sport:
+                # not the remote admitted last time (permits only grow while b lives)
+                f = self._fmode
+                if f and (src._ip if f == 1 else src._ip << 16 | sport) not in b.permits:
+                    return self._filtered(pkt, b)
+                b.last_src = src
+                b.last_sport = sport
             if proto == TCP:
                 self._tcp_seen(b, pkt.flags, False)
             elif self._inbound_refresh:
-                b.expires = self._env.now + b.timeout
+                b.expires = self._env._now + b.timeout
             new = _new_packet(Packet)
             new.src = src
-            new.sport = pkt.sport
+            new.sport = sport
             new.dst = b.in_addr
             new.dport = b.in_port
             new.proto = proto
@@ -542,7 +558,7 @@ class Nat:
                 if f and (pkt.src._ip if f == 1 else pkt.src._ip << 16) not in b.permits:
                     return self._filtered(pkt, b)
                 if self._inbound_refresh:
-                    b.expires = self._env.now + b.timeout
+                    b.expires = self._env._now + b.timeout
                 new = _rewrite(pkt, pkt.src, 0, b.in_addr, 0)
                 if b.in_port != msg.ident:
                     new.payload = EchoMessage(msg.kind, b.in_port, msg.seq)
@@ -570,7 +586,7 @@ class Nat:
         if b is not None and b.ext_addr == pkt.dst:
             target = b.in_addr
             if self._inbound_refresh:
-                b.expires = self._env.now + b.timeout
+                b.expires = self._env._now + b.timeout
         elif cfg.proto41_host is not None and pkt.dst._ip in self._ext_ips:
             target = cfg.proto41_host
         else:
