@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sim.net.node import addr_key
 from sim.net.packet import (
     ACK,
     ADMIN_PROHIBITED,
@@ -234,6 +235,9 @@ class Firewall:
             return pkt
         if pkt.proto in (ICMP, ICMPV6) and self._related(pkt, now):
             return pkt
+        gateway = self.gateway
+        if gateway is not None and addr_key(pkt.src) in gateway._external_keys:
+            return pkt  # hairpinned: sent from inside, already checked outbound
         rule = self._match(pkt.proto, pkt.dport, False)
         action = rule.action if rule is not None else self.inbound_default
         if action == "allow":

@@ -255,3 +255,23 @@ def test_bad_rules_are_rejected_with_a_message(text):
 def test_bad_default_is_rejected():
     with pytest.raises(ValueError, match="default"):
         Firewall(Kernel(), "fw", default="maybe")
+
+
+def test_hairpinned_packets_are_not_taken_for_unsolicited_inbound():
+    """With hairpinning the gateway runs a packet back in through its stages; the firewall
+    already checked it on the way out, so its external source does not make it unsolicited."""
+    k = Kernel(seed=1, trace=True)
+    topo = Topology(k)
+    net = topo.add_network("home", "192.168.1.0/24", outside=["198.51.100.2"])
+    net.gateway.add_stage(Firewall(k, "fw", default="allow"))
+    net.gateway.add_stage(Nat(k, "nat", ["198.51.100.2"],
+                              NatConfig(filtering="EIF", hairpinning=True)))
+    topo.add_public_host("server", [S1])
+    a, b = net.add_host("a"), net.add_host("b")
+    got = []
+    sb = b.udp_open(41000)
+    sb.on_packet = got.append
+    sb.sendto(S1, 3478)
+    a.udp_open(40000).sendto(ip_address("198.51.100.2"), 41000)
+    k.run()
+    assert [(p.src, p.sport) for p in got] == [(ip_address("198.51.100.2"), 40000)]
