@@ -34,6 +34,7 @@ from sim.net.packet import (
     Packet,
     encapsulate_6in4,
     icmp_error,
+    udp,
 )
 from sim.net.topology import Topology
 
@@ -561,3 +562,23 @@ def test_config_accepts_rfc4787_words_and_abbreviations_and_rejects_unknowns():
         nat_config({"udp_timout": 3})
     with pytest.raises(ValueError, match="unknown NAT behaviour"):
         NatConfig(mapping="sideways")
+
+
+def test_outbound_icmp_error_about_an_inbound_packet_is_translated():
+    k = Kernel(trace=True)
+    nat = Nat(k, "n", ["198.51.100.2"], NatConfig(filtering=EIF))
+    inside = ip_address("192.168.1.10")
+    nat.outbound(udp(inside, 40000, S1, 3478))
+    received = nat.inbound(udp(S1, 3478, EXT, 40000))
+    err = nat.outbound(icmp_error(inside, received))
+    assert (err.src, err.dst) == (EXT, S1)
+    assert (err.inner.src, err.inner.dst, err.inner.dport) == (S1, EXT, 40000)
+
+
+def test_protocols_without_ports_are_dropped_with_the_reason():
+    k = Kernel(trace=True)
+    nat = Nat(k, "n", ["198.51.100.2"])
+    assert nat.outbound(Packet(ip_address("192.168.1.10"), S1, 47)) is None   # GRE
+    assert nat.inbound(udp(S1, 3478, ip_address("198.51.100.77"), 40000)) is None
+    assert drops(k) == ["protocol 47 has no ports to translate: dropped by NAT",
+                        "198.51.100.77 is not an external address of this NAT"]
