@@ -29,13 +29,17 @@ HOPS_PER_ROUND_TRIP = 6
 SERVER = ip_address("131.107.0.1")
 
 
-def network_run(hops: int, flows: int) -> tuple[int, float]:
-    """Push ``hops`` link hops of UDP ping-pong through the modelled edge; (hops, seconds)."""
+def network_run(hops: int, flows: int, stages: bool = True) -> tuple[int, float]:
+    """Push ``hops`` link hops of UDP ping-pong through the modelled edge; (hops, seconds).
+    Without ``stages`` the edge is a plain router for a public prefix (for comparison)."""
     k = Kernel(seed=1, trace=False)
     topo = Topology(k)
-    net = topo.add_network("home", "192.168.1.0/24", outside=["198.51.100.2"])
-    net.gateway.add_stage(Firewall(k, "fw", ["udp/3478", "tcp/443"], default="deny"))
-    net.gateway.add_stage(Nat(k, "nat", ["198.51.100.2"], nat_config("linux-masquerade")))
+    net = topo.add_network("home", "192.168.1.0/24", outside=["198.51.100.2"],
+                           routed=not stages)
+    if stages:
+        net.gateway.add_stage(Firewall(k, "fw", ["udp/3478", "tcp/443"], default="deny"))
+        net.gateway.add_stage(Nat(k, "nat", ["198.51.100.2"],
+                                  nat_config("linux-masquerade")))
     client = net.add_host("client")
     server = topo.add_public_host("server", [SERVER])
     echo = server.udp_open(3478)
@@ -107,10 +111,14 @@ def main(argv: list[str] | None = None) -> None:
         pstats.Stats(prof).sort_stats("tottime").print_stats(25)
     net_hops, net_s = network_run(args.hops, args.flows)
     bare_hops, bare_s = bare_run(net_hops, args.flows)
+    plain_hops, plain_s = network_run(args.hops, args.flows, stages=False)
     net_rate, bare_rate = net_hops / net_s, bare_hops / bare_s
+    plain_rate = plain_hops / plain_s
     print(f"network: {net_hops:,} hops in {net_s:.2f} s = {net_rate:,.0f} hops/s "
           "(link + firewall + NAT + Internet, UDP ping-pong)")
     print(f"bare simpy: {bare_hops:,} hand-offs in {bare_s:.2f} s = {bare_rate:,.0f} /s")
+    print(f"same path, plain router instead of firewall + NAT: {plain_rate:,.0f} hops/s "
+          f"(ratio {plain_rate / bare_rate:.2f})")
     print(f"ratio: {net_rate / bare_rate:.2f} (target >= 0.5)")
 
 
