@@ -171,7 +171,9 @@ class Firewall:
         self.gateway: Gateway | None = None
         self._env = kernel.env
         self._trace = kernel.trace
-        self._state: dict[tuple, float] = {}
+        # flow (proto, inside addr, port, remote addr, port) -> [expires, idle timeout]; a list
+        # so that a refresh is a store, not a second hash of the key
+        self._state: dict[tuple, list[float]] = {}
         self._sweep_at = 4096
         self.counters: dict[str, int] = {"allowed_out": 0, "dropped_out": 0,
                                          "rejected": 0, "dropped_in": 0}
@@ -203,16 +205,17 @@ class Firewall:
         key = (proto, pkt.src._ip, pkt.sport, pkt.dst._ip, pkt.dport)
         state = self._state
         now = self._env._now  # Environment.now without the property call
-        expires = state.get(key)
-        if expires is not None and expires > now:
-            state[key] = now + self._timeouts.get(proto, self.other_timeout)
+        flow = state.get(key)
+        if flow is not None and flow[0] > now:
+            flow[0] = now + flow[1]
             return pkt
         rule = self._match(pkt.proto, pkt.dport, True)
         action = rule.action if rule is not None else self.default
         if action == "allow":
             if len(state) >= self._sweep_at:
                 self._sweep(now)
-            state[key] = now + self._timeout(pkt.proto)
+            timeout = self._timeout(proto)
+            state[key] = [now + timeout, timeout]
             self.counters["allowed_out"] += 1
             return pkt
         self.counters["dropped_out"] += 1
@@ -227,11 +230,10 @@ class Firewall:
     def inbound(self, pkt: Packet) -> Packet | None:
         proto = pkt.proto
         key = (proto, pkt.dst._ip, pkt.dport, pkt.src._ip, pkt.sport)
-        state = self._state
         now = self._env._now
-        expires = state.get(key)
-        if expires is not None and expires > now:
-            state[key] = now + self._timeouts.get(proto, self.other_timeout)
+        flow = self._state.get(key)
+        if flow is not None and flow[0] > now:
+            flow[0] = now + flow[1]
             return pkt
         if pkt.proto in (ICMP, ICMPV6) and self._related(pkt, now):
             return pkt
@@ -258,8 +260,8 @@ class Firewall:
             q = pkt.inner
             if q is None:
                 return False
-            exp = self._state.get((q.proto, q.src._ip, q.sport, q.dst._ip, q.dport))
-            return exp is not None and exp > now
+            flow = self._state.get((q.proto, q.src._ip, q.sport, q.dst._ip, q.dport))
+            return flow is not None and flow[0] > now
         return False
 
     def _match(self, proto: int, dport: int, outbound: bool) -> Rule | None:
@@ -271,7 +273,7 @@ class Firewall:
     def _sweep(self, now: float) -> None:
         """Forget idle flows (the table is checked lazily on lookup, swept when it grows)."""
         state = self._state
-        for key in [k for k, exp in state.items() if exp <= now]:
+        for key in [k for k, flow in state.items() if flow[0] <= now]:
             del state[key]
         self._sweep_at = max(4096, 2 * len(state))
 
