@@ -189,6 +189,10 @@ class Firewall:
             rules += [Rule.parse(r, action=action) for r in spec.pop(action, [])]
         default = spec.pop("default", "allow")
         default = {"drop": "deny", "block": "deny", "accept": "allow"}.get(default, default)
+        unknown = set(spec) - {"inbound_default", "udp_timeout", "tcp_timeout",
+                               "icmp_timeout", "other_timeout"}
+        if unknown:
+            raise ValueError(f"unknown firewall setting(s): {', '.join(sorted(unknown))}")
         return cls(kernel, name, rules, default=default, **spec)
 
     def attach(self, gateway: Gateway) -> None:

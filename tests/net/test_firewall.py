@@ -252,9 +252,11 @@ def test_bad_rules_are_rejected_with_a_message(text):
         Rule.parse(text)
 
 
-def test_bad_default_is_rejected():
+def test_bad_settings_are_rejected():
     with pytest.raises(ValueError, match="default"):
         Firewall(Kernel(), "fw", default="maybe")
+    with pytest.raises(ValueError, match="unknown firewall setting"):
+        Firewall.from_spec(Kernel(), "fw", {"default": "deny", "alow": ["tcp/443"]})
 
 
 def test_hairpinned_packets_are_not_taken_for_unsolicited_inbound():
