@@ -1,0 +1,137 @@
+"""The story of one client, told in plain sentences with simulated times — what a trainer
+reads aloud in a break/fix session. Each failure gets its cause (from the packets the trace saw
+dropped) and the remedy from the fact sheet's sources."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Remedies by error code, with their sources (domain facts §6, §7).
+REMEDIES: dict[str, str] = {
+    "0x800b0109": (
+        "The IP-HTTPS certificate chains to a root that is not in the client's Trusted Root "
+        "Certification Authorities store (KB 2980667). Import the issuing root CA certificate "
+        "into Trusted Root Certification Authorities (and any intermediate into Intermediate "
+        "Certification Authorities) and deploy it to all clients by Group Policy; then restart "
+        "the IP Helper service or wait for the next IP-HTTPS retry."),
+    "0x800b010a": (
+        "The chain is incomplete: an intermediate CA is neither sent by the server nor in the "
+        "client's Intermediate store, and no AIA URL supplied it. Send the whole chain from "
+        "the server or deploy the intermediate by Group Policy."),
+    "0x800b0101": (
+        "A certificate in the chain is outside its validity period. Renew the IP-HTTPS "
+        "certificate on the server (Hicks, 2016-11-15)."),
+    "0x800b010f": (
+        "The certificate's subject does not match the IP-HTTPS URL. Issue a certificate whose "
+        "subject (or SAN) is the URL's name (DA-PLAN)."),
+    "0x800b0110": ("The certificate lacks the Server Authentication EKU (DA-PLAN)."),
+    "0x800b010c": ("The certificate has been revoked by its issuer: issue a new one."),
+    "0x80092013": (
+        "The client could not fetch the CRL of the IP-HTTPS certificate. Publish the CRL "
+        "distribution point on the Internet with a public DNS name (KB 2980672); Windows 7 "
+        "always enforces this check."),
+    "0x80092012": ("The certificate has no usable CRL distribution point (KB 2980672)."),
+    "0x80096004": ("A certificate's signature does not verify: the chain was tampered with or "
+                   "mis-issued."),
+    "0x274c": (
+        "TCP to the IP-HTTPS server timed out after the SYN retransmissions: something "
+        "silently drops TCP 443 (a firewall, no route, or the server is down)."),
+    "0x274d": ("The connection was refused (RST): nothing listens on the IP-HTTPS port, or a "
+               "middlebox rejects it."),
+    "0x2af9": (
+        "The IP-HTTPS server's name does not resolve from this network. Publish it in public "
+        "DNS and exempt it from the NRPT (KB 3056560)."),
+    "0x2afc": ("The name exists but has no address record of the type asked for (KB 3056560)."),
+    "0x2afa": ("DNS did not answer: the network blocks or loses DNS."),
+    "0x80190197": (
+        "The proxy demands authentication, which the IP Helper service cannot provide "
+        "(MS-IPHTTPS note <1>). Exempt the IP-HTTPS URL from proxy authentication."),
+    "0x80090326": ("The TLS handshake was broken off by the other side."),
+}
+
+TEREDO_REMEDIES = {
+    "cannot be reached over UDP": (
+        "This network does not let UDP 3544 through to the Teredo server; IP-HTTPS is the "
+        "fallback (KB 2980667)."),
+    "symmetric NAT": (
+        "The NAT gives a new external port for each destination (symmetric), so Teredo "
+        "cannot work through it (RFC 4380 §5.2.1)."),
+    "managed network": (
+        "Teredo type 'client' stays off where a domain controller is reachable; set "
+        "'enterpriseclient' to keep it (ADMX Set Teredo State)."),
+    "disabled": (
+        "Teredo is disabled (the default from Windows 10 1803 on, KB 4510763); enable it as "
+        "enterpriseclient if Teredo should be used."),
+}
+
+SIXTOFOUR_REMEDY = (
+    "6to4 fails silently: protocol 41 is blocked on the path, or the replies go to an address "
+    "that only looks public (a carrier NAT's pseudo-public space, KB 2980667). Consider "
+    "disabling 6to4 on DirectAccess clients (Hicks, 2015-02-02).")
+
+
+def _client_addresses(host: Any) -> set:
+    return {a for iface in host.interfaces for a in iface.addresses}
+
+
+def drops_seen(trace: list, host: Any, start: float, end: float | None) -> list[str]:
+    """Why the network dropped this client's packets between ``start`` and ``end``: the
+    distinct reasons, in order of first appearance."""
+    mine = _client_addresses(host)
+    reasons: list[str] = []
+    for rec in trace:
+        if rec.kind != "drop" or rec.t < start or (end is not None and rec.t > end):
+            continue
+        pkt = rec.fields.get("pkt")
+        inner = getattr(pkt, "inner", None)
+        related = pkt is not None and (pkt.src in mine or pkt.dst in mine or (
+            inner is not None and (inner.src in mine or inner.dst in mine)))
+        if related and rec.fields["reason"] not in reasons:
+            reasons.append(f"{rec.node}: {rec.fields['reason']}")
+    return list(dict.fromkeys(reasons))
+
+
+def remedy_for(attempt: dict[str, Any]) -> str | None:
+    error = attempt.get("error")
+    if error in REMEDIES:
+        return REMEDIES[error]
+    if attempt["method"] == "teredo":
+        for key, text in TEREDO_REMEDIES.items():
+            if key in attempt["reason"]:
+                return text
+    if attempt["method"] == "6to4" and attempt["result"] == "failed":
+        return SIXTOFOUR_REMEDY
+    return None
+
+
+def narrate(client_result: dict[str, Any], events: list[tuple[float, str]],
+            trace: list | None = None, host: Any = None) -> str:
+    """The client's timeline: its own events, then each failed attempt's cause and remedy."""
+    name = client_result["name"]
+    lines = [f"Client {name} on network {client_result['network']}:"]
+    for t, text in events:
+        lines.append(f"  t={t:.1f} s  {text}")
+    failures = [a for a in client_result["attempts"] if a["result"] == "failed"]
+    if failures:
+        lines.append("")
+        lines.append("Why it failed and what to do:")
+    for a in failures:
+        code = f" ({a['error']})" if a.get("error") else ""
+        lines.append(f"  - {a['method']} at t={a['start_s']:.1f}–{a['end_s']:.1f} s{code}: "
+                     f"{a['reason']}")
+        if trace is not None and host is not None:
+            for reason in drops_seen(trace, host, a["start_s"], a["end_s"])[:3]:
+                lines.append(f"      the network dropped its packets: {reason}")
+        remedy = remedy_for(a)
+        if remedy:
+            lines.append(f"      remedy: {remedy}")
+    lines.append("")
+    if client_result["connected"]:
+        lines.append(f"At the end of the run {name} reaches the corporate network over "
+                     f"{client_result['method']} (first usable at "
+                     f"t={client_result['time_to_connect_s']:.1f} s).")
+    else:
+        err = client_result["last_error"]
+        lines.append(f"At the end of the run {name} has no DirectAccess connectivity"
+                     + (f"; last error {err}." if err else "."))
+    return "\n".join(lines) + "\n"
