@@ -4,9 +4,11 @@ Path building. Starting from the leaf, candidate issuers are the certificates wh
 equals the element's issuer name (binary comparison, as CertCompareCertificateName does) among
 the certificates the server presented (hAdditionalStore), the Intermediate (CA) and Root stores,
 and, when no candidate exists, what the element's AIA caIssuers URLs return through ``fetch``.
-A path ends at a certificate in the Root store (trusted), at a self-signed certificate that is
-not (CERT_TRUST_IS_UNTRUSTED_ROOT), or where no issuer is found (CERT_TRUST_IS_PARTIAL_CHAIN;
-with CERT_TRUST_IS_CYCLIC when the only issuers are already in the path). Every alternative is
+A path ends at a self-signed certificate: trusted when that certificate is in the Root store
+(Wine's CRYPT_CheckRootCert), CERT_TRUST_IS_UNTRUSTED_ROOT when it is not. A Root-store
+certificate that is not self-signed is no anchor (CryptoAPI has no partial-chain anchors):
+building goes on above it. Where no issuer is found the path is CERT_TRUST_IS_PARTIAL_CHAIN,
+with CERT_TRUST_IS_CYCLIC when the only issuers are already in the path. Every alternative is
 enumerated depth-first and each complete candidate is checked in full.
 
 Best path. CryptoAPI scores every chain it built and keeps the best; if scores tie, the shortest
@@ -328,11 +330,8 @@ class _Search:
             return
         self.expansions += 1
         top = path[-1]
-        if top.der in self.pool.trusted:
-            self.consider(path, "trusted")
-            return
         if top.self_signed:
-            self.consider(path, "root")
+            self.consider(path, "trusted" if top.der in self.pool.trusted else "root")
             return
         too_deep = self.max_depth is not None and (
             sum(1 for p in path[1:] if not p.self_issued) > self.max_depth)
@@ -447,8 +446,8 @@ def evaluate(path: list[Parsed], terminal: str, pool: _Pool, at: dt.datetime,
              cyclic: bool = False) -> tuple[list[T], T, list[str]]:
     """Trust-status bits of each element and of the chain, for one candidate path.
 
-    ``terminal`` says how the path ends: "trusted" (a Root store certificate), "root" (a
-    self-signed certificate not in Root) or "partial" (no issuer found).
+    ``terminal`` says how the path ends: "trusted" (a self-signed certificate in the Root
+    store), "root" (a self-signed certificate not in Root) or "partial" (no issuer found).
     """
     n = len(path)
     el = [T.NO_ERROR] * n

@@ -20,6 +20,7 @@ from __future__ import annotations
 import ipaddress
 
 from cryptography import x509
+from cryptography.x509.oid import NameOID
 
 from sim.pki.parsed import Parsed
 from sim.pki.status import TrustStatus
@@ -101,8 +102,18 @@ def _dns_could_match(name: str, base: str) -> bool:
     return False
 
 
+def dns_name_ok(name: str) -> bool:
+    """A presented dNSName is well formed: non-empty labels, a wildcard only as the whole
+    left-most label."""
+    labels = name.rstrip(".").split(".") if name else [""]
+    return all(labels) and all("*" not in lab for lab in labels[1:]) and (
+        "*" not in labels[0] or labels[0] == "*")
+
+
 def _dns_permitted(name: str, base: str) -> bool:
     """Every name the (possibly wildcard) ``name`` can stand for lies inside ``base``."""
+    if not dns_name_ok(name):
+        return False
     if name.startswith("*."):
         return _dns_within(name[2:], base)
     return _dns_within(name, base)
@@ -165,6 +176,9 @@ class _Names:
         self.other: list[x509.OtherName] = []
         if not rec.subject_empty:
             self.dn.append(rec.cert.subject)
+            # Legacy e-mail addresses in the subject count as rfc822Names (RFC 5280 §4.2.1.10).
+            self.email += [str(a.value) for a in rec.cert.subject
+                           if a.oid == NameOID.EMAIL_ADDRESS]
         for n in rec.san or ():
             if isinstance(n, x509.DNSName):
                 self.dns.append(n.value)

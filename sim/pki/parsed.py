@@ -130,6 +130,26 @@ def _der_children(data: bytes, start: int, end: int) -> list[tuple[int, int, int
     return out
 
 
+def _tbs_fields(der: bytes) -> list[tuple[int, int, int]]:
+    (_, s, e), = _der_children(der, 0, len(der))
+    _, ts, te = _der_children(der, s, e)[0]
+    return _der_children(der, ts, te)
+
+
+def explicit_ec_parameters(der: bytes) -> bool:
+    """The subjectPublicKeyInfo names an EC key with explicit curve parameters, which CNG
+    cannot import (it takes named curves only)."""
+    try:
+        tbs = _tbs_fields(der)
+        idx = 1 if tbs[0][0] == 0xA0 else 0
+        _, ss, se = tbs[idx + 5]  # serial, signature, issuer, validity, subject, spki
+        (_, as_, ae), _bits = _der_children(der, ss, se)
+        alg = _der_children(der, as_, ae)
+        return len(alg) > 1 and alg[1][0] == 0x30
+    except (ValueError, IndexError):
+        return False
+
+
 def signature_algorithms_agree(der: bytes) -> bool:
     """RFC 5280 §4.1.1.2: the outer signatureAlgorithm equals the TBS ``signature`` field."""
     try:
@@ -195,8 +215,12 @@ def _decode_quiet(cert: x509.Certificate, der: bytes) -> Parsed:
             key_problem = f"RSA key of {pub.key_size} bits (Windows requires 1024 or more)"
         elif isinstance(pub, ec.EllipticCurvePublicKey) and pub.curve.name not in SUPPORTED_CURVES:
             key_problem = f"elliptic curve {pub.curve.name} is not supported by CNG"
-    except Exception as exc:  # explicit curve parameters, malformed keys, unknown algorithms
+    except Exception as exc:  # malformed keys, unknown algorithms
         key_problem = f"public key cannot be used ({exc.__class__.__name__})"
+        pub = None
+    if pub is not None and isinstance(pub, ec.EllipticCurvePublicKey) and \
+            explicit_ec_parameters(der):
+        key_problem = "EC key with explicit curve parameters (CNG accepts named curves only)"
         pub = None
     try:
         weak = (cert.signature_hash_algorithm is not None
