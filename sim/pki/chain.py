@@ -323,11 +323,12 @@ class _Search:
         self.best_path: list[Parsed] | None = None
         self.best_eval: tuple[list[T], T, list[str]] | None = None
         self.best_quality: tuple | None = None
+        self.perfect_len: int | None = None
 
     def extend(self, path: list[Parsed], ders: set[bytes],
                logical: set[tuple[bytes, bytes | None]]) -> None:
-        if self.done:
-            return
+        if self.done or (self.perfect_len is not None and len(path) >= self.perfect_len):
+            return  # branch and bound: nothing here can beat a shorter error-free chain
         self.expansions += 1
         top = path[-1]
         if top.self_signed:
@@ -418,7 +419,8 @@ class _Search:
         if self.best_quality is None or q > self.best_quality:
             self.best_path, self.best_eval, self.best_quality = list(path), ev, q
             if terminal == "trusted" and not _combined(ev):
-                self.done = True
+                self.perfect_len = len(path)
+                self.done = len(path) <= 2
 
 
 def _combined(ev: tuple[list[T], T, list[str]]) -> T:

@@ -7,7 +7,8 @@ import itertools
 import pytest
 
 from sim.pki import hresult as hr
-from sim.pki.status import NAME_CONSTRAINT_ERRORS, TrustStatus as T
+from sim.pki.status import NAME_CONSTRAINT_ERRORS
+from sim.pki.status import TrustStatus as T
 
 ISSUE_CODES = {
     0x800B0109: "CERT_E_UNTRUSTEDROOT",

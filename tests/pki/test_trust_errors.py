@@ -14,7 +14,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from sim.pki import CertStore, verify_chain
-from sim.pki import hresult as hr
 from sim.pki.status import TrustStatus as T
 from tests.pki.conftest import AT, HOST, build_contoso
 
