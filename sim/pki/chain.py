@@ -126,6 +126,19 @@ def cache_stats() -> dict[str, int]:
     return dict(_STATS, size=len(_CACHE))
 
 
+def _token(src: Source | None) -> tuple:
+    """A cheap hashable token of a store, certificate or iterable (no copying of stores)."""
+    if src is None:
+        return ()
+    if isinstance(src, CertStore):
+        return ("store", *src.token)
+    if isinstance(src, x509.Certificate):
+        return (src,)
+    if isinstance(src, list | tuple) and all(isinstance(c, x509.Certificate) for c in src):
+        return tuple(src)
+    return _flatten(src)[0]
+
+
 def _flatten(src: Source | None) -> tuple[tuple, list[x509.Certificate],
                                           list[x509.CertificateRevocationList]]:
     """(hashable token, certificates, CRLs) of a store, a certificate or an iterable of them."""
@@ -155,6 +168,14 @@ def _flatten(src: Source | None) -> tuple[tuple, list[x509.Certificate],
         certs.extend(c)
         crls.extend(r)
     return tuple(tokens), certs, crls
+
+
+def _crls_of(src: Source | None) -> list[x509.CertificateRevocationList]:
+    if isinstance(src, CertStore):
+        return list(src.crls)
+    if src is None or isinstance(src, x509.Certificate):
+        return []
+    return _flatten(src)[2]
 
 
 def _normal_time(at: dt.datetime | None) -> dt.datetime:
@@ -199,16 +220,16 @@ def verify_chain(presented: list[x509.Certificate],
             raise PkiInputError(f"presented[{i}] is a {type(c).__name__}, not an "
                                 "x509.Certificate")
     when = _normal_time(at)
-    rtok, rcerts, rcrls = _flatten(roots)
-    itok, icerts, icrls = _flatten(intermediates)
-    dtok, dcerts, _ = _flatten(disallowed)
-    key = (tuple(presented), rtok, itok, dtok, host, max_depth, fetch is not None)
+    key = (tuple(presented), _token(roots), _token(intermediates), _token(disallowed), host,
+           max_depth, fetch is not None)
     built = _CACHE.get(key) if use_cache else None
     if built is not None and built.lo <= when < built.hi:
-        _STATS["hits"] += 1
-        _CACHE.move_to_end(key)
+        _STATS["hits"] += 1  # (no LRU refresh: hashing the key twice would double the cost)
     else:
         _STATS["misses"] += 1
+        _, rcerts, _ = _flatten(roots)
+        _, icerts, _ = _flatten(intermediates)
+        _, dcerts, _ = _flatten(disallowed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             built, used_fetch = _build(presented, rcerts, icerts, dcerts, host, when, fetch,
@@ -220,8 +241,9 @@ def verify_chain(presented: list[x509.Certificate],
     result = replace(built.base, at=when) if built.base.at != when else built.base
     if check_revocation and not (result.flags & (T.IS_PARTIAL_CHAIN | T.IS_CYCLIC
                                                   | T.IS_UNTRUSTED_ROOT)):
+        local = [*_crls_of(roots), *_crls_of(intermediates), *crls]
         result = _with_revocation(result, built.path, when, fetch,
-                                  crl_cache or rv.DEFAULT_CRL_CACHE, [*rcrls, *icrls, *crls])
+                                  crl_cache or rv.DEFAULT_CRL_CACHE, local)
     return result
 
 

@@ -2,8 +2,9 @@
 
 A :class:`CertStore` is one logical store (what certlm.msc shows as a folder). Certificates are
 added and removed at simulated times (a Group Policy deployment of a root is such an action),
-each change bumps ``version``, and ``token`` (a process-unique id plus the version) lets the chain
-engine cache verdicts for as long as the store is unchanged. Stores also hold CRLs, as Windows
+each change bumps ``version``, and ``token`` (a digest of the contents) lets the chain engine
+cache verdicts for as long as the store is unchanged — and share them between the stores of a
+fleet's identical clients. Stores also hold CRLs, as Windows
 stores do, so a CRL imported by hand (certutil -addstore CA x.crl) is found without a download.
 """
 
@@ -58,6 +59,7 @@ class CertStore:
     version: int = 0
     history: list[StoreChange] = field(default_factory=list, repr=False)
     uid: int = field(default_factory=lambda: next(_UIDS))
+    _digest: int = field(default=0, repr=False)
 
     @classmethod
     def of(cls, name: str, certificates: Iterable[x509.Certificate] = (),
@@ -65,7 +67,10 @@ class CertStore:
         """A store holding ``certificates`` and ``crls`` from the start (version 0)."""
         store = cls(name)
         for c in certificates:
-            store._certs.setdefault(thumbprint(c), c)
+            tp = thumbprint(c)
+            if tp not in store._certs:
+                store._certs[tp] = c
+                store._digest ^= int(tp, 16)
         store._crls.extend(crls)
         return store
 
@@ -75,8 +80,9 @@ class CertStore:
 
     @property
     def token(self) -> tuple[int, int]:
-        """Hashable identity of the store's current contents (uid, version)."""
-        return (self.uid, self.version)
+        """Hashable digest of the certificates held (XOR of SHA-1 thumbprints, and the count):
+        equal for stores with equal contents, different after any add or remove."""
+        return (self._digest, len(self._certs))
 
     def add(self, cert: x509.Certificate, at: float | dt.datetime | None = None) -> bool:
         """Add ``cert``; False (and no version change) if it is already there."""
@@ -84,6 +90,7 @@ class CertStore:
         if tp in self._certs:
             return False
         self._certs[tp] = cert
+        self._digest ^= int(tp, 16)
         self._changed(at, "add", tp, cert)
         return True
 
@@ -93,6 +100,7 @@ class CertStore:
         gone = self._certs.pop(tp.upper(), None)
         if gone is None:
             return False
+        self._digest ^= int(tp, 16)
         self._changed(at, "remove", tp.upper(), gone)
         return True
 
