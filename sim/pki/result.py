@@ -105,7 +105,9 @@ def _explain(r: ChainResult) -> str:
                 f"into {CA_STORE}) and deploy it to every DirectAccess client by Group Policy "
                 "(Computer Configuration > Policies > Windows Settings > Security Settings > "
                 "Public Key Policies); then restart the IP Helper service (or wait for the next "
-                f"IP-HTTPS retry) so the client connects again.{notes}")
+                f"IP-HTTPS retry) so the client connects again. If '{top}' is not your "
+                "organisation's CA (a TLS-inspecting proxy re-signed the server's certificate), "
+                f"do not import it: exempt the IP-HTTPS URL from inspection instead.{notes}")
     if code == hr.CERT_E_CHAINING.code:
         if r.flags & TrustStatus.IS_CYCLIC:
             what = (f"the issuers of '{top}' lead back into the chain itself (cross-certified "

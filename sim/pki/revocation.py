@@ -129,6 +129,8 @@ def crl_problem(crl: x509.CertificateRevocationList, issuer: Parsed,
             ok = issuer.public_key is not None and crl.is_signature_valid(issuer.public_key)
         except Exception:
             ok = False
+        if len(_SIG_OK) > 10000:
+            _SIG_OK.clear()
         _SIG_OK[key] = ok
     if not ok:
         return "its signature does not verify"

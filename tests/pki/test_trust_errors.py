@@ -13,7 +13,7 @@ import datetime as dt
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from sim.pki import CertStore, verify_chain
+from sim.pki import CertStore, CrlCache, verify_chain
 from sim.pki.status import TrustStatus as T
 from tests.pki.conftest import AT, HOST, build_contoso
 
@@ -144,3 +144,34 @@ def test_invalid_name_0x800b0114_name_outside_permitted_subtree(contoso):
     r = baseline(contoso, presented=[contoso.leaf, ica])
     assert (r.hex, r.name) == ("0x800b0114", "CERT_E_INVALID_NAME")
     assert r.element_flags[1] & T.HAS_NOT_PERMITTED_NAME_CONSTRAINT
+
+
+def test_every_explanation_names_the_code_and_a_certificate(contoso):
+    c = build_contoso()
+    c.issuing.revoke(c.leaf, dt.datetime(2026, 3, 1, tzinfo=dt.UTC))
+    results = [
+        baseline(contoso),
+        baseline(contoso, roots=[]),
+        baseline(contoso, presented=[contoso.leaf]),
+        baseline(build_contoso(not_after=dt.datetime(2026, 5, 1, tzinfo=dt.UTC))),
+        baseline(contoso, host="da2.contoso.com"),
+        baseline(build_contoso(eku=["client_auth"])),
+        # each its own CRL cache: the revoked leaf's CRL must not serve the next client
+        baseline(c, check_revocation=True, fetch=c.fetch, crl_cache=CrlCache()),
+        baseline(contoso, check_revocation=True, fetch=lambda url: None, crl_cache=CrlCache()),
+        baseline(build_contoso(crl_urls=[]), check_revocation=True, fetch=contoso.fetch,
+                 crl_cache=CrlCache()),
+        baseline(contoso, presented=[tampered(contoso.leaf), contoso.issuing.certificate]),
+    ]
+    assert len({r.hresult for r in results}) == len(results)
+    for r in results:
+        text = r.explain()
+        assert "da.contoso.com" in text or "Contoso" in text
+        if not r.trusted:
+            assert r.hex in text and "Fix:" in text
+
+
+def test_untrusted_root_explanation_gives_the_kb2980667_steps(contoso):
+    text = baseline(contoso, roots=[]).explain()
+    assert "Trusted Root Certification Authorities" in text
+    assert "Group Policy" in text and "IP Helper" in text and "KB 2980667" in text
