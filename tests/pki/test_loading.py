@@ -84,7 +84,7 @@ def test_crl_files(tmp_path: Path):
     (b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", "PEM block 1"),
     (b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", "no certificate"),
     (DER[:100], "not an X.509 certificate"),
-])
+], ids=["empty", "blank", "text", "bad-base64", "no-end", "not-der", "key-only", "truncated"])
 def test_malformed_files_give_an_error_naming_the_file(tmp_path: Path, content, message):
     f = tmp_path / "server.cer"
     f.write_bytes(content)
