@@ -12,7 +12,11 @@ Name constraints follow RFC 5280 §4.2.1.10: a CA's permitted and excluded subtr
 every later certificate in the path (self-issued intermediates excepted, §6.1.3), per name form;
 a wildcard dNSName is excluded if it *could* match an excluded name (x509-limbo's CVE-2025-61727
 case). Windows supports DNS, e-mail, URL, IP address, directory name and UPN constraints
-(CERT_TRUST_STATUS docs); other forms set HAS_NOT_SUPPORTED_NAME_CONSTRAINT.
+(CERT_TRUST_STATUS docs); other forms set HAS_NOT_SUPPORTED_NAME_CONSTRAINT. The subject DN
+counts as a directoryName and its emailAddress attributes as rfc822Names; a subject CN is not
+read as a DNS name for constraints. Certificates with more than :data:`MAX_NC_CHECKS`
+name×subtree comparisons are refused (CERT_TRUST_INVALID_NAME_CONSTRAINTS), a simulator limit
+against quadratic blow-up.
 """
 
 from __future__ import annotations
