@@ -16,7 +16,7 @@ from sim.net.router import Router
 
 if TYPE_CHECKING:
     from sim.net.node import Interface
-    from sim.net.packet import Address, Packet
+    from sim.net.packet import Address
 
 PRIVATE_V4 = [ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
 SHARED_V4 = ip_network("100.64.0.0/10")  # RFC 6598
@@ -56,11 +56,5 @@ class Internet(Router):
         """A carrier uses ``prefix`` inside its NAT; the Internet routes it elsewhere."""
         self.pseudo_public.append(ip_network(prefix))
 
-    def send(self, pkt: Packet) -> bool:
-        hop = self.routes.lookup(pkt.dst)
-        if hop is None:
-            self.kernel.drop(self.name, pkt, unroutable_reason(pkt.dst, self.pseudo_public))
-            return False
-        iface, gw = hop
-        iface.send(pkt, gw if gw is not None else pkt.dst)
-        return True
+    def no_route_reason(self, dst: Address) -> str:
+        return unroutable_reason(dst, self.pseudo_public)

@@ -1,14 +1,22 @@
 """Links and LAN segments: latency, jitter, loss and bandwidth.
 
-A hop is one SimPy timeout event whose callback hands the packet to the receiving interface:
-no process and no closure per packet, which keeps the hot path close to bare SimPy.
+A hop is one SimPy event whose callback hands the packet to the receiving interface: no
+process and no closure per packet, which keeps the hot path close to bare SimPy.
+
+Fast path: a cable (two ends) without loss, jitter or bandwidth limit, and up, needs no
+decision per packet. The link then gives each end a *wire* ``(env, latency, callbacks)`` and
+``Interface.send`` puts a :class:`Hop` straight on SimPy's queue, as ``Timeout`` would (same
+time, priority and event id, so runs stay identical), without ``Timeout``'s generic
+constructor, ``Environment.schedule`` and a callback list per packet. Any change of those
+settings or of the ends recomputes the wires.
 """
 
 from __future__ import annotations
 
+from heapq import heappush
 from typing import TYPE_CHECKING
 
-from simpy.events import Timeout
+from simpy.core import NORMAL
 
 if TYPE_CHECKING:
     from sim.net.kernel import Kernel
@@ -16,13 +24,55 @@ if TYPE_CHECKING:
     from sim.net.packet import Address, Packet
 
 
+class Hop:
+    """A packet in flight: the least SimPy's ``Environment.step`` reads from an event
+    (``callbacks``, ``_ok``) plus the packet as ``_value``. ``callbacks`` is the receiving
+    interface's shared one-element list: ``step`` swaps it out for ``None`` on the event and
+    never mutates the list itself."""
+
+    __slots__ = ("_value", "callbacks")
+    _ok = True
+
+
+_new_hop = object.__new__
+
+
+def schedule_hop(env, delay: float, callbacks: list, pkt: Packet) -> None:
+    """Schedule ``pkt`` to reach ``callbacks`` after ``delay``: what
+    ``Timeout(env, delay, pkt).callbacks.append(...)`` does, at a fraction of the cost."""
+    hop = _new_hop(Hop)
+    hop.callbacks = callbacks
+    hop._value = pkt
+    heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), hop))
+
+
+def _setting(name: str, doc: str) -> property:
+    """A link setting whose change recomputes the ends' wires."""
+    slot = "_" + name
+
+    def get(self: Link):
+        return getattr(self, slot)
+
+    def set(self: Link, value) -> None:
+        setattr(self, slot, value)
+        self._rewire()
+
+    return property(get, set, doc=doc)
+
+
 class Link:
     """A cable (two ends) or a LAN segment (several ends, delivery by next-hop address)."""
 
     __slots__ = (
-        "bandwidth", "by_address", "ends", "jitter", "kernel", "latency", "loss", "name", "rng",
-        "up",
+        "_bandwidth", "_jitter", "_latency", "_loss", "_up", "by_address", "ends", "kernel",
+        "name", "rng",
     )
+
+    latency = _setting("latency", "one-way delay in seconds")
+    jitter = _setting("jitter", "extra delay, uniform in [0, jitter) seconds")
+    loss = _setting("loss", "probability that a packet is lost")
+    bandwidth = _setting("bandwidth", "bit/s; None: no serialisation delay")
+    up = _setting("up", "a link that is down drops everything")
 
     def __init__(
         self,
@@ -35,23 +85,39 @@ class Link:
     ) -> None:
         self.kernel = kernel
         self.name = name
-        self.latency = latency
-        self.jitter = jitter
-        self.loss = loss
-        self.bandwidth = bandwidth  # bit/s; None: no serialisation delay
+        self._latency = latency
+        self._jitter = jitter
+        self._loss = loss
+        self._bandwidth = bandwidth  # bit/s; None: no serialisation delay
+        self._up = True
         self.ends: list[Interface] = []
         self.by_address: dict[Address, Interface] = {}
         self.rng = kernel.rng(f"link:{name}")
-        self.up = True
 
     def attach(self, iface: Interface) -> None:
         self.ends.append(iface)
         for addr in iface.addresses:
             self.by_address[addr] = iface
+        self._rewire()
 
     def learn(self, iface: Interface, addr: Address) -> None:
         """An interface took a new address on this segment (DHCP, a tunnel's endpoint)."""
         self.by_address[addr] = iface
+
+    def _rewire(self) -> None:
+        """Give each end its wire (fast path) when nothing per packet needs deciding, else
+        ``None`` (every packet goes through ``transmit``)."""
+        from sim.net.node import Interface  # (node.py imports this module)
+
+        ends = self.ends
+        simple = (len(ends) == 2 and self._up and not self._loss and not self._jitter
+                  and not self._bandwidth)
+        env = self.kernel.env
+        for i, end in enumerate(ends):
+            # an interface class with its own ``send`` keeps it for every packet
+            plain = type(end).send is Interface.send
+            end._wire = (env, self._latency, ends[1 - i]._hop_callbacks) \
+                if simple and plain else None
 
     def transmit(self, pkt: Packet, sender: Interface, next_hop: Address) -> None:
         """Carry ``pkt`` from ``sender`` to the end that owns ``next_hop``."""
@@ -63,18 +129,19 @@ class Link:
             if receiver is None:
                 self.kernel.drop(self.name, pkt, f"no host {next_hop} on segment {self.name}")
                 return
-        if not self.up:
+        if not self._up:
             self.kernel.drop(self.name, pkt, f"link {self.name} is down")
             return
-        delay = self.latency
-        if self.loss and self.rng.random() < self.loss:
+        delay = self._latency
+        if self._loss and self.rng.random() < self._loss:
             self.kernel.drop(self.name, pkt, f"lost on link {self.name}")
             return
-        if self.jitter:
-            delay += self.jitter * self.rng.random()
-        if self.bandwidth:
+        if self._jitter:
+            delay += self._jitter * self.rng.random()
+        if self._bandwidth:
             now = self.kernel.env.now
             start = sender.tx_free_at if sender.tx_free_at > now else now
-            sender.tx_free_at = start + pkt.size * 8.0 / self.bandwidth
+            sender.tx_free_at = start + pkt.size * 8.0 / self._bandwidth
             delay += sender.tx_free_at - now
-        Timeout(self.kernel.env, delay, pkt).callbacks.append(receiver.deliver)
+        schedule_hop(self.kernel.env, delay, receiver._hop_callbacks, pkt)
+

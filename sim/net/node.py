@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from heapq import heappush
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_interface, ip_network
 from typing import TYPE_CHECKING, Any
+
+from simpy.core import NORMAL
+
+from sim.net.link import Hop, _new_hop
 
 if TYPE_CHECKING:
     from sim.net.kernel import Kernel
@@ -23,9 +28,13 @@ def addr_key(addr: Address) -> int | Address:
 
 class Interface:
     """A node's attachment to a link, with its addresses; an optional capture list records
-    what crossed it (``(time, direction, packet)``) for pcap export."""
+    what crossed it (``(time, direction, packet)``) for pcap export.
 
-    __slots__ = ("addresses", "capture", "link", "name", "networks", "node", "tx_free_at")
+    ``_wire`` is set by the link when a packet needs no decision on it (see ``sim.net.link``):
+    ``send`` then schedules the hop itself instead of calling ``Link.transmit``."""
+
+    __slots__ = ("_hop_callbacks", "_wire", "addresses", "capture", "link", "name", "networks",
+                 "node", "tx_free_at")
 
     def __init__(self, node: Node, name: str, link: Link | None, addresses: list[Any]) -> None:
         self.node = node
@@ -36,18 +45,30 @@ class Interface:
         self.networks: list[Network] = [i.network for i in ifaces]
         self.capture: list | None = None
         self.tx_free_at = 0.0
+        self._wire: tuple | None = None
+        # the callback list of every hop arriving here (SimPy never mutates it)
+        self._hop_callbacks = [self.deliver]
 
     def deliver(self, event: Any) -> None:
         """Link callback: the packet arrived on this interface."""
         pkt = event._value
         if self.capture is not None:
-            self.capture.append((self.node.kernel.env.now, "in", pkt))
+            self.capture.append((self.node.kernel.env._now, "in", pkt))
         self.node.receive(pkt, self)
 
     def send(self, pkt: Packet, next_hop: Address) -> None:
         if self.capture is not None:
-            self.capture.append((self.node.kernel.env.now, "out", pkt))
-        self.link.transmit(pkt, self, next_hop)
+            self.capture.append((self.node.kernel.env._now, "out", pkt))
+        wire = self._wire
+        if wire is None:
+            self.link.transmit(pkt, self, next_hop)
+            return
+        # Link.transmit's fast path, inline: schedule_hop(env, latency, callbacks, pkt)
+        env, delay, callbacks = wire
+        hop = _new_hop(Hop)
+        hop.callbacks = callbacks
+        hop._value = pkt
+        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), hop))
 
     @property
     def address(self) -> Address:
@@ -162,15 +183,34 @@ class Node(ABC):
         self.routes.add(prefix, iface, via)
 
     def send(self, pkt: Packet) -> bool:
-        """Route and transmit; a packet with no route is dropped."""
+        """Route and transmit; a packet with no route is dropped.
+
+        Hot path: the routing cache is read inline, and when the interface has a wire (a
+        plain ``Interface`` on a cable with nothing to decide per packet) and no capture,
+        the hop is scheduled here, which is what ``Interface.send`` would do."""
         dst = pkt.dst
-        hop = self.routes.lookup(dst)
+        try:  # RoutingTable.lookup's cache, inline
+            hop = self.routes._cache[dst._ip if dst._version == 4 else dst]
+        except KeyError:
+            hop = self.routes.lookup(dst)
         if hop is None:
-            self.kernel.drop(self.name, pkt, f"no route to {pkt.dst}")
+            self.kernel.drop(self.name, pkt, self.no_route_reason(dst))
             return False
         iface, gw = hop
-        iface.send(pkt, gw if gw is not None else dst)
+        wire = iface._wire
+        if wire is None or iface.capture is not None:
+            iface.send(pkt, gw if gw is not None else dst)
+            return True
+        env, delay, callbacks = wire
+        event = _new_hop(Hop)
+        event.callbacks = callbacks
+        event._value = pkt
+        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), event))
         return True
+
+    def no_route_reason(self, dst: Address) -> str:
+        """Why ``send`` dropped a packet for ``dst`` (the Internet explains more)."""
+        return f"no route to {dst}"
 
     @abstractmethod
     def receive(self, pkt: Packet, iface: Interface) -> None:

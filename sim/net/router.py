@@ -75,7 +75,16 @@ class Gateway(Router):
 
     def receive(self, pkt: Packet, iface: Interface) -> None:
         if iface is self.outside:
-            self._inbound(pkt)
+            # _inbound, inline (half of the gateway's packets)
+            for stage in self._reversed:
+                pkt = stage.inbound(pkt)
+                if pkt is None:
+                    return
+            dst = pkt.dst
+            if (dst._ip if dst._version == 4 else dst) in self.local_keys:
+                self.local_delivery(pkt, iface)
+            else:
+                self.send(pkt)
             return
         dst = pkt.dst
         if (dst._ip if dst._version == 4 else dst) in self.local_keys \
