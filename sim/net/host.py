@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sim.net.node import Interface, Node
-from sim.net.packet import ICMP, ICMPV6, UDP, Packet, udp
+from sim.net.packet import ICMP, ICMPV6, IPV4_HEADER, IPV6_HEADER, UDP, UDP_HEADER, Packet
 
 if TYPE_CHECKING:
     from simpy.events import Event
@@ -72,7 +72,12 @@ class UdpSocket:
     def sendto(self, dst: Address, dport: int, payload: Any = None, payload_size: int = 0,
                src: Address | None = None, inner: Packet | None = None) -> Packet:
         source = src if src is not None else self.host.source_for(dst)
-        pkt = udp(source, self.port, dst, dport, payload, payload_size, inner)
+        # udp(), inline (one packet per send on the hot path): the size counts the IP and
+        # UDP headers, the payload and the inner packet
+        size = (IPV4_HEADER if dst._version == 4 else IPV6_HEADER) + UDP_HEADER + payload_size
+        if inner is not None:
+            size += inner.size
+        pkt = Packet(source, dst, UDP, self.port, dport, size, payload, inner)
         self.host.send(pkt)
         return pkt
 
@@ -80,6 +85,7 @@ class UdpSocket:
         return self.mailbox.get(timeout)
 
     def deliver(self, pkt: Packet) -> None:
+        # Host._udp inlines this: keep the two alike
         if self.on_packet is not None:
             self.on_packet(pkt)
         else:
@@ -152,7 +158,12 @@ class Host(Node):
         if sock is None:
             self.kernel.drop(self.name, pkt, f"UDP port {pkt.dport} closed")
             return
-        sock.deliver(pkt)
+        # UdpSocket.deliver, inline
+        on_packet = sock.on_packet
+        if on_packet is not None:
+            on_packet(pkt)
+        else:
+            sock.mailbox.put(pkt)
 
     def _icmp(self, pkt: Packet, iface: Interface) -> None:
         msg = pkt.payload
