@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address, IPv6Network
 from typing import TYPE_CHECKING, Any
 
+import simpy
+
 from sim.directaccess.profiles import ClientProfile
 from sim.net.internet import PRIVATE_V4, SHARED_V4, SPECIAL_V4
 from sim.transition.sixtofour import SIXTOFOUR_PREFIX, SixToFourTunnel
@@ -79,11 +81,19 @@ def has_global_ipv6(host: Host) -> IPv6Address | None:
     return None
 
 
+def guarded(gen):
+    """Run ``gen`` as a process that ends quietly when interrupted by a network change."""
+    try:
+        return (yield from gen)
+    except simpy.Interrupt:
+        return None
+
+
 class DirectAccessClient:
     """One Windows DirectAccess client on ``host``."""
 
     def __init__(self, host: Host, policy: ServerPolicy, profile: ClientProfile,
-                 nls_probe: Any, iphttps_factory: Any = None, dc_reachable_inside: Any = None,
+                 nls_probe: Any, iphttps_factory: Any = None, managed_probe: Any = None,
                  teredo_type: str | None = None, sixtofour: str = "default",
                  iphttps: str = "default") -> None:
         self.host = host
@@ -93,7 +103,8 @@ class DirectAccessClient:
         self.profile = profile
         self.nls_probe = nls_probe                  # generator fn(host) -> (inside, reason)
         self.iphttps_factory = iphttps_factory      # fn(client) -> IP-HTTPS machine
-        self.dc_reachable_inside = dc_reachable_inside
+        self.managed_probe = managed_probe          # generator fn(host) -> bool
+        self.managed = False
         self.teredo_type = teredo_type or profile.teredo
         self.sixtofour_setting = sixtofour
         self.iphttps_setting = iphttps if iphttps != "default" else profile.iphttps
@@ -104,7 +115,7 @@ class DirectAccessClient:
         self.sixtofour_state = "disabled"
         self.sixtofour_history: list[tuple[float, str]] = []
         self.process = None
-        self._teredo_settled = None
+        self._procs: list = []
 
     # -- bookkeeping -------------------------------------------------------------------
     def note(self, text: str) -> None:
@@ -145,9 +156,36 @@ class DirectAccessClient:
         self.sixtofour_history.append((self.env.now, state))
 
     # -- the run -----------------------------------------------------------------------
+    def spawn(self, gen) -> Any:
+        """Start a sub-process that a network change can stop."""
+        proc = self.env.process(guarded(gen))
+        self._procs.append(proc)
+        return proc
+
     def start(self):
-        self.process = self.env.process(self.run())
+        self.process = self.spawn(self.run())
         return self.process
+
+    def restart(self, reason: str) -> None:
+        """A network change (roaming): stop every method, forget the location, start over —
+        Windows re-runs NLS detection whenever an interface changes (F1.20)."""
+        for proc in self._procs:
+            if proc.is_alive:
+                proc.interrupt(reason)
+        self._procs = []
+        if self.teredo is not None:
+            self.teredo.shutdown()
+            self.teredo = None
+        if self.iphttps is not None:
+            self.iphttps.shutdown()
+        if self.sixtofour is not None:
+            self.sixtofour.close()
+            self.sixtofour = None
+        self.host.routes.remove(self.policy.intranet)
+        self.use(None)
+        self.state.location = None
+        self.note(f"network change: {reason}")
+        self.start()
 
     def run(self):
         inside, reason = yield from self.nls_probe(self.host)
@@ -155,6 +193,8 @@ class DirectAccessClient:
         self.note(f"network location: {self.state.location} ({reason})")
         if inside:
             return
+        if self.teredo_type == "client" and self.managed_probe is not None:
+            self.managed = yield from self.managed_probe(self.host)
         if not self.policy.force_tunnel:
             if (yield from self.try_native()):
                 return
@@ -230,8 +270,7 @@ class DirectAccessClient:
         if self.policy.teredo_server is None:
             return "the DirectAccess server offers no Teredo server (it needs two consecutive " \
                    "public IPv4 addresses)"
-        if self.teredo_type == "client" and self.dc_reachable_inside is not None \
-                and self.dc_reachable_inside(self.host):
+        if self.teredo_type == "client" and self.managed:
             return "client is in a managed network"
         return None
 
@@ -239,7 +278,7 @@ class DirectAccessClient:
         why_not = self.teredo_eligible()
         teredo_done = self.env.event()
         if why_not is None:
-            self.env.process(self.run_teredo(self.begin("teredo"), teredo_done))
+            self.spawn(self.run_teredo(self.begin("teredo"), teredo_done))
         else:
             self.skip("teredo", why_not)
             teredo_done.succeed(False)
@@ -262,6 +301,7 @@ class DirectAccessClient:
         yield from self.run_iphttps()
 
     def run_teredo(self, attempt: Attempt, done):
+        """Qualify Teredo, then check that the intranet answers through it."""
         config = TeredoConfig(requalify_after_fail=self.profile.teredo_requalify_after_fail)
         self.teredo = TeredoClient(self.host, self.policy.teredo_server,
                                    self.policy.teredo_secondary, config, self.teredo_type,
@@ -298,5 +338,31 @@ class DirectAccessClient:
                 lost.succeed()
 
     def run_iphttps(self):
-        self.iphttps = self.iphttps_factory(self)
+        if self.iphttps is None:
+            self.iphttps = self.iphttps_factory(self)
+        self.iphttps.on_change = self._iphttps_changed
+        self._iphttps_attempt = self.begin("iphttps")
         yield from self.iphttps.run()
+
+    _iphttps_attempt: Attempt | None = None
+
+    def _iphttps_changed(self, status) -> None:
+        """Each IP-HTTPS connect attempt becomes an attempt of the result; the interface
+        carries DirectAccess traffic while it is up."""
+        attempt = self._iphttps_attempt
+        if status.state == "LinkUp":
+            self.host.routes.remove(self.policy.intranet)
+            self.host.routes.add(self.policy.intranet, self.iphttps.interface)
+            if attempt is not None and attempt.end_s is None:
+                self.end(attempt, "connected", f"IP-HTTPS tunnel up as {status.address}")
+            self.use("iphttps")
+        elif status.state == "LinkDown":
+            if attempt is not None and attempt.end_s is None:
+                self.end(attempt, "failed", status.reason, f"0x{status.last_error:x}")
+            else:
+                self.state.last_error = f"0x{status.last_error:x}"
+            if self.state.method == "iphttps":
+                self.host.routes.remove(self.policy.intranet)
+                self.use(None)
+        elif status.state == "Enabled" and (attempt is None or attempt.end_s is not None):
+            self._iphttps_attempt = self.begin("iphttps")

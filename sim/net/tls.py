@@ -11,7 +11,7 @@ is the next message or None) can carry a handshake.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any
 
 RECORD_HEADER = 5          # content type, version, length
@@ -183,6 +183,8 @@ def client_handshake(conn: Any, server_name: str | None, verify: Callable[[list]
     if not chain:
         raise TlsError(SEC_E_ILLEGAL_MESSAGE, "the server sent no certificate")
     result = verify(chain)
+    if isinstance(result, Generator):   # a verifier that fetches CRLs over the network
+        result = yield from result
     if getattr(result, "hresult", 0):
         conn.send(alert := Alert(_alert_for(result)), alert.size)
         conn.close()

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import TYPE_CHECKING, Any
 
+from simpy import Interrupt
+
 from sim.net.icmpv6 import ALL_ROUTERS, RouterAdvertisement, RouterSolicitation
 from sim.net.internet import PRIVATE_V4, SPECIAL_V4
 from sim.net.packet import ICMPV6, IPV6_HEADER, Packet
@@ -382,11 +384,25 @@ class TeredoClient:
                 self._adopt_mapping(ra)
 
     def start(self):
-        self.process = self.env.process(self.run())
+        self.process = self.env.process(self._guarded())
         return self.process
 
-    def stop(self, state: str = "offline", error: str = "") -> None:
+    def _guarded(self):
+        try:
+            yield from self.run()
+        except Interrupt:
+            return
+
+    def shutdown(self, error: str = "") -> None:
+        """Stop the client (a network change): offline, socket and interface gone."""
         if self.process is not None and self.process.is_alive:
-            self.process.interrupt("stop")
-        self._set(state, error=error)
+            self.process.interrupt("shutdown")
+        if self.socket is not None:
+            self.socket.close()
+            self.socket = None
+        if self.interface is not None:
+            for addr in list(self.interface.addresses):
+                self.host.remove_address(self.interface, addr)
+            self.host.routes.remove_interface(self.interface)
+        self._set("offline", error=error)
 

@@ -1,0 +1,461 @@
+"""From a validated scenario to a running simulation: topology, PKI, server, clients, events.
+
+Nothing here decides an outcome. The builder only places devices with the settings the
+scenario gives (addresses, NAT behaviour, firewall rules, proxies, stores); the clients then
+try their methods and the packets decide.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from ipaddress import IPv4Address, ip_address
+from typing import Any
+from urllib.parse import urlsplit
+
+from sim.directaccess import services
+from sim.directaccess.client import DirectAccessClient
+from sim.directaccess.profiles import profile as windows_profile
+from sim.directaccess.result import ClientResult, RunResult
+from sim.directaccess.server import IPHTTPS_PREFIX, DirectAccessServer
+from sim.errors import InputError
+from sim.net.dns import DnsServer
+from sim.net.firewall import Firewall
+from sim.net.host import Host
+from sim.net.kernel import Kernel
+from sim.net.nat import Nat, nat_config
+from sim.net.packet import TCP
+from sim.net.portal import CaptivePortal
+from sim.net.portforward import PortForward
+from sim.net.proxy import HttpProxy
+from sim.net.topology import AccessNetwork, Topology
+from sim.pki import CertStore, Hierarchy, MachineStores, load_certificates
+from sim.scenario import events as scenario_events
+from sim.scenario.plan import PUBLIC_DNS, PUBLIC_WEB, AddressPlan
+from sim.transition.iphttps import IpHttpsClient, IpHttpsServer
+
+DC_NAME = services.DC_NAME
+
+
+@dataclass
+class SimClient:
+    """One simulated laptop: its host, its DirectAccess client and its stores."""
+
+    name: str
+    network: str
+    host: Host
+    da: DirectAccessClient
+    stores: MachineStores
+    started_at: float = 0.0
+
+
+class SourceExempt:
+    """Lets one host's own traffic bypass a firewall stage (an explicit proxy's connections
+    out are not filtered by the network's firewall, design.md)."""
+
+    def __init__(self, stage: Any, sources: set) -> None:
+        self.stage = stage
+        self.sources = sources
+
+    def attach(self, gateway: Any) -> None:
+        if hasattr(self.stage, "attach"):
+            self.stage.attach(gateway)
+
+    def outbound(self, pkt: Any) -> Any:
+        return pkt if pkt.src in self.sources else self.stage.outbound(pkt)
+
+    def inbound(self, pkt: Any) -> Any:
+        return pkt if pkt.dst in self.sources else self.stage.inbound(pkt)
+
+
+def _doc(scenario: Any) -> dict[str, Any]:
+    if hasattr(scenario, "model_dump"):
+        return scenario.model_dump(mode="python", exclude_none=True)
+    return dict(scenario)
+
+
+def _order_networks(networks: dict[str, Any]) -> list[str]:
+    order: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in order:
+            return
+        up = networks[name].get("upstream") or "internet"
+        if up != "internet":
+            visit(up)
+        order.append(name)
+
+    for name in networks:
+        visit(name)
+    return order
+
+
+class Simulation:
+    """One run of a scenario: build it, run it, read its result."""
+
+    def __init__(self, scenario: Any, seed: int | None = None, trace: bool = False,
+                 capture: str | None = None) -> None:
+        self.scenario = scenario
+        self.doc = doc = _doc(scenario)
+        self.seed = doc.get("seed", 1) if seed is None else seed
+        self.start: dt.datetime = doc.get("start") or dt.datetime(2026, 6, 1, 9, tzinfo=dt.UTC)
+        self.duration = float(doc.get("duration", 300))
+        self.kernel = Kernel(self.seed, trace=trace)
+        self.topo = Topology(self.kernel)
+        self.plan = AddressPlan()
+        self.clients: list[SimClient] = []
+        self.networks: dict[str, AccessNetwork] = {}
+        self.dns_for: dict[str, IPv4Address] = {}
+        self.capture_point = capture
+        self.pki = Hierarchy.from_spec(doc.get("pki") or {}, self.start, seed=self.seed,
+                                       base_dir=doc.get("base_dir"))
+        self._build_public_services()
+        self._build_networks()
+        self._build_corporate_services()
+        self._build_server()
+        self._build_clients()
+        self._schedule_events()
+
+    # -- time --------------------------------------------------------------------------
+    def now(self) -> dt.datetime:
+        """The simulated wall-clock time (certificate validity, CRL freshness)."""
+        return self.start + dt.timedelta(seconds=self.kernel.now)
+
+    # -- public services ---------------------------------------------------------------
+    def _url_host(self, url: str) -> str:
+        return urlsplit(url).hostname or ""
+
+    def _build_public_services(self) -> None:
+        topo = self.topo
+        self.public_dns_host = topo.add_public_host("public-dns", [PUBLIC_DNS])
+        self.public_web_host = topo.add_public_host("public-web", [PUBLIC_WEB])
+        self.public_records: dict[str, list] = {}
+        self.inside_records: dict[str, list] = {}
+        for url, (_name, where) in {**self.pki.crl_urls(), **self.pki.aia_urls()}.items():
+            if where == "outside":
+                self.public_records.setdefault(self._url_host(url), []).append(PUBLIC_WEB)
+
+    # -- networks ----------------------------------------------------------------------
+    def _build_networks(self) -> None:
+        nets = self.doc.get("networks") or {}
+        if not any(n.get("corporate") for n in nets.values()):
+            nets = {**nets, "corp": {"corporate": True}}
+        self.network_specs = nets
+        for name in _order_networks(nets):
+            self._build_network(name, nets[name])
+
+    def _build_network(self, name: str, spec: dict[str, Any]) -> None:
+        k = self.kernel
+        corporate = bool(spec.get("corporate"))
+        nat_spec = spec.get("nat")
+        if corporate and nat_spec is None:
+            nat_spec = {"preset": "linux-masquerade"}
+        addressing = spec.get("addressing") or ("private" if nat_spec else "public")
+        prefix = spec.get("prefix") or self.plan.lan(addressing)
+        if addressing == "pseudo-public":
+            self.topo.internet.declare_pseudo_public(prefix)
+        upstream = spec.get("upstream") or "internet"
+        if upstream == "internet":
+            outside = [self.plan.edge()]
+            up = None
+        else:
+            up = self.networks[upstream]
+            outside = [up.next_address()]
+        link = spec.get("link") or {}
+        prefix6 = self.plan.native_v6() if spec.get("ipv6") == "native" else None
+        net = self.topo.add_network(
+            name, prefix, outside=outside, upstream=None if up is None else upstream,
+            latency=link.get("latency", 0.010), prefix6=prefix6, routed=nat_spec is None,
+            link_options={k2: link[k2] for k2 in ("jitter", "loss", "bandwidth") if k2 in link})
+        self.networks[name] = net
+        self.dns_for[name] = PUBLIC_DNS
+        stages: list[Any] = []
+        exempt: set = set()
+        if spec.get("proxy"):
+            self._build_proxy(net, spec["proxy"], exempt)
+        if spec.get("firewall"):
+            fw = Firewall.from_spec(k, f"{name}-firewall", self._firewall_spec(spec["firewall"]))
+            stages.append(SourceExempt(fw, exempt) if exempt else fw)
+        if spec.get("captive_portal") is not None:
+            stages.append(self._build_portal(net, spec["captive_portal"]))
+        if nat_spec is not None:
+            stages.append(Nat(k, f"{name}-nat", outside, nat_config(self._nat_spec(nat_spec))))
+        for stage in stages:
+            net.gateway.add_stage(stage)
+        net.spec = spec
+
+    @staticmethod
+    def _nat_spec(spec: dict[str, Any]) -> dict[str, Any]:
+        out = dict(spec)
+        for key in ("mapping", "filtering"):
+            if key in out:
+                out[key] = str(out[key]).replace("_", "-")
+        out.pop("pool_size", None)
+        return out
+
+    @staticmethod
+    def _firewall_spec(spec: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in spec.items():
+            if isinstance(value, list):
+                out[key] = [v if isinstance(v, str) else _rule_text(v) for v in value]
+            else:
+                out[key] = value
+        return out
+
+    def _build_proxy(self, net: AccessNetwork, spec: dict[str, Any], exempt: set) -> None:
+        host = net.add_host(f"{net.name}-proxy")
+        host.dns_servers = [PUBLIC_DNS]
+        inspector = None
+        if spec.get("inspect_tls"):
+            inspector = ResigningInspector(self.pki.authority(spec["ca"]))
+        net.proxy = HttpProxy(host, spec.get("port", 8080), spec.get("auth", "none"),
+                              inspector)
+        net.proxy_address = (host.interfaces[0].address, spec.get("port", 8080))
+        exempt.add(host.interfaces[0].address)
+
+    def _build_portal(self, net: AccessNetwork, spec: dict[str, Any]) -> Any:
+        portal = CaptivePortal(self.kernel, f"{net.name}-portal", https=spec.get("https", "drop"))
+        login_at = spec.get("login_at")
+        if login_at is not None:
+            portal.schedule_login(float(login_at))
+        net.portal = portal
+        return portal
+
+    # -- the corporate network ---------------------------------------------------------
+    def _build_corporate_services(self) -> None:
+        corp_name = next(n for n, s in self.network_specs.items() if s.get("corporate"))
+        corp = self.corp = self.networks[corp_name]
+        self.corp_dns_host = corp.add_host("corp-dns")
+        self.nls_host = corp.add_host("nls")
+        self.dc_host = corp.add_host("dc")
+        self.corp_web_host = corp.add_host("corp-web")
+        nls_url = (self.doc.get("server") or {}).get("nls") or "https://nls.corp.contoso.com/"
+        self.nls_url = nls_url
+        self.inside_records[self._url_host(nls_url)] = [self.nls_host.interfaces[0].address]
+        self.inside_records[DC_NAME] = [self.dc_host.interfaces[0].address]
+        for url, (_n, where) in {**self.pki.crl_urls(), **self.pki.aia_urls()}.items():
+            host = self._url_host(url)
+            if where == "inside":
+                self.inside_records.setdefault(host, []).append(
+                    self.corp_web_host.interfaces[0].address)
+            else:
+                self.inside_records.setdefault(host, []).append(PUBLIC_WEB)
+        for name in self.networks:
+            if self.network_specs[name].get("corporate"):
+                self.dns_for[name] = self.corp_dns_host.interfaces[0].address
+
+    # -- the DirectAccess server -------------------------------------------------------
+    def _build_server(self) -> None:
+        spec = self.doc.get("server") or {}
+        ipv4 = [ip_address(a) for a in spec.get("ipv4") or ["131.107.0.1", "131.107.0.2"]]
+        ipv6 = [ip_address(a) for a in spec.get("ipv6") or []]
+        methods = set(spec.get("methods") or ["6to4", "teredo", "iphttps"])
+        if spec.get("behind_nat"):
+            edge = self.topo.add_network("da-edge", "10.254.0.0/24", outside=ipv4[:1])
+            host = edge.add_host("da-server")
+            host.add_address(host.interfaces[0], f"{ipv6[0]}/128") if ipv6 else None
+            edge.gateway.add_stage(PortForward(TCP, ipv4[0], self._iphttps_port(spec),
+                                               host.interfaces[0].address))
+            server_ipv4 = [host.interfaces[0].address]
+            public_ipv4 = ipv4[:1]
+        else:
+            host = self.topo.add_public_host("da-server", [*ipv4, *ipv6])
+            server_ipv4, public_ipv4 = ipv4, ipv4
+        self.server_host = host
+        iphttps_spec = spec.get("iphttps") or {}
+        url = iphttps_spec.get("url", "https://da.contoso.com:443/IPHTTPS")
+        self.public_records.setdefault(self._url_host(url), []).append(public_ipv4[0])
+        iphttps = None
+        if "iphttps" in methods:
+            cert_name = iphttps_spec.get("certificate", "iphttps")
+            chain = self.pki.chain(cert_name, send_root=iphttps_spec.get("send_root", True))
+            iphttps = IpHttpsServer(host, services.listen, chain, url, IPHTTPS_PREFIX)
+        self.server = DirectAccessServer(host, server_ipv4, methods, ipv6=ipv6,
+                                         public_ipv4=public_ipv4, iphttps=iphttps,
+                                         nls_url=self.nls_url,
+                                         force_tunnel=bool(spec.get("force_tunnel")))
+        self.policy = self.server.policy()
+        self._start_services()
+
+    def _start_services(self) -> None:
+        """DNS views, the CRL/AIA web servers inside and outside, and the NLS."""
+        self.public_dns = DnsServer(self.public_dns_host, self.public_records)
+        self.corp_dns = DnsServer(self.corp_dns_host, {**self.public_records,
+                                                       **self.inside_records})
+        for host in (self.public_dns_host, self.public_web_host, self.corp_web_host):
+            host.dns_servers = [PUBLIC_DNS]
+        urls = {**self.pki.crl_urls(), **self.pki.aia_urls()}
+        outside = {u for u, (_n, where) in urls.items() if where == "outside"}
+        self.public_web = services.web_server(
+            self.public_web_host, lambda url: self.pki.serve(url, self.now())
+            if url in outside else None)
+        self.corp_web = services.web_server(
+            self.corp_web_host, lambda url: self.pki.serve(url, self.now()))
+        nls_chain = self._nls_chain()
+        self.nls = services.HttpsSite(self.nls_host, nls_chain)
+
+    def _nls_chain(self) -> list:
+        """The NLS certificate: ``pki.certificates.nls`` if the scenario has one, else one the
+        simulation issues from the scenario's first root (clients are assumed to trust the NLS
+        unless the scenario says otherwise)."""
+        if "nls" in self.pki.certificates:
+            return self.pki.chain("nls")
+        return self._default_nls_chain()
+
+    def _default_nls_chain(self) -> list:
+        from sim.pki import Authority
+
+        ca = Authority.root("dasim-nls-ca", "CN=Corporate NLS CA", seed=0)
+        leaf = ca.issue(self._url_host(self.nls_url), san=[self._url_host(self.nls_url)],
+                        eku=["server_auth"])
+        self.nls_trusted_root = ca.certificate
+        return [leaf, ca.certificate]
+
+    nls_trusted_root = None
+
+    @staticmethod
+    def _iphttps_port(spec: dict[str, Any]) -> int:
+        url = (spec.get("iphttps") or {}).get("url", "https://da.contoso.com/IPHTTPS")
+        return urlsplit(url).port or 443
+
+    # -- clients -----------------------------------------------------------------------
+    def _client_entries(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """(name, network, spec) for every simulated client, fleets expanded."""
+        out = []
+        for spec in self.doc.get("clients") or []:
+            count = int(spec.get("count", 1))
+            mix = spec.get("mix")
+            if mix:
+                networks = apportion(mix, count)
+            else:
+                networks = [spec["network"]] * count
+            for i, network in enumerate(networks):
+                name = spec["name"] if count == 1 else f"{spec['name']}-{i + 1:05d}"
+                out.append((name, network, spec))
+        return out
+
+    def _stores(self, spec: dict[str, Any]) -> MachineStores:
+        roots = [self.pki.certificate(a) for a in spec.get("roots") or []]
+        inter = [self.pki.certificate(a) for a in spec.get("intermediates") or []]
+        if spec.get("roots_file"):
+            roots += load_certificates(spec["roots_file"])
+        return MachineStores(root=CertStore.of("Root", roots), ca=CertStore.of("CA", inter))
+
+    def _build_clients(self) -> None:
+        for name, network, spec in self._client_entries():
+            if network not in self.networks:
+                raise InputError(f"client {name}: unknown network {network!r}")
+            net = self.networks[network]
+            host = net.add_host(name)
+            host.dns_servers = [self.dns_for[network]]
+            prof = windows_profile(spec.get("profile", "windows10")).with_overrides(
+                crl_enforced=spec.get("strong_crl_required"))
+            if spec.get("profile", "windows10") == "windows7":
+                prof = prof.with_overrides(crl_enforced=True)
+            stores = self._stores(spec)
+            client = SimClient(name, network, host, None, stores,  # type: ignore[arg-type]
+                               float(spec.get("start_at", 0)))
+            teredo = spec.get("teredo", "default")
+            nls_stores = stores
+            if self.nls_trusted_root is not None:
+                nls_stores = MachineStores(
+                    root=CertStore.of("Root", [self.nls_trusted_root]), ca=stores.ca)
+            nls_verify = services.chain_verifier(host, nls_stores, self.now, False)
+            da = DirectAccessClient(
+                host, self.policy, prof,
+                nls_probe=services.nls_prober(self.nls_url, nls_verify,
+                                              services.connector(prof)),
+                iphttps_factory=self._iphttps_factory(client, net),
+                managed_probe=services.domain_prober(),
+                teredo_type=None if teredo == "default" else teredo,
+                sixtofour=spec.get("sixtofour", "default"),
+                iphttps=spec.get("iphttps", "default"))
+            client.da = da
+            self.clients.append(client)
+            if client.started_at:
+                self.kernel.env.process(self._start_later(client))
+            else:
+                da.start()
+            if self.capture_point == f"client:{name}":
+                host.interfaces[0].capture = self.capture = []
+
+    def _start_later(self, client: SimClient):
+        yield self.kernel.env.timeout(client.started_at)
+        client.da.start()
+
+    def _iphttps_factory(self, client: SimClient, net: AccessNetwork):
+        def make(da: DirectAccessClient) -> IpHttpsClient:
+            proxy = getattr(net, "proxy_address", None)
+            return IpHttpsClient(
+                client.host, self.policy.iphttps_url,
+                verify=services.chain_verifier(client.host, client.stores, self.now,
+                                               da.profile.crl_enforced, proxy),
+                resolve=services.resolve, connect=services.connector(da.profile),
+                proxy=proxy)
+        return make
+
+    # -- events ------------------------------------------------------------------------
+    def _schedule_events(self) -> None:
+        for event in self.doc.get("events") or []:
+            self.kernel.env.process(scenario_events.run_event(self, event))
+
+    # -- run ---------------------------------------------------------------------------
+    def run(self) -> RunResult:
+        self.kernel.run(until=self.duration)
+        return self.result()
+
+    def result(self) -> RunResult:
+        return RunResult(
+            scenario=self.doc.get("name", "scenario"), seed=self.seed,
+            duration_s=self.duration,
+            clients=[ClientResult.of(c.da, c.name, c.network, c.started_at)
+                     for c in self.clients])
+
+    def client(self, name: str) -> SimClient:
+        for c in self.clients:
+            if c.name == name:
+                return c
+        raise InputError(f"no client named {name!r}; clients: "
+                         + ", ".join(c.name for c in self.clients[:10]))
+
+
+def apportion(mix: dict[str, float], count: int) -> list[str]:
+    """``count`` network names in the shares of ``mix`` (largest remainder, deterministic),
+    interleaved so that any prefix of the fleet has about the same mix."""
+    names = sorted(mix)
+    exact = {n: mix[n] * count for n in names}
+    counts = {n: int(exact[n]) for n in names}
+    rest = count - sum(counts.values())
+    for n in sorted(names, key=lambda n: (-(exact[n] - counts[n]), n))[:rest]:
+        counts[n] += 1
+    out: list[str] = []
+    placed = dict.fromkeys(names, 0)
+    for i in range(count):
+        # the network furthest behind its share so far goes next
+        n = max(names, key=lambda n: (counts[n] * (i + 1) / count - placed[n], n))
+        placed[n] += 1
+        out.append(n)
+    return out
+
+
+def _rule_text(rule: Any) -> str:
+    """A parsed firewall rule model back to its scenario text (``tcp/443``)."""
+    if isinstance(rule, dict):
+        proto = rule.get("protocol") or rule.get("proto")
+        lo, hi = rule.get("port_from") or rule.get("low"), rule.get("port_to") or rule.get("high")
+        if lo is None:
+            return str(proto)
+        return f"{proto}/{lo}" if hi in (None, lo) else f"{proto}/{lo}-{hi}"
+    return str(rule)
+
+
+class ResigningInspector:
+    """A TLS-inspecting proxy's CA: it shows clients the server's certificate re-signed by
+    itself, followed by its own chain (F5.7)."""
+
+    def __init__(self, authority: Any) -> None:
+        self.authority = authority
+
+    def substitute(self, server_chain: list) -> list:
+        return [self.authority.resign(server_chain[0]), *self.authority.chain()]

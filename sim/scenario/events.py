@@ -1,0 +1,105 @@
+"""Scheduled actions of a scenario: certificate imports, Group Policy, roaming, outages.
+
+Group Policy reaches a client only when the client can reach a domain controller: inside the
+corporate network, or through an established DirectAccess tunnel (the catch of KB 2980667: a
+client already outside cannot receive the missing root through the tunnel that the missing
+root breaks).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sim.errors import InputError
+
+if TYPE_CHECKING:
+    from sim.scenario.build import SimClient, Simulation
+
+# Windows background Group Policy refresh: every 90 minutes with a random offset of up to
+# 30 minutes (Microsoft, "Group Policy background refresh").
+GP_REFRESH = 90 * 60.0
+GP_OFFSET = 30 * 60.0
+
+
+def _clients(sim: Simulation, name: str | None) -> list[SimClient]:
+    if name is None:
+        return list(sim.clients)
+    exact = [c for c in sim.clients if c.name == name]
+    fleet = [c for c in sim.clients if c.name.startswith(f"{name}-")]
+    found = exact or fleet
+    if not found:
+        raise InputError(f"event names unknown client {name!r}")
+    return found
+
+
+def can_reach_dc(sim: Simulation, client: SimClient):
+    """A generator: True if the client reaches a domain controller, by IPv4 inside or over
+    its DirectAccess tunnel (IPv6 to the intranet) outside."""
+    host = client.host
+    if client.da.state.location == "inside":
+        rtt = yield from host.ping(sim.dc_host.interfaces[0].address, timeout=2.0)
+        return rtt is not None
+    if client.da.state.method is None:
+        return False
+    rtt = yield from host.ping(sim.policy.intranet, timeout=4.0)
+    return rtt is not None
+
+
+def gpo_apply(sim: Simulation, client: SimClient, cert: Any, label: str):
+    """Keep trying at each background refresh until the client reaches a DC."""
+    env = sim.kernel.env
+    rng = sim.kernel.rng(f"gpo:{client.name}")
+    while True:
+        ok = yield from can_reach_dc(sim, client)
+        if ok:
+            if client.stores.root.add(cert, at=env.now):
+                client.da.note(f"Group Policy installed root {label} in Trusted Root "
+                               "Certification Authorities")
+            return
+        yield env.timeout(GP_REFRESH + rng.uniform(0, GP_OFFSET))
+
+
+def run_event(sim: Simulation, event: dict[str, Any]):
+    """Wait until the event's time, then act."""
+    env = sim.kernel.env
+    yield env.timeout(float(event["at"]))
+    action = event["action"]
+    sim.kernel.log("scenario", "event", action=action)
+    if action in ("import_root", "remove_root"):
+        cert = sim.pki.certificate(event["authority"])
+        for c in _clients(sim, event.get("client")):
+            if action == "import_root":
+                c.stores.root.add(cert, at=env.now)
+                c.da.note(f"root {event['authority']} imported into Trusted Root "
+                          "Certification Authorities by hand")
+            else:
+                c.stores.root.remove(cert, at=env.now)
+                c.da.note(f"root {event['authority']} removed from Trusted Root")
+    elif action == "gpo_deploy_root":
+        cert = sim.pki.certificate(event["authority"])
+        for c in _clients(sim, event.get("client")):
+            env.process(gpo_apply(sim, c, cert, event["authority"]))
+    elif action == "gpo_refresh":
+        pending = getattr(sim, "pending_gpo", [])
+        for c in _clients(sim, event.get("client")):
+            for cert, label in pending:
+                env.process(gpo_apply(sim, c, cert, label))
+    elif action == "roam":
+        for c in _clients(sim, event.get("client")):
+            sim.roam(c, event["network"])
+    elif action == "portal_login":
+        sim.networks[event["network"]].portal.login()
+    elif action == "nat_reboot":
+        for stage in sim.networks[event["network"]].gateway.stages:
+            if hasattr(stage, "nat_reboot"):
+                stage.nat_reboot()
+    elif action == "server_down":
+        sim.server.down()
+    elif action == "server_up":
+        sim.server.up()
+    elif action == "nls_down":
+        sim.nls_host.up = False
+    elif action == "nls_up":
+        sim.nls_host.up = True
+    else:
+        raise InputError(f"unknown event action {action!r}")
