@@ -224,7 +224,7 @@ class Simulation:
 
     # -- the corporate network ---------------------------------------------------------
     def _build_corporate_services(self) -> None:
-        corp_name = next(n for n, s in self.network_specs.items() if s.get("corporate"))
+        corp_name = next(n for n in self.networks if self.network_specs[n].get("corporate"))
         corp = self.corp = self.networks[corp_name]
         self.corp_dns_host = corp.add_host("corp-dns")
         self.nls_host = corp.add_host("nls")
@@ -306,9 +306,12 @@ class Simulation:
     def _default_nls_chain(self) -> list:
         from sim.pki import Authority
 
-        ca = Authority.root("dasim-nls-ca", "CN=Corporate NLS CA", seed=0)
-        leaf = ca.issue(self._url_host(self.nls_url), san=[self._url_host(self.nls_url)],
-                        eku=["server_auth"])
+        begin = self.start - dt.timedelta(days=365)
+        ca = Authority.root("dasim-nls-ca", "CN=Corporate NLS CA", seed=0, not_before=begin,
+                            not_after=self.start + dt.timedelta(days=3650))
+        host = self._url_host(self.nls_url)
+        leaf = ca.issue(host, san=[host], eku=["server_auth"], not_before=begin,
+                        not_after=self.start + dt.timedelta(days=730))
         self.nls_trusted_root = ca.certificate
         return [leaf, ca.certificate]
 
@@ -379,6 +382,26 @@ class Simulation:
                 da.start()
             if self.capture_point == f"client:{name}":
                 host.interfaces[0].capture = self.capture = []
+
+    def roam(self, client: SimClient, network: str) -> None:
+        """Move a laptop to another network: its NIC leaves the old LAN, joins the new one
+        with a new address, and the DirectAccess client starts over (F1.20)."""
+        if network not in self.networks:
+            raise InputError(f"roam: unknown network {network!r}")
+        host = client.host
+        old = host.interfaces[0]
+        old.link.ends.remove(old)
+        for addr in list(old.addresses):
+            old.link.by_address.pop(addr, None)
+            host.remove_address(old, addr)
+        host.routes.remove_interface(old)
+        host.interfaces.remove(old)
+        self.networks[network].add_host(client.name, host=host)
+        host.interfaces.insert(0, host.interfaces.pop())
+        host.dns_servers = [self.dns_for[network]]
+        host.__dict__.pop("dns_cache", None)
+        client.network = network
+        client.da.restart(f"roamed to network {network}")
 
     def _start_later(self, client: SimClient):
         yield self.kernel.env.timeout(client.started_at)
