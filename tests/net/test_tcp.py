@@ -134,6 +134,6 @@ def test_lost_segments_are_retransmitted_and_still_arrive_in_order():
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_same_seed_same_isn(seed):
-    k1, c1, s1 = world(seed=seed)
-    k2, c2, s2 = world(seed=seed)
+    _k1, c1, _s1 = world(seed=seed)
+    _k2, c2, _s2 = world(seed=seed)
     assert tcp_stack(c1).rng.random() == tcp_stack(c2).rng.random()
