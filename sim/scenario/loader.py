@@ -1,0 +1,215 @@
+"""YAML scenario files → validated :class:`Scenario`, or one readable :class:`InputError`.
+
+Every message names the file, the line and column, and the dotted key, and suggests the
+nearest valid name for a typo: ``hotel.yaml:14:5: networks.hotel.nat.mapping: ...``. The YAML
+is composed (not just loaded) so that each value keeps its position.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from sim.errors import InputError
+from sim.scenario.model import RefError, Scenario, suggest
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys (YAML would silently keep the last)."""
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict[Any, yaml.Node] = {}
+    for key_node, _value in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            first = seen[key].start_mark.line + 1
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first at line {first})",
+                key_node.start_mark)
+        seen[key] = key_node
+    return loader.construct_mapping(node, deep=deep)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _node_at(root: yaml.Node | None, loc: tuple) -> tuple[yaml.Node | None, bool]:
+    """The node at ``loc`` (or its deepest existing parent) and whether it was found whole;
+    for a bad key, the key's own node."""
+    node = root
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if k.value == str(part):
+                    node = v
+                    break
+            else:
+                return node, False
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) \
+                and part < len(node.value):
+            node = node.value[part]
+        else:
+            return node, False
+    return node, True
+
+
+def _key_node(root: yaml.Node | None, loc: tuple) -> yaml.Node | None:
+    parent, _ = _node_at(root, loc[:-1])
+    if isinstance(parent, yaml.MappingNode):
+        for k, _v in parent.value:
+            if k.value == str(loc[-1]):
+                return k
+    return parent
+
+
+def _where(source: str, node: yaml.Node | None) -> str:
+    if node is None:
+        return source
+    mark = node.start_mark
+    return f"{source}:{mark.line + 1}:{mark.column + 1}"
+
+
+def _dotted(loc: tuple) -> str:
+    return ".".join(str(p) for p in loc) or "(top level)"
+
+
+def _valid_keys(model: Any, loc: tuple) -> list[str]:
+    """The field names allowed where an unknown key ``loc[-1]`` was found."""
+    from pydantic import BaseModel
+
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            if field is None:
+                return []
+            current = field.annotation
+        current = _unwrap(current, part)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _unwrap(annotation: Any, part: Any) -> Any:
+    from typing import get_args, get_origin
+
+    from pydantic import BaseModel
+
+    origin = get_origin(annotation)
+    if origin in (list, dict):
+        return get_args(annotation)[-1]
+    for arg in get_args(annotation):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+        inner = _unwrap(arg, part)
+        if inner is not arg:
+            return inner
+    return annotation
+
+
+def _message(err: dict[str, Any], root: yaml.Node | None, source: str) -> tuple[int, str]:
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and (
+        p.startswith("function-") or p in ("date", "datetime", "str", "int", "float"))))
+    kind = err["type"]
+    ctx_error = (err.get("ctx") or {}).get("error")
+    if isinstance(ctx_error, RefError):
+        loc, text = ctx_error.loc, str(ctx_error)
+    elif kind == "extra_forbidden":
+        valid = _valid_keys(Scenario, loc)
+        text = f"unknown key{suggest(loc[-1], valid)}"
+        if valid and not suggest(loc[-1], valid):
+            text += f"; expected one of {', '.join(valid)}"
+    elif kind == "missing":
+        text = "required key is missing"
+    elif kind == "literal_error":
+        expected = (err.get("ctx") or {}).get("expected", "")
+        options = [o.strip().strip("'") for o in expected.replace(" or ", ", ").split(",")]
+        text = f"{err['input']!r} is not one of {', '.join(options)}" + suggest(
+            err["input"], options)
+    else:
+        text = err["msg"].removeprefix("Value error, ")
+    if kind == "extra_forbidden":
+        node = _key_node(root, loc)
+    else:
+        node, _found = _node_at(root, loc)
+    line = node.start_mark.line if node is not None else 0
+    return line, f"{_where(source, node)}: {_dotted(loc)}: {text}"
+
+
+def parse_scenario(text: str, source: str = "<string>", base_dir: Path | None = None,
+                   overrides: dict[str, Any] | None = None) -> Scenario:
+    """Validate scenario ``text``; ``source`` names it in messages."""
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        raise InputError(f"{where}: not valid YAML: {exc.problem or exc}") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"{source}: not valid YAML: {exc}") from None
+    if data is None:
+        raise InputError(f"{source}: the file is empty")
+    if not isinstance(data, dict):
+        raise InputError(f"{source}:1:1: a scenario is a mapping of keys (name, server, "
+                         f"networks, clients, ...), not a {type(data).__name__}")
+    if overrides:
+        data = apply_overrides(data, overrides, source)
+    if base_dir is not None and "base_dir" not in data:
+        data["base_dir"] = str(base_dir)
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        msgs = sorted(_message(e, root, source) for e in exc.errors())
+        first = msgs[0][1]
+        more = len(msgs) - 1
+        raise InputError(first + (f" (and {more} more)" if more else "")) from None
+
+
+def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+    """Read and validate a scenario file."""
+    p = Path(path)
+    try:
+        text = p.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such scenario file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not a scenario file") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    return parse_scenario(text, str(path), p.resolve().parent, overrides)
+
+
+def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], source: str) -> dict:
+    """Set dotted paths (``networks.home.nat.udp_timeout``, ``clients.0.profile``)."""
+    data = copy.deepcopy(data)
+    for path, value in overrides.items():
+        parts = path.split(".")
+        node: Any = data
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise InputError(f"{source}: --set {path}: {'.'.join(parts[:i])} has no "
+                                     f"item {part}")
+                key: Any = int(part)
+            elif isinstance(node, dict):
+                key = part
+                if not last and key not in node:
+                    raise InputError(f"{source}: --set {path}: no key "
+                                     f"{'.'.join(parts[:i + 1])}{suggest(part, node)}")
+            else:
+                raise InputError(f"{source}: --set {path}: {'.'.join(parts[:i])} is a value, "
+                                 "not a mapping or list")
+            if last:
+                node[key] = value
+            else:
+                node = node[key]
+    return data

@@ -1,0 +1,336 @@
+"""The scenario file's schema (design.md "Scenario file"): typed, frozen, no unknown keys.
+
+Cross-references (a client's network, an issuer, a root, an event's client) are checked here
+with the nearest valid name suggested, so that a typo is one readable message, not a failure
+halfway through a run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from ipaddress import IPv4Address, IPv4Network, IPv6Address
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from a number or a string like "90s", "5m", "2h", "3d", "1h30m"."""
+    if isinstance(value, bool):
+        raise ValueError("a duration is a number of seconds or a string like 5m")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError("a duration cannot be negative")
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip().lower().replace(" ", "")
+        parts = re.fullmatch(r"((\d+(\.\d+)?)([smhd]))+", text)
+        if parts:
+            return float(sum(float(n) * _UNITS[u] for n, _f, u in
+                             re.findall(r"(\d+(\.\d+)?)([smhd])", text)))
+        try:
+            return parse_duration(float(text))
+        except ValueError:
+            pass
+    raise ValueError(f"{value!r} is not a duration (seconds, or e.g. 90s, 5m, 2h, 3d)")
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def suggest(name: str, valid: Any) -> str:
+    close = difflib.get_close_matches(str(name), [str(v) for v in valid], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+class RefError(ValueError):
+    """A cross-reference that names nothing; ``loc`` is the dotted path of the bad value."""
+
+    def __init__(self, loc: tuple, message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+
+# -- server ------------------------------------------------------------------------------
+Method = Literal["6to4", "teredo", "iphttps"]
+
+
+class IpHttpsSpec(Strict):
+    url: str = "https://da.contoso.com:443/IPHTTPS"
+    certificate: str = "iphttps"
+    send_root: bool = True   # N1: Schannel servers commonly send the root too
+
+    @field_validator("url")
+    @classmethod
+    def _https(cls, v: str) -> str:
+        parts = urlsplit(v)
+        if parts.scheme != "https" or not parts.hostname:
+            raise ValueError(f"{v!r} is not an https:// URL with a host name")
+        return v
+
+
+class ServerSpec(Strict):
+    ipv4: list[IPv4Address] = Field(default_factory=lambda: [
+        IPv4Address("131.107.0.1"), IPv4Address("131.107.0.2")], min_length=1, max_length=2)
+    ipv6: list[IPv6Address] = Field(default_factory=list)
+    behind_nat: bool = False
+    methods: list[Method] = Field(default_factory=lambda: ["6to4", "teredo", "iphttps"])
+    force_tunnel: bool = False
+    iphttps: IpHttpsSpec = Field(default_factory=IpHttpsSpec)
+    nls: str = "https://nls.corp.contoso.com/"
+
+
+# -- PKI ---------------------------------------------------------------------------------
+KeyAlgorithm = Literal["rsa2048", "rsa3072", "rsa4096", "p256", "p384"]
+Date = dt.datetime | dt.date
+
+
+class CrlSpec(Strict):
+    url: str
+    published: Literal["outside", "inside"] = "outside"
+
+
+class AuthoritySpec(Strict):
+    issuer: str | None = None
+    subject: str | None = None
+    key: KeyAlgorithm = "rsa2048"
+    not_before: Date | None = None
+    not_after: Date | None = None
+    path_length: int | None = Field(default=None, ge=0)
+    crl: CrlSpec | None = None
+    aia: str | None = None
+
+
+class CertificateSpec(Strict):
+    issuer: str | None = None
+    subject: str | None = None
+    san: list[str] | None = None
+    eku: list[Literal["server_auth", "client_auth"]] = Field(
+        default_factory=lambda: ["server_auth"])
+    key: KeyAlgorithm = "rsa2048"
+    not_before: Date | None = None
+    not_after: Date | None = None
+    revoked: bool = False
+    chain_file: str | None = None
+
+    @model_validator(mode="after")
+    def _source(self) -> CertificateSpec:
+        if self.chain_file is None and self.issuer is None:
+            raise ValueError("give an issuer (an authority under pki.authorities) or a "
+                             "chain_file")
+        return self
+
+
+class PkiSpec(Strict):
+    authorities: dict[str, AuthoritySpec] = Field(default_factory=dict)
+    certificates: dict[str, CertificateSpec] = Field(default_factory=dict)
+
+
+# -- networks ----------------------------------------------------------------------------
+BehaviourName = Literal["endpoint-independent", "address-dependent",
+                        "address-and-port-dependent"]
+Preset = Literal["full-cone", "restricted-cone", "port-restricted-cone", "symmetric",
+                 "linux-masquerade", "linux-masquerade-random-fully"]
+
+
+class NatSpec(Strict):
+    preset: Preset | None = None
+    mapping: BehaviourName | None = None
+    filtering: BehaviourName | None = None
+    port_allocation: Literal["preservation", "sequential", "random"] | None = None
+    udp_timeout: Duration | None = None
+    tcp_established_timeout: Duration | None = None
+    tcp_transitory_timeout: Duration | None = None
+    hairpinning: bool | None = None
+    proto41_passthrough: bool | None = None
+
+
+_RULE = re.compile(r"^(?:(allow|deny|reject)\s+)?(?:(out|in|both)\s+)?"
+                   r"(any|ip|tcp|udp|icmp|icmpv6|proto41|proto/\d+)(?:/(\d+)(?:-(\d+))?)?$")
+
+
+def _rule(value: Any) -> str:
+    if not isinstance(value, str) or not _RULE.match(value.strip().lower()):
+        raise ValueError(f"{value!r} is not a firewall rule (e.g. tcp/443, udp/53, udp, "
+                         "icmp, proto/41, tcp/8000-8100)")
+    m = _RULE.match(value.strip().lower())
+    for port in (m.group(4), m.group(5)):
+        if port is not None and not 0 <= int(port) <= 65535:
+            raise ValueError(f"{value!r}: port {port} is out of range")
+    return value.strip().lower()
+
+
+Rule = Annotated[str, BeforeValidator(_rule)]
+
+
+class FirewallSpec(Strict):
+    default: Literal["allow", "deny"] = "allow"
+    inbound_default: Literal["allow", "deny"] = "deny"
+    allow: list[Rule] = Field(default_factory=list)
+    deny: list[Rule] = Field(default_factory=list)
+    reject: list[Rule] = Field(default_factory=list)
+
+
+class ProxySpec(Strict):
+    auth: Literal["none", "basic", "ntlm", "negotiate"] = "none"
+    inspect_tls: bool = False
+    ca: str | None = None
+    port: int = Field(default=8080, ge=1, le=65535)
+
+    @model_validator(mode="after")
+    def _ca(self) -> ProxySpec:
+        if self.inspect_tls and not self.ca:
+            raise ValueError("inspect_tls needs ca: the authority that re-signs certificates")
+        return self
+
+
+class PortalSpec(Strict):
+    login_at: Duration | None = None
+    https: Literal["drop", "reset"] = "drop"
+
+
+class LinkSpec(Strict):
+    latency: Duration = 0.010
+    jitter: Duration = 0.0
+    loss: float = Field(default=0.0, ge=0.0, le=1.0)
+    bandwidth: float | None = Field(default=None, gt=0)
+
+
+class NetworkSpec(Strict):
+    addressing: Literal["private", "shared", "pseudo-public", "public"] | None = None
+    prefix: IPv4Network | None = None
+    nat: NatSpec | None = None
+    firewall: FirewallSpec | None = None
+    proxy: ProxySpec | None = None
+    captive_portal: PortalSpec | None = None
+    ipv6: Literal["none", "native"] = "none"
+    upstream: str = "internet"
+    corporate: bool = False
+    link: LinkSpec | None = None
+
+
+# -- clients and events ------------------------------------------------------------------
+Profile = Literal["windows7", "windows8.1", "windows10", "windows10-1803", "windows10-1803+",
+                  "windows11"]
+
+
+class ClientSpec(Strict):
+    name: str
+    network: str | None = None
+    mix: dict[str, float] | None = None
+    profile: Profile = "windows10"
+    teredo: Literal["default", "client", "enterpriseclient", "disabled"] = "default"
+    sixtofour: Literal["default", "enabled", "disabled"] = "default"
+    iphttps: Literal["default", "enabled", "disabled"] = "default"
+    strong_crl_required: bool | None = None
+    roots: list[str] = Field(default_factory=list)
+    intermediates: list[str] = Field(default_factory=list)
+    roots_file: str | None = None
+    count: int = Field(default=1, ge=1, le=1_000_000)
+    start_at: Duration = 0.0
+
+    @model_validator(mode="after")
+    def _where(self) -> ClientSpec:
+        if (self.network is None) == (self.mix is None):
+            raise ValueError("give either network or mix (shares of networks)")
+        shares = (self.mix or {}).values()
+        if self.mix is not None and (any(v < 0 for v in shares) or abs(sum(shares) - 1) > 1e-6):
+            raise ValueError("mix shares must be non-negative and sum to 1")
+        return self
+
+
+Action = Literal["import_root", "remove_root", "gpo_deploy_root", "gpo_refresh", "roam",
+                 "portal_login", "nat_reboot", "server_down", "server_up", "nls_down",
+                 "nls_up"]
+NEEDS = {"import_root": ("client", "authority"), "remove_root": ("client", "authority"),
+         "gpo_deploy_root": ("authority",), "roam": ("client", "network"),
+         "portal_login": ("network",), "nat_reboot": ("network",)}
+
+
+class EventSpec(Strict):
+    at: Duration
+    action: Action
+    client: str | None = None
+    authority: str | None = None
+    network: str | None = None
+
+    @model_validator(mode="after")
+    def _fields(self) -> EventSpec:
+        missing = [f for f in NEEDS.get(self.action, ()) if getattr(self, f) is None]
+        if missing:
+            raise ValueError(f"action {self.action} needs {' and '.join(missing)}")
+        return self
+
+
+# -- the scenario ------------------------------------------------------------------------
+class Scenario(Strict):
+    name: str
+    description: str = ""
+    seed: int = 1
+    start: dt.datetime = dt.datetime(2026, 6, 1, 9, 0, tzinfo=dt.UTC)
+    duration: Duration = 300.0
+    server: ServerSpec = Field(default_factory=ServerSpec)
+    pki: PkiSpec = Field(default_factory=PkiSpec)
+    networks: dict[str, NetworkSpec]
+    clients: list[ClientSpec] = Field(min_length=1)
+    events: list[EventSpec] = Field(default_factory=list)
+    base_dir: str | None = Field(default=None, exclude=False)
+
+    @field_validator("start")
+    @classmethod
+    def _aware(cls, v: dt.datetime) -> dt.datetime:
+        return v if v.tzinfo is not None else v.replace(tzinfo=dt.UTC)
+
+    @model_validator(mode="after")
+    def _references(self) -> Scenario:
+        nets = set(self.networks)
+        auths = set(self.pki.authorities)
+        certs = set(self.pki.certificates) | auths
+
+        def check(loc: tuple, name: str | None, valid: set, what: str) -> None:
+            if name is not None and name not in valid:
+                raise RefError(loc, f"unknown {what} {name!r}{suggest(name, valid)}")
+
+        for n, spec in self.networks.items():
+            if spec.upstream != "internet":
+                check(("networks", n, "upstream"), spec.upstream, nets, "network")
+            if spec.proxy is not None and spec.proxy.ca:
+                check(("networks", n, "proxy", "ca"), spec.proxy.ca, auths, "authority")
+        for n in self.networks:   # upstream chains must end at the Internet
+            seen, cur = [n], self.networks[n].upstream
+            while cur != "internet":
+                if cur in seen:
+                    raise RefError(("networks", n, "upstream"),
+                                   f"upstream networks form a loop ({' → '.join(seen)})")
+                seen.append(cur)
+                cur = self.networks[cur].upstream
+        for n, spec in self.pki.authorities.items():
+            check(("pki", "authorities", n, "issuer"), spec.issuer, auths, "authority")
+        for n, spec in self.pki.certificates.items():
+            check(("pki", "certificates", n, "issuer"), spec.issuer, auths, "authority")
+        if "iphttps" in self.server.methods:
+            check(("server", "iphttps", "certificate"), self.server.iphttps.certificate,
+                  certs, "certificate")
+        names = {c.name for c in self.clients}
+        for i, c in enumerate(self.clients):
+            check(("clients", i, "network"), c.network, nets, "network")
+            for net in c.mix or {}:
+                check(("clients", i, "mix", net), net, nets, "network")
+            for j, r in enumerate(c.roots):
+                check(("clients", i, "roots", j), r, certs, "authority")
+            for j, r in enumerate(c.intermediates):
+                check(("clients", i, "intermediates", j), r, certs, "authority")
+        for i, e in enumerate(self.events):
+            check(("events", i, "client"), e.client, names, "client")
+            check(("events", i, "authority"), e.authority, certs, "authority")
+            check(("events", i, "network"), e.network, nets, "network")
+        return self
