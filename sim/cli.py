@@ -100,6 +100,273 @@ def _url_fetch(url: str) -> bytes | None:
         return None
 
 
+# -- simulation commands -----------------------------------------------------------------------
+
+SCENARIO = click.argument("scenario_file", metavar="FILE",
+                          type=click.Path(dir_okay=False, path_type=str))
+SEED = click.option("--seed", type=int, default=None, help="Override the scenario's seed.")
+
+
+def _simulate(path: str, seed: int | None, trace: bool = False, overrides: dict | None = None):
+    from sim.scenario import load_scenario
+    from sim.scenario.build import Simulation
+
+    return Simulation(load_scenario(path, overrides), seed=seed, trace=trace)
+
+
+def _atomic_write(path: str, writer) -> None:
+    """Write through a temporary file so that a failure leaves nothing half-written."""
+    import os
+    import tempfile
+
+    folder = os.path.dirname(os.path.abspath(path))
+    suffix = os.path.splitext(path)[1]
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=suffix, prefix=".dasim-")
+    os.close(fd)
+    try:
+        writer(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _check_writable(path: str | None, option: str) -> None:
+    import os
+
+    if path is None:
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise InputError(f"{option} {path}: folder {folder} does not exist")
+
+
+@cli.command()
+@SCENARIO
+@SEED
+@click.option("--json", "as_json", is_flag=True, help="Print the dasim.result/1 JSON.")
+@click.option("--pcap", type=click.Path(dir_okay=False, path_type=str),
+              help="Write the packets seen at --point to this pcap file.")
+@click.option("--point", default=None, help="Capture point for --pcap: client:NAME (default "
+                                            "the first client), nat:NETWORK or server.")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=str),
+              help="Write a figure (PNG or SVG): the attempts timeline, or outcomes by "
+                   "network for fleets.")
+@click.option("--interfaces", is_flag=True, help="Include interface-state histories in JSON.")
+def run(scenario_file: str, seed: int | None, as_json: bool, pcap: str | None,
+        point: str | None, plot: str | None, interfaces: bool) -> None:
+    """Run a scenario and report how each client connected (exit 0 whatever the outcome)."""
+    import json
+
+    from sim.report.text import summary_table
+
+    _check_writable(pcap, "--pcap")
+    _check_writable(plot, "--plot")
+    sim = _simulate(scenario_file, seed)
+    records = None
+    if pcap:
+        from sim.report.capture import attach_capture
+
+        records = attach_capture(sim, point)
+    result = sim.run().as_dict(with_interfaces=interfaces)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        click.echo(summary_table(result), nl=False)
+    if pcap:
+        from sim.report.pcap import write_pcap
+
+        _atomic_write(pcap, lambda tmp: write_pcap(tmp, records, sim.start))
+        if not as_json:
+            click.echo(f"wrote {len(records)} packets to {pcap}")
+    if plot:
+        from sim.report import plots
+
+        draw = plots.outcome_by_network if len(result["clients"]) > 12 else plots.timeline
+        _atomic_write(plot, lambda tmp: draw(result, tmp))
+        if not as_json:
+            click.echo(f"wrote {plot}")
+
+
+@cli.command("list")
+@click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=str))
+def list_scenarios(folder: str | None) -> None:
+    """The scenario library, one line each."""
+    from pathlib import Path
+
+    from sim.scenario import load_scenario
+
+    base = Path(folder) if folder else Path("scenarios")
+    if not base.is_dir():
+        raise InputError(f"{base}: no scenario folder here (give one: dasim list FOLDER)")
+    files = sorted(base.glob("*.yaml"))
+    width = max((len(f.stem) for f in files), default=10)
+    for f in files:
+        s = load_scenario(f)
+        click.echo(f"{f.stem:<{width}}  {s.description}")
+
+
+NETSH_VIEWS = {
+    ("interface", "httpstunnel", "show", "interfaces"): "iphttps",
+    ("interface", "teredo", "show", "state"): "teredo",
+    ("interface", "6to4", "show", "state"): "6to4",
+}
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@SCENARIO
+@click.option("--client", "client_name", required=True, help="The client to look at.")
+@click.option("--at", "at_s", type=str, default=None,
+              help="Simulated time (seconds or 5m); default: the end of the run.")
+@SEED
+@click.argument("words", nargs=-1, required=True)
+def netsh(scenario_file: str, client_name: str, at_s: str | None, seed: int | None,
+          words: tuple[str, ...]) -> None:
+    """Print what netsh would show on a client at a simulated time, e.g.
+
+    dasim netsh FILE --client laptop --at 120 interface httpstunnel show interfaces
+    """
+    from sim.report import netsh as render
+    from sim.scenario import parse_duration
+
+    key = tuple(w.lower() for w in words)
+    if key not in NETSH_VIEWS:
+        raise InputError("netsh: supported commands are " + "; ".join(
+            " ".join(k) for k in NETSH_VIEWS))
+    try:
+        at = parse_duration(at_s) if at_s is not None else None
+    except ValueError as exc:
+        raise InputError(f"--at: {exc}") from None
+    sim = _simulate(scenario_file, seed)
+    client = sim.client(client_name)
+    sim.run()
+    t = sim.duration if at is None else at
+    da = client.da
+    view = NETSH_VIEWS[key]
+    if view == "iphttps":
+        snap = render.at_time(da.iphttps.status.history, t) if da.iphttps else None
+        click.echo(render.httpstunnel_interfaces(snap, sim.policy.iphttps_url), nl=False)
+    elif view == "teredo":
+        snap = render.at_time(da.teredo.status.history, t) if da.teredo else None
+        if snap is None:
+            snap = {"type": da.teredo_type, "server_name": str(sim.policy.teredo_server or ""),
+                    "state": "offline", "network": "managed" if da.managed else "unmanaged",
+                    "nat": "unknown", "error": next((a.reason for a in da.state.attempts
+                                                     if a.method == "teredo"), "")}
+        click.echo(render.teredo_state(snap), nl=False)
+    else:
+        history = [(tt, {"state": s}) for tt, s in da.sixtofour_history]
+        snap = render.at_time(history, t)
+        click.echo(render.sixtofour_state(snap["state"] if snap else None,
+                                          str(sim.policy.relay) if sim.policy.relay else None),
+                   nl=False)
+
+
+@cli.command()
+@SCENARIO
+@click.option("--client", "client_name", default=None, help="The client (default: all).")
+@SEED
+def explain(scenario_file: str, client_name: str | None, seed: int | None) -> None:
+    """Tell each client's story in plain sentences, with causes and remedies."""
+    from sim.report.narrative import narrate
+
+    sim = _simulate(scenario_file, seed, trace=True)
+    targets = [sim.client(client_name)] if client_name else sim.clients[:20]
+    result = sim.run()
+    by_name = {c.name: c for c in result.clients}
+    for i, c in enumerate(targets):
+        if i:
+            click.echo("")
+        click.echo(narrate(by_name[c.name].as_dict(), c.da.state.events,
+                           sim.kernel.trace.records, c.host), nl=False)
+
+
+@cli.command()
+@SCENARIO
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=str))
+@click.option("--point", default=None, help="client:NAME (default the first client), "
+                                            "nat:NETWORK or server.")
+@SEED
+def pcap(scenario_file: str, out: str, point: str | None, seed: int | None) -> None:
+    """Write the packets a capture point saw to a pcap file that Wireshark opens."""
+    from sim.report.capture import attach_capture
+    from sim.report.pcap import write_pcap
+
+    _check_writable(out, "--out")
+    sim = _simulate(scenario_file, seed)
+    records = attach_capture(sim, point)
+    sim.run()
+    _atomic_write(out, lambda tmp: write_pcap(tmp, records, sim.start))
+    click.echo(f"wrote {len(records)} packets to {out}")
+
+
+PLOT_KINDS = ("timeline", "sequence", "outcomes", "ttc", "connected")
+
+
+@cli.command()
+@SCENARIO
+@click.option("--kind", type=click.Choice(PLOT_KINDS), default="timeline", show_default=True)
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=str))
+@click.option("--client", "client_name", default=None, help="For --kind sequence.")
+@SEED
+def plot(scenario_file: str, kind: str, out: str, client_name: str | None,
+         seed: int | None) -> None:
+    """Draw a figure for a design document (PNG or SVG by the file's suffix)."""
+    from sim.report import plots
+    from sim.report.capture import attach_capture, names_by_address, summary
+
+    _check_writable(out, "--out")
+    if not out.lower().endswith((".png", ".svg")):
+        raise InputError(f"--out {out}: the file must end in .png or .svg")
+    sim = _simulate(scenario_file, seed)
+    records = None
+    if kind == "sequence":
+        name = client_name or sim.clients[0].name
+        records = attach_capture(sim, f"client:{name}")
+    series: list = []
+    if kind == "connected":
+        series = _connected_series(sim)
+    result = sim.run().as_dict()
+    if kind == "timeline":
+        _atomic_write(out, lambda tmp: plots.timeline(result, tmp))
+    elif kind == "outcomes":
+        _atomic_write(out, lambda tmp: plots.outcome_by_network(result, tmp))
+    elif kind == "ttc":
+        _atomic_write(out, lambda tmp: plots.ttc_cdf(result, tmp))
+    elif kind == "connected":
+        events = [(e["at"], e["action"].replace("_", " ")) for e in sim.doc.get("events", [])]
+        _atomic_write(out, lambda tmp: plots.connected_share(
+            series, tmp, f"{result['scenario']}: clients with DirectAccess", events))
+    else:
+        names = names_by_address(sim)
+        me = sim.client(client_name or sim.clients[0].name).name
+        hops = []
+        for t, direction, pkt in records[:60]:
+            peer = names.get(pkt.dst if direction == "out" else pkt.src, str(
+                pkt.dst if direction == "out" else pkt.src))
+            hops.append((t, me, peer, summary(pkt)) if direction == "out"
+                        else (t, peer, me, summary(pkt)))
+        _atomic_write(out, lambda tmp: plots.sequence(hops, tmp, f"{result['scenario']}: {me}"))
+    click.echo(f"wrote {out}")
+
+
+def _connected_series(sim, step: float | None = None) -> list:
+    """Sample the share of connected clients during the run."""
+    env = sim.kernel.env
+    step = step or max(sim.duration / 400, 1.0)
+    series: list = []
+
+    def sample():
+        while True:
+            n = sum(1 for c in sim.clients if c.da.state.method is not None)
+            series.append((env.now, n / max(len(sim.clients), 1)))
+            yield env.timeout(step)
+
+    env.process(sample())
+    return series
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: bad input gives one message on stderr and exit status 2."""
     try:

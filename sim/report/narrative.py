@@ -115,12 +115,29 @@ def narrate(client_result: dict[str, Any], events: list[tuple[float, str]],
     if failures:
         lines.append("")
         lines.append("Why it failed and what to do:")
+    # Repeated failures of one method with one error are told once, with all their times.
+    groups: list[list[dict[str, Any]]] = []
     for a in failures:
+        if groups and (groups[-1][0]["method"], groups[-1][0].get("error"),
+                       groups[-1][0]["reason"]) == (a["method"], a.get("error"), a["reason"]):
+            groups[-1].append(a)
+        else:
+            groups.append([a])
+    for group in groups:
+        a = group[0]
         code = f" ({a['error']})" if a.get("error") else ""
-        lines.append(f"  - {a['method']} at t={a['start_s']:.1f}–{a['end_s']:.1f} s{code}: "
-                     f"{a['reason']}")
+        if len(group) == 1:
+            when = f"at t={a['start_s']:.1f}–{a['end_s']:.1f} s"
+        else:
+            times = ", ".join(f"{g['end_s']:.1f}" for g in group)
+            when = f"{len(group)} times, at t={times} s"
+        lines.append(f"  - {a['method']} failed {when}{code}: {a['reason']}")
         if trace is not None and host is not None:
-            for reason in drops_seen(trace, host, a["start_s"], a["end_s"])[:3]:
+            seen: list[str] = []
+            for g in group:
+                seen += [r for r in drops_seen(trace, host, g["start_s"], g["end_s"])
+                         if r not in seen]
+            for reason in seen[:3]:
                 lines.append(f"      the network dropped its packets: {reason}")
         remedy = remedy_for(a)
         if remedy:
