@@ -1,0 +1,72 @@
+"""Every scenario in the library runs, and its outcome (method, error, times) is the one its
+header describes — each emerging from the topology, never from the scenario's name."""
+
+import pytest
+
+from .conftest import SCENARIOS, by_name, run_file
+
+EXPECTED = {
+    # scenario: {client: (method or None, last error or None, (min, max) time to connect)}
+    "kb2980667-untrusted-root": {"laptop": ("iphttps", "0x800b0109", (600, 1200))},
+    "home-nat": {"laptop": ("teredo", None, (12.0, 12.5))},
+    "home-public-ipv4": {"laptop": ("6to4", None, (0.0, 0.5))},
+    "hotel-udp-blocked": {"laptop": ("iphttps", None, (24.0, 25.0))},
+    "hotel-captive-portal": {"laptop": ("iphttps", "0x274c", (90.0, 300.0))},
+    "hotel-tls-inspection": {"laptop": (None, "0x800b0109", None)},
+    "cgn-shared-100-64": {"laptop": ("teredo", None, (12.0, 12.5))},
+    "cgn-pseudo-public": {"laptop": ("iphttps", None, (24.0, 40.0))},
+    "mobile-symmetric-nat": {"laptop": ("iphttps", None, (12.0, 13.0))},
+    "enterprise-proxy": {"laptop-open": ("iphttps", None, (24.0, 25.0)),
+                         "laptop-auth": (None, "0x80190197", None)},
+    "crl-inside-only": {"laptop-win7": (None, "0x80092013", None),
+                        "laptop-win10": ("iphttps", None, (24.0, 25.0))},
+    "expired-certificate": {"laptop-win10": (None, "0x800b0101", None),
+                            "laptop-win11": (None, "0x800b0101", None)},
+    "server-behind-nat": {"laptop": ("iphttps", None, (0.0, 1.0))},
+    "nls-outage": {"desk": (None, None, None), "roamer": ("iphttps", None, (90.0, 130.0))},
+}
+
+
+def test_every_library_file_has_an_expectation():
+    assert {p.stem for p in SCENARIOS.glob("*.yaml")} == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_library_scenario_outcome(name):
+    _, result = run_file(name)
+    clients = by_name(result)
+    for client, (method, error, window) in EXPECTED[name].items():
+        c = clients[client]
+        assert c["method"] == method, (client, c["attempts"])
+        assert c["last_error"] == error, (client, c["attempts"])
+        if window is None:
+            assert c["time_to_connect_s"] is None or method is None
+        else:
+            assert window[0] <= c["time_to_connect_s"] <= window[1]
+
+
+def attempts(name, client):
+    _, result = run_file(name)
+    return [(a["method"], a["result"]) for a in by_name(result)[client]["attempts"]]
+
+
+def test_pseudo_public_tries_6to4_silently_then_teredo_fails_on_the_symmetric_cgn():
+    steps = attempts("cgn-pseudo-public", "laptop")
+    assert steps[:4] == [("native", "not_eligible"), ("6to4", "failed"),
+                         ("teredo", "failed"), ("iphttps", "connected")]
+
+
+def test_server_with_one_public_address_offers_no_teredo():
+    _, result = run_file("server-behind-nat")
+    teredo = next(a for a in by_name(result)["laptop"]["attempts"] if a["method"] == "teredo")
+    assert teredo["result"] == "not_eligible" and "two consecutive" in teredo["reason"]
+
+
+def test_home_nat_keeps_iphttps_offline_while_teredo_carries_traffic():
+    assert ("iphttps", "connected") not in attempts("home-nat", "laptop")
+
+
+def test_nls_reachable_means_inside_and_no_tunnel():
+    _, result = run_file("nls-outage")
+    desk = by_name(result)["desk"]
+    assert desk["location"] == "inside" and desk["attempts"] == []
