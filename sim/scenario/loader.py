@@ -165,7 +165,11 @@ def parse_scenario(text: str, source: str = "<string>", base_dir: Path | None = 
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        msgs = sorted(_message(e, root, source) for e in exc.errors())
+        # An unknown key usually explains a "missing" one (a typo): report it first.
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        msgs = [_message(e, root, source) for e in errors]
+        if errors[0]["type"] != "extra_forbidden":
+            msgs.sort()
         first = msgs[0][1]
         more = len(msgs) - 1
         raise InputError(first + (f" (and {more} more)" if more else "")) from None

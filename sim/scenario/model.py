@@ -315,6 +315,14 @@ class Scenario(Strict):
                 cur = self.networks[cur].upstream
         for n, spec in self.pki.authorities.items():
             check(("pki", "authorities", n, "issuer"), spec.issuer, auths, "authority")
+        for n in self.pki.authorities:   # issuers must end at a root
+            seen, cur = [n], self.pki.authorities[n].issuer
+            while cur is not None:
+                if cur in seen:
+                    raise RefError(("pki", "authorities", n, "issuer"),
+                                   f"issuers form a loop ({' → '.join([*seen, cur])})")
+                seen.append(cur)
+                cur = self.pki.authorities[cur].issuer
         for n, spec in self.pki.certificates.items():
             check(("pki", "certificates", n, "issuer"), spec.issuer, auths, "authority")
         if "iphttps" in self.server.methods:
