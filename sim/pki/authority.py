@@ -52,6 +52,33 @@ CRL_PERIOD = dt.timedelta(days=7)   # AD CS default CRL publication period (one 
 _KEYS: dict[tuple[str, str, str], object] = {}
 _STATS = {"generated": 0, "reused": 0}
 
+# RSA key generation cannot be seeded, so the same scenario would get new certificates (and
+# pcaps that differ byte for byte) in every process. Instead RSA-2048 keys come from a fixed
+# pool shipped with the package, chosen by a hash of (name, seed): the same hierarchy gives
+# byte-identical certificates everywhere. These keys are public test material, never secrets.
+_POOL_FILE = Path(__file__).with_name("data") / "rsa2048-pool.pem"
+_POOL: list[object] = []
+_POOL_USED: dict[int, tuple[str, str]] = {}
+
+
+def _pooled_rsa2048(name: str, seed: int | str) -> object | None:
+    """A pool key for (name, seed), or None when the pool is exhausted."""
+    if not _POOL:
+        from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+        blob = _POOL_FILE.read_bytes()
+        marker = b"-----END PRIVATE KEY-----"
+        _POOL.extend(load_pem_private_key(part + marker, None)
+                     for part in blob.split(marker) if part.strip())
+    start = int.from_bytes(hashlib.sha256(f"{name}|{seed}".encode()).digest()[:8], "big")
+    for probe in range(len(_POOL)):
+        i = (start + probe) % len(_POOL)
+        owner = _POOL_USED.get(i)
+        if owner is None or owner == (name, str(seed)):
+            _POOL_USED[i] = (name, str(seed))
+            return _POOL[i]
+    return None
+
 
 def private_key(name: str, algorithm: str = DEFAULT_KEY, seed: int | str = 0) -> object:
     """The private key for (name, algorithm, seed), generated once per process."""
@@ -60,7 +87,9 @@ def private_key(name: str, algorithm: str = DEFAULT_KEY, seed: int | str = 0) ->
     if key is not None:
         _STATS["reused"] += 1
         return key
-    if algorithm.startswith("rsa") and algorithm[3:].isdigit():
+    if algorithm == "rsa2048" and (key := _pooled_rsa2048(name, seed)) is not None:
+        pass
+    elif algorithm.startswith("rsa") and algorithm[3:].isdigit():
         key = rsa.generate_private_key(public_exponent=65537, key_size=int(algorithm[3:]))
     elif algorithm in ("p256", "p384"):
         curve = ec.SECP256R1() if algorithm == "p256" else ec.SECP384R1()

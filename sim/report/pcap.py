@@ -130,7 +130,7 @@ def _dns(msg: Any) -> ScapyPacket:
                for a in (getattr(msg, "answers", None) or [])]
     return DNS(id=msg.id, qr=int(bool(getattr(msg, "response", False))),
                rcode=getattr(msg, "rcode", 0), qd=qd,
-               an=answers or None)
+               an=answers)
 
 
 # Payload type → encoder, looked up along the payload's class hierarchy.
