@@ -57,26 +57,30 @@ _STATS = {"generated": 0, "reused": 0}
 # pool shipped with the package, chosen by a hash of (name, seed): the same hierarchy gives
 # byte-identical certificates everywhere. These keys are public test material, never secrets.
 _POOL_FILE = Path(__file__).with_name("data") / "rsa2048-pool.pem"
-_POOL: list[object] = []
+_POOL: list[bytes] = []                 # PEM texts, parsed only when a key is used
+_POOL_KEYS: dict[int, object] = {}
 _POOL_USED: dict[int, tuple[str, str]] = {}
 
 
 def _pooled_rsa2048(name: str, seed: int | str) -> object | None:
     """A pool key for (name, seed), or None when the pool is exhausted."""
     if not _POOL:
-        from cryptography.hazmat.primitives.serialization import load_pem_private_key
-
         blob = _POOL_FILE.read_bytes()
         marker = b"-----END PRIVATE KEY-----"
-        _POOL.extend(load_pem_private_key(part + marker, None)
-                     for part in blob.split(marker) if part.strip())
+        _POOL.extend(part + marker for part in blob.split(marker) if part.strip())
     start = int.from_bytes(hashlib.sha256(f"{name}|{seed}".encode()).digest()[:8], "big")
     for probe in range(len(_POOL)):
         i = (start + probe) % len(_POOL)
         owner = _POOL_USED.get(i)
         if owner is None or owner == (name, str(seed)):
             _POOL_USED[i] = (name, str(seed))
-            return _POOL[i]
+            if i not in _POOL_KEYS:
+                from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+                # our own shipped keys: skip the (slow) RSA consistency checks
+                _POOL_KEYS[i] = load_pem_private_key(_POOL[i], None,
+                                                     unsafe_skip_rsa_key_validation=True)
+            return _POOL_KEYS[i]
     return None
 
 
