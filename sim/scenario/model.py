@@ -328,7 +328,9 @@ class Scenario(Strict):
         if "iphttps" in self.server.methods:
             check(("server", "iphttps", "certificate"), self.server.iphttps.certificate,
                   certs, "certificate")
-        names = {c.name for c in self.clients}
+        names = {c.name for c in self.clients}   # a fleet's name means all its members
+        names |= {f"{c.name}-{i + 1:05d}" for c in self.clients if c.count > 1
+                  for i in range(min(c.count, 100_000))}
         for i, c in enumerate(self.clients):
             check(("clients", i, "network"), c.network, nets, "network")
             for net in c.mix or {}:

@@ -27,8 +27,42 @@ EXPECTED = {
 }
 
 
+FLEETS = {"mixed-fleet", "gpo-rollout"}
+
+
 def test_every_library_file_has_an_expectation():
-    assert {p.stem for p in SCENARIOS.glob("*.yaml")} == set(EXPECTED)
+    assert {p.stem for p in SCENARIOS.glob("*.yaml")} == set(EXPECTED) | FLEETS
+
+
+def test_mixed_fleet_outcome_follows_each_network():
+    _, result = run_file("mixed-fleet")
+    per_net: dict = {}
+    for c in result["clients"]:
+        per_net.setdefault(c["network"], set()).add((c["method"], c["last_error"]
+                                                    if not c["connected"] else None))
+    assert per_net["home"] == {("teredo", None)}
+    assert per_net["home-full-cone"] == {("teredo", None)}
+    assert per_net["hotel"] == {("iphttps", None)}
+    assert per_net["hotel-inspecting"] == {(None, "0x800b0109")}
+    assert per_net["carrier-shared"] == {("teredo", None)}
+    assert per_net["carrier-pseudo-public"] == {("iphttps", None)}
+    assert per_net["phone"] == {("iphttps", None)}
+    assert result["summary"]["clients"] == 240
+
+
+def test_gpo_rollout_reaches_clients_through_working_tunnels_and_the_office_only():
+    _, result = run_file("gpo-rollout")
+    clients = result["clients"]
+    home = [c for c in clients if c["network"] == "home"]
+    office = [c for c in clients if c["name"].startswith("office")]
+    visited = [c for c in clients if c["name"] in {f"hotel-{i:05d}" for i in range(1, 6)}]
+    stayed = [c for c in clients if c["name"].startswith("hotel") and c not in visited]
+    assert all(c["method"] == "teredo" for c in home)       # Teredo needs no certificate
+    assert all(c["location"] == "inside" for c in office)
+    assert all(c["method"] == "iphttps" for c in visited)   # root received in the office
+    assert all(not c["connected"] and c["last_error"] == "0x800b0109" for c in stayed)
+    first_fix = min(c["time_to_connect_s"] for c in visited)
+    assert first_fix >= 86400  # not before their first office visit on day 1
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
