@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/dasim run scenarios/kb2980667-untrusted-root.yaml
+	$(BIN)/dasim explain scenarios/kb2980667-untrusted-root.yaml --client laptop
+	$(BIN)/dasim netsh scenarios/kb2980667-untrusted-root.yaml --client laptop --at 5m interface httpstunnel show interfaces
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2
