@@ -157,3 +157,27 @@ def connected_share(series: list[tuple[float, float]], path: str, title: str,
         ax.set_ylim(0, 1.05)
         ax.set_title(title)
         return _save(fig, path)
+
+
+def sweep_summary(df: Any, params: list[str], path: str) -> str:
+    """Connected share per parameter combination, with the spread over replications."""
+    with plt.rc_context(STYLE):
+        if params:
+            per_run = df.groupby([*params, "run_id"])["connected"].mean().reset_index()
+            stats = per_run.groupby(params)["connected"].agg(["mean", "min", "max"])
+            labels = [", ".join(map(str, k if isinstance(k, tuple) else (k,)))
+                      for k in stats.index]
+        else:
+            per_run = df.groupby("run_id")["connected"].mean()
+            stats = per_run.agg(["mean", "min", "max"]).to_frame().T
+            labels = ["all runs"]
+        fig, ax = plt.subplots(figsize=(max(5, 0.9 * len(labels)), 3.4))
+        means = stats["mean"].to_numpy()
+        ax.bar(labels, means, color=METHOD_COLOURS["iphttps"],
+               yerr=[means - stats["min"].to_numpy(), stats["max"].to_numpy() - means],
+               capsize=3)
+        ax.set_ylim(0, 1.05)
+        ax.set_ylabel("share connected (min–max over replications)")
+        ax.set_title(" × ".join(params) if params else "sweep")
+        plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
+        return _save(fig, path)

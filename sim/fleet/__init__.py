@@ -1,0 +1,1 @@
+"""Many runs: parameter sweeps with Monte Carlo replications on any executor."""

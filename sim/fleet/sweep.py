@@ -1,0 +1,191 @@
+"""Parameter sweeps: the cartesian product of ``--set`` values × replications, each run with its
+own seed from the sweep's seed (numpy ``SeedSequence``), executed on any
+``concurrent.futures.Executor`` — a local process pool, or a Dask cluster's executor.
+
+The table does not depend on the executor or the number of workers: every run is a pure
+function of (scenario text, overrides, seed), and rows are sorted by run id. Completed runs are
+appended to a journal next to the output, so an interrupted sweep resumes where it stopped
+and still holds every run exactly once; a failed run is reported with its parameters while the
+others complete.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sim.errors import InputError
+
+COLUMNS = ["run_id", "replication", "seed", "client", "network", "method", "connected",
+           "time_to_connect_s", "last_error", "error"]
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of the sweep."""
+
+    run_id: int
+    params: tuple[tuple[str, Any], ...]
+    replication: int
+    seed: int
+
+
+def parse_set(option: str) -> tuple[str, list[Any]]:
+    """``networks.home.nat.udp_timeout=30,120,300`` → (path, [30, 120, 300]); values are
+    read as YAML scalars, so numbers stay numbers."""
+    path, sep, values = option.partition("=")
+    if not sep or not path.strip() or not values.strip():
+        raise InputError(f"--set {option!r}: expected PATH=VALUE[,VALUE...]")
+    parsed = []
+    for text in values.split(","):
+        try:
+            parsed.append(yaml.safe_load(text.strip()))
+        except yaml.YAMLError:
+            parsed.append(text.strip())
+    return path.strip(), parsed
+
+
+def plan(sets: list[tuple[str, list[Any]]], replications: int, seed: int) -> list[RunSpec]:
+    """Every (combination, replication) with its seed, in a fixed order."""
+    import numpy as np
+
+    if replications < 1:
+        raise InputError("--replications must be at least 1")
+    paths = [p for p, _ in sets]
+    combos = list(itertools.product(*[v for _, v in sets])) or [()]
+    total = len(combos) * replications
+    children = np.random.SeedSequence(seed).spawn(total)
+    specs = []
+    for i, (combo, rep) in enumerate(itertools.product(combos, range(replications))):
+        run_seed = int(children[i].generate_state(1, dtype=np.uint32)[0])
+        specs.append(RunSpec(i, tuple(zip(paths, combo, strict=True)), rep, run_seed))
+    return specs
+
+
+def run_one(text: str, source: str, base_dir: str | None, spec: RunSpec) -> list[dict]:
+    """One run → one row per client (or one row with the error). Runs in a worker."""
+    from sim.scenario import parse_scenario
+    from sim.scenario.build import Simulation
+
+    base = {"run_id": spec.run_id, "replication": spec.replication, "seed": spec.seed,
+            **dict(spec.params)}
+    try:
+        scenario = parse_scenario(text, source, Path(base_dir) if base_dir else None,
+                                  overrides=dict(spec.params))
+        result = Simulation(scenario, seed=spec.seed).run()
+    except Exception as exc:  # reported with its parameters; the sweep goes on
+        return [{**base, "client": None, "network": None, "method": None, "connected": None,
+                 "time_to_connect_s": None, "last_error": None,
+                 "error": f"{type(exc).__name__}: {exc}"}]
+    return [{**base, "client": c.name, "network": c.network, "method": c.method,
+             "connected": c.connected, "time_to_connect_s": c.time_to_connect_s,
+             "last_error": c.last_error, "error": None} for c in result.clients]
+
+
+class Journal:
+    """Append-only record of completed runs (one JSON line each); a torn last line from an
+    interrupted write is ignored."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def load(self) -> dict[int, list[dict]]:
+        done: dict[int, list[dict]] = {}
+        if not self.path.exists():
+            return done
+        for line in self.path.read_text().splitlines():
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            done.setdefault(entry["run_id"], entry["rows"])
+        return done
+
+    def append(self, run_id: int, rows: list[dict]) -> None:
+        with self.path.open("a") as f:
+            f.write(json.dumps({"run_id": run_id, "rows": rows}, default=str) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def local_executor(workers: int | None) -> Executor:
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1)
+
+
+def dask_executor(scheduler: str) -> tuple[Executor, Any]:
+    """The executor of a Dask distributed cluster at ``scheduler`` (tcp://HOST:8786)."""
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise InputError("--scheduler needs dask[distributed] (pip install "
+                         "'dasim[cluster]')") from None
+    try:
+        client = Client(scheduler, timeout="10s")
+    except OSError as exc:
+        raise InputError(f"--scheduler {scheduler}: cannot reach the scheduler ({exc})") from None
+    return client.get_executor(), client
+
+
+def run_sweep(scenario_path: str | Path, sets: list[tuple[str, list[Any]]], replications: int,
+              seed: int, executor: Executor, journal: Journal,
+              progress: Callable[[int, int], Any] | None = None) -> list[dict]:
+    """Run what the journal lacks on ``executor``; return every row, sorted by run id."""
+    from sim.scenario import load_scenario
+
+    path = Path(scenario_path)
+    for p, values in sets:   # validate every combination's overrides before starting
+        for v in values:
+            load_scenario(path, {p: v})
+    text = path.read_text()
+    specs = plan(sets, replications, seed)
+    done = journal.load()
+    pending = [s for s in specs if s.run_id not in done]
+    bar = progress(len(specs), len(specs) - len(pending)) if progress else None
+    futures = {executor.submit(run_one, text, str(path), str(path.resolve().parent), s): s
+               for s in pending}
+    for fut in as_completed(futures):
+        spec = futures[fut]
+        try:
+            rows = fut.result()
+        except Exception as exc:  # a worker died: report the run, keep the others
+            rows = [{"run_id": spec.run_id, "replication": spec.replication,
+                     "seed": spec.seed, **dict(spec.params), "client": None,
+                     "error": f"worker failed: {type(exc).__name__}: {exc}"}]
+        journal.append(spec.run_id, rows)
+        done[spec.run_id] = rows
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    return [row for run_id in sorted(done) if run_id < len(specs) for row in done[run_id]]
+
+
+def table(rows: Iterable[dict], params: list[str]):
+    """The rows as a pandas DataFrame with a stable column order."""
+    import pandas as pd
+
+    df = pd.DataFrame(list(rows))
+    cols = ["run_id", *params, "replication", "seed"] + [c for c in COLUMNS[3:]]
+    for c in cols:
+        if c not in df.columns:
+            df[c] = None
+    return df[cols]
+
+
+def write_table(df: Any, out: Path) -> None:
+    if out.suffix == ".parquet":
+        df.to_parquet(out, index=False)
+    elif out.suffix == ".csv":
+        df.to_csv(out, index=False)
+    else:
+        raise InputError(f"--out {out}: use a .csv or .parquet file")
