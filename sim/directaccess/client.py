@@ -116,6 +116,7 @@ class DirectAccessClient:
         self.sixtofour_history: list[tuple[float, str]] = []
         self.process = None
         self._procs: list = []
+        self.connectivity_changed = self.env.event()   # fires on roaming and tunnel changes
 
     # -- bookkeeping -------------------------------------------------------------------
     def note(self, text: str) -> None:
@@ -140,10 +141,15 @@ class DirectAccessClient:
         attempt = self.begin(method)
         self.end(attempt, "not_eligible", reason)
 
+    def _signal_change(self) -> None:
+        fired, self.connectivity_changed = self.connectivity_changed, self.env.event()
+        fired.succeed()
+
     def use(self, method: str | None) -> None:
         """Route DirectAccess traffic over ``method``'s interface (None: no connectivity)."""
         if method == self.state.method:
             return
+        self._signal_change()
         self.state.method = method
         self.state.method_history.append((self.env.now, method))
         if method is not None and self.state.connected_at is None:
@@ -185,6 +191,7 @@ class DirectAccessClient:
         self.use(None)
         self.state.location = None
         self.note(f"network change: {reason}")
+        self._signal_change()
         self.start()
 
     def run(self):
@@ -192,6 +199,7 @@ class DirectAccessClient:
         self.state.location = "inside" if inside else "outside"
         self.note(f"network location: {self.state.location} ({reason})")
         if inside:
+            self._signal_change()
             return
         if self.teredo_type == "client" and self.managed_probe is not None:
             self.managed = yield from self.managed_probe(self.host)

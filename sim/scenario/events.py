@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from sim.scenario.build import SimClient, Simulation
 
 # Windows background Group Policy refresh: every 90 minutes with a random offset of up to
-# 30 minutes (Microsoft, "Group Policy background refresh").
+# 30 minutes (Microsoft, "Group Policy background refresh"); Windows also processes policy
+# when it regains a domain controller (a network change, a DirectAccess tunnel coming up).
 GP_REFRESH = 90 * 60.0
 GP_OFFSET = 30 * 60.0
 
@@ -56,7 +57,9 @@ def gpo_apply(sim: Simulation, client: SimClient, cert: Any, label: str):
                 client.da.note(f"Group Policy installed root {label} in Trusted Root "
                                "Certification Authorities")
             return
-        yield env.timeout(GP_REFRESH + rng.uniform(0, GP_OFFSET))
+        yield env.timeout(GP_REFRESH + rng.uniform(0, GP_OFFSET)) | \
+            client.da.connectivity_changed
+        yield env.timeout(1.0)   # let the new location or tunnel settle
 
 
 def run_event(sim: Simulation, event: dict[str, Any]):

@@ -13,6 +13,7 @@ here comes from what the NATs and firewalls on the path let through.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,7 @@ LINK_LOCAL_NO_CONE = IPv6Address("fe80::ffff:ffff:ffff")
 NOT_GLOBAL_V4 = [*PRIVATE_V4, *SPECIAL_V4, IPv4Network("192.88.99.0/24")]
 
 
+@lru_cache(maxsize=65536)
 def is_global_ipv4(addr: IPv4Address) -> bool:
     """RFC 4380's notion of a global IPv4 address (it predates RFC 6598, so 100.64.0.0/10
     counts as global, like Miredo's v4global.c; F4.8)."""
