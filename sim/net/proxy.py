@@ -42,6 +42,7 @@ class HttpProxy:
         self.inspector = inspector
         self.rng = host.kernel.rng(f"proxy:{host.name}")
         self.requests: list[tuple[float, str, int]] = []
+        self._messages: dict[int, Certificate] = {}
         tcp_stack(host).listen(port, self._accept)
 
     def _accept(self, conn: Any) -> None:
@@ -97,7 +98,10 @@ class HttpProxy:
         except TlsError:
             conn.close()
             return
-        substitute = Certificate(self.inspector.substitute(seen["chain"]))
+        chain = self.inspector.substitute(seen["chain"])
+        substitute = self._messages.get(id(chain))
+        if substitute is None:   # encode each substituted chain once
+            substitute = self._messages[id(chain)] = Certificate(chain)
         session = TlsServerSession(conn, substitute, self.rng,
                                    on_data=lambda m: upstream.send(m, getattr(m, "size", 0)))
         conn.on_message = session.receive

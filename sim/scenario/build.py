@@ -443,6 +443,11 @@ class Simulation:
                          + ", ".join(c.name for c in self.clients[:10]))
 
 
+from cryptography.hazmat.primitives.hashes import SHA256 as _SHA256_CLS  # noqa: E402
+
+_SHA256 = _SHA256_CLS()
+
+
 def apportion(mix: dict[str, float], count: int) -> list[str]:
     """``count`` network names in the shares of ``mix`` (largest remainder, deterministic),
     interleaved so that any prefix of the fleet has about the same mix."""
@@ -479,6 +484,13 @@ class ResigningInspector:
 
     def __init__(self, authority: Any) -> None:
         self.authority = authority
+        self._made: dict[bytes, list] = {}
 
     def substitute(self, server_chain: list) -> list:
-        return [self.authority.resign(server_chain[0]), *self.authority.chain()]
+        """Re-signed once per server certificate, as inspection appliances cache them."""
+        key = server_chain[0].fingerprint(_SHA256)
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = [self.authority.resign(server_chain[0]),
+                                      *self.authority.chain()]
+        return made

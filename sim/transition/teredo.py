@@ -280,15 +280,19 @@ class TeredoClient:
             remaining = deadline - self.env.now
             if remaining <= 0:
                 return None
+            # One event that the RA or the timer triggers (cheaper than an AnyOf condition:
+            # a fleet sends millions of solicitations).
             waiter = self._waiter = self.env.event()
-            result = yield waiter | self.env.timeout(remaining)
-            if waiter not in result:
+            self.env.timeout(remaining).callbacks.append(
+                lambda _t, w=waiter: w.triggered or w.succeed(None))
+            pkt = yield waiter
+            if pkt is None:
                 self._waiter = None
                 return None
-            headers = result[waiter].payload
+            headers = pkt.payload
             if isinstance(headers, TeredoHeaders) and headers.nonce == nonce \
                     and headers.origin is not None:
-                return result[waiter]
+                return pkt
 
     def _phase(self, dst: IPv4Address, cone: bool):
         """Up to ``rs_tries`` solicitations; the RA or None."""
