@@ -38,9 +38,9 @@ env.process(loop(events))
 b0 = time.perf_counter()
 env.run()
 bare = time.perf_counter() - b0
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"n": n, "wall": wall, "build": built - t0, "events": events,
-                  "bare": bare, "maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "connected": result.summary()["connected"]}))
+                  "bare": bare, "maxrss_mib": peak, "connected": result.summary()["connected"]}))
 """
 
 
