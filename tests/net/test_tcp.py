@@ -6,7 +6,7 @@ import pytest
 
 from sim.net.errors import SocketError
 from sim.net.kernel import Kernel
-from sim.net.packet import RST, SYN, TCP
+from sim.net.packet import ACK, RST, SYN, TCP
 from sim.net.tcp import TcpConfig, tcp_stack
 from sim.net.topology import Topology
 
@@ -78,7 +78,8 @@ class RejectSyn:
     def outbound(self, pkt):
         if pkt.proto == TCP and pkt.flags & SYN:
             self.gateway.send(pkt.replace(src=pkt.dst, dst=pkt.src, sport=pkt.dport,
-                                          dport=pkt.sport, flags=RST, ack=pkt.seq + 1))
+                                          dport=pkt.sport, flags=RST | ACK, seq=0,
+                                          ack=pkt.seq + 1))
             return None
         return pkt
 
