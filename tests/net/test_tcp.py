@@ -138,3 +138,249 @@ def test_same_seed_same_isn(seed):
     _k1, c1, _s1 = world(seed=seed)
     _k2, c2, _s2 = world(seed=seed)
     assert tcp_stack(c1).rng.random() == tcp_stack(c2).rng.random()
+
+
+def test_a_syn_answered_with_rst_without_ack_is_ignored_rfc_9293():
+    """RFC 9293 §3.10.7.3: in SYN-SENT a RST counts only with an acceptable ACK."""
+
+    class BareRst(RejectSyn):
+        def outbound(self, pkt):
+            if pkt.proto == TCP and pkt.flags & SYN:
+                self.gateway.send(pkt.replace(src=pkt.dst, dst=pkt.src, sport=pkt.dport,
+                                              dport=pkt.sport, flags=RST, ack=0))
+                return None
+            return pkt
+
+    k, client, _ = world(BareRst())
+    assert run_connect(k, client) == {"error": "0x274c", "t": 21.0}
+
+
+def test_connect_succeeds_after_one_rtt_and_the_handshake_uses_the_isn():
+    k, client, server = world()
+    tcp_stack(server).listen(443)
+    out = run_connect(k, client)
+    conn = out["conn"]
+    assert conn.state == "ESTABLISHED"
+    assert out["t"] == pytest.approx(2 * (0.001 + 0.010 + 0.010))
+    assert conn.snd_nxt == conn.isn + 1
+
+
+def test_a_process_can_accept_connections():
+    k, client, server = world()
+    listener = tcp_stack(server).listen(80)
+    got = []
+
+    def server_proc():
+        conn = yield listener.accept()
+        msg = yield conn.recv()
+        got.append((conn.remote, msg))
+        conn.send("pong", 10)
+
+    def client_proc():
+        conn = yield from tcp_stack(client).connect(SERVER, 80)
+        conn.send("ping", 10)
+        got.append((yield conn.recv(timeout=5)))
+
+    k.env.process(server_proc())
+    k.env.process(client_proc())
+    k.run(until=10)
+    assert got == [(client.interfaces[0].address, "ping"), "pong"]
+
+
+def capture(host):
+    host.interfaces[0].capture = []
+    return host.interfaces[0].capture
+
+
+def test_sequence_numbers_count_the_bytes_of_each_message():
+    k, client, server = world()
+    tcp_stack(server).listen(443, lambda conn: None)
+    seen = capture(client)
+
+    def proc():
+        conn = yield from tcp_stack(client).connect(SERVER, 443)
+        conn.send("a", 100)
+        conn.send("b", 250)
+
+    k.env.process(proc())
+    k.run(until=5)
+    data = [p for _t, d, p in seen if d == "out" and p.payload is not None]
+    acks = [p for _t, d, p in seen if d == "in" and p.flags == ACK]
+    assert data[1].seq - data[0].seq == 100
+    assert data[0].size == 20 + 20 + 100
+    assert acks[-1].ack == data[1].seq + 250
+
+
+def test_rst_on_an_established_connection_ends_it_with_0x2746():
+    k, client, server = world()
+    accepted = []
+    tcp_stack(server).listen(443, accepted.append)
+    out = {}
+
+    def proc():
+        conn = yield from tcp_stack(client).connect(SERVER, 443)
+        yield k.env.timeout(1)
+        accepted[0].abort()
+        out["msg"] = yield conn.recv(timeout=10)
+        out["t"], out["error"], out["closed"] = k.now, conn.error, conn.closed
+
+    k.env.process(proc())
+    k.run(until=20)
+    assert out["msg"] is None and out["t"] < 1.1
+    assert out["error"] == 0x2746 and out["closed"]
+
+
+def test_close_sends_fin_and_the_peer_reads_end_of_stream_after_the_data():
+    k, client, server = world()
+    listener = tcp_stack(server).listen(443)
+    got = []
+
+    def server_proc():
+        conn = yield listener.accept()
+        while True:
+            msg = yield conn.recv(timeout=30)
+            got.append(msg)
+            if msg is None:
+                break
+        got.append(conn.state)          # our FIN is on its way
+        yield k.env.timeout(1)
+        got.append(conn.state)
+
+    def client_proc():
+        conn = yield from tcp_stack(client).connect(SERVER, 443)
+        conn.send("last words", 10)
+        conn.close()
+        yield k.env.timeout(5)
+        got.append(conn.state)
+
+    k.env.process(server_proc())
+    k.env.process(client_proc())
+    k.run(until=30)
+    assert got == ["last words", None, "LAST-ACK", "CLOSED", "CLOSED"]
+    assert tcp_stack(client).connections == {} and tcp_stack(server).connections == {}
+
+
+def test_data_sent_just_before_close_is_still_delivered_over_a_lossy_link():
+    """close() does not throw away unacknowledged data: it is retransmitted, then the FIN."""
+    for seed in range(1, 6):
+        k, client, server = world(loss=0.3, seed=seed)
+        listener = tcp_stack(server).listen(443)
+        got = []
+
+        def server_proc(listener=listener, got=got):
+            conn = yield listener.accept()
+            while (msg := (yield conn.recv(timeout=100))) is not None:
+                got.append(msg)
+
+        def client_proc(client=client):
+            try:
+                conn = yield from tcp_stack(client).connect(SERVER, 443)
+            except SocketError:
+                return
+            for i in range(5):
+                conn.send(i, 500)
+            conn.close()
+
+        k.env.process(server_proc())
+        k.env.process(client_proc())
+        k.run(until=200)
+        assert got == [0, 1, 2, 3, 4], seed
+        assert tcp_stack(client).connections == {} == tcp_stack(server).connections
+
+
+def test_unacknowledged_data_gives_up_after_5_retransmissions_with_0x2745():
+    """TcpMaxDataRetransmissions 5, RTO 1 s doubling: 1+2+4+8+16+32 = 63 s, then the
+    connection is aborted (WSAECONNABORTED)."""
+    cut = {"on": False}
+
+    class Cut:
+        def outbound(self, pkt):
+            return None if cut["on"] else pkt
+
+        def inbound(self, pkt):
+            return None if cut["on"] else pkt
+
+    k, client, server = world(Cut())
+    tcp_stack(server).listen(443, lambda conn: None)
+    out = {}
+
+    def proc():
+        conn = yield from tcp_stack(client).connect(SERVER, 443)
+        cut["on"] = True
+        start = k.now
+        conn.send("lost", 100)
+        out["msg"] = yield conn.recv()
+        out["after"], out["error"] = k.now - start, conn.error
+        out["retransmissions"] = conn.retransmissions
+
+    k.env.process(proc())
+    k.run(until=200)
+    assert out == {"msg": None, "after": 63.0, "error": 0x2745, "retransmissions": 5}
+
+
+def test_a_lost_syn_ack_is_recovered_by_the_syn_retransmission():
+    drops = {"n": 0}
+
+    class DropFirstSynAck:
+        def outbound(self, pkt):
+            return pkt
+
+        def inbound(self, pkt):
+            if pkt.proto == TCP and pkt.flags & SYN and drops["n"] == 0:
+                drops["n"] += 1
+                return None
+            return pkt
+
+    k, client, server = world(DropFirstSynAck())
+    tcp_stack(server).listen(443, lambda conn: None)
+    out = run_connect(k, client)
+    # the server's own SYN-ACK retransmission (3 s) and the client's SYN retransmission (3 s)
+    # race; either way the connection is up just after 3 s
+    assert "conn" in out and 3.0 < out["t"] < 3.1
+
+
+class TinyNat:
+    """A NAT-like rewrite: inside source → 192.0.2.9:40000 and back, on copies."""
+
+    OUTSIDE = ip_address("192.0.2.9")
+
+    def __init__(self):
+        self.inside = None
+
+    def outbound(self, pkt):
+        if pkt.proto != TCP:
+            return pkt
+        self.inside = (pkt.src, pkt.sport)
+        return pkt.replace(src=self.OUTSIDE, sport=40000)
+
+    def inbound(self, pkt):
+        if pkt.proto != TCP or pkt.dport != 40000 or self.inside is None:
+            return None
+        return pkt.replace(dst=self.inside[0], dport=self.inside[1])
+
+
+def test_a_connection_through_a_nat_exchanges_data():
+    k = Kernel(seed=1)
+    topo = Topology(k)
+    server = topo.add_public_host("server", [SERVER])
+    net = topo.add_network("lan", "192.168.1.0/24", outside=["192.0.2.9"])
+    net.gateway.add_stage(TinyNat())
+    client = net.add_host("client")
+    peers = []
+
+    def on_accept(conn):
+        peers.append((conn.remote, conn.rport))
+        conn.on_message = lambda m: conn.send(("echo", m), 50)
+
+    tcp_stack(server).listen(443, on_accept)
+    got = []
+
+    def proc():
+        conn = yield from tcp_stack(client).connect(SERVER, 443)
+        conn.send("hello", 5)
+        got.append((yield conn.recv(timeout=5)))
+
+    k.env.process(proc())
+    k.run(until=10)
+    assert peers == [(ip_address("192.0.2.9"), 40000)]
+    assert got == [("echo", "hello")]
