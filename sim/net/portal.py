@@ -1,81 +1,134 @@
 """A hotel's captive portal as a gateway stage: until the guest logs in, web traffic is
-answered by the portal and everything else is dropped (S3, "Teredo at the Library").
+answered by the portal and everything else is dropped (S3; "Teredo at the Library").
 
-Before login: DNS (UDP 53) passes so the portal's name resolves; TCP 80 is answered by the
-portal itself, spoofing the server — SYN-ACK, then "302 Found" to the login page, then FIN;
-TCP 443 is dropped (``https: drop``, the default) or refused with a RST (``https: reset``);
-all other traffic is dropped. After ``login()`` every packet passes.
+Before login:
+- DNS (UDP 53) passes both ways, so names (the portal's own among them) resolve;
+- TCP 80 is answered by the portal itself, spoofing the server the client asked for: a real
+  TCP endpoint (the portal's hidden web server, ``sim.net.tcp``) accepts the connection and
+  answers any request with "302 Found" to the login page, then closes;
+- TCP 443, by ``https``: ``drop`` (the default: the client's connect times out, 0x274c),
+  ``reset`` (the portal refuses with a RST: 0x274d) or ``intercept`` (the portal accepts and
+  runs TLS with its own certificate chain, ``certificate``, then redirects; the client's
+  chain check fails on that chain, as S3 describes);
+- everything else is dropped, inbound too.
+After ``login()`` every packet passes; connections the portal had accepted are simply
+abandoned (their next segments reach the real server, which resets them).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sim.net.host import Host
 from sim.net.http import HttpRequest, HttpResponse
-from sim.net.packet import ACK, FIN, IPV4_HEADER, PSH, RST, SYN, TCP, TCP_HEADER, UDP, Packet
+from sim.net.packet import TCP, UDP, Packet
+from sim.net.tcp import TcpConnection, tcp_stack
 
 if TYPE_CHECKING:
     from sim.net.kernel import Kernel
     from sim.net.router import Gateway
 
+HTTPS_MODES = ("drop", "reset", "intercept")
+
+
+class PortalWebServer(Host):
+    """The portal's web server: not on any link; it answers for whatever address the client
+    asked for and sends its segments straight out of the gateway's inside."""
+
+    def __init__(self, kernel: Kernel, name: str, gateway: Gateway) -> None:
+        super().__init__(kernel, name)
+        self.gateway = gateway
+
+    def send(self, pkt: Packet) -> bool:
+        return self.gateway.send(pkt)
+
 
 class CaptivePortal:
-    """The stage; ``login_url`` is where the 302 points."""
+    """The stage. ``login_url`` is where the 302 points; ``certificate`` is the chain
+    presented on 443 when ``https`` is ``intercept``."""
 
     def __init__(self, kernel: Kernel, name: str, https: str = "drop",
-                 login_url: str = "http://portal.hotel.example/login") -> None:
-        if https not in ("drop", "reset"):
-            raise ValueError(f"captive portal https {https!r}: expected drop or reset")
+                 login_url: str = "http://portal.hotel.example/login",
+                 certificate: list[Any] | None = None) -> None:
+        if https not in HTTPS_MODES:
+            raise ValueError(f"captive portal https {https!r}: expected one of "
+                             f"{', '.join(HTTPS_MODES)}")
+        if https == "intercept" and not certificate:
+            raise ValueError("captive portal https intercept needs the portal's certificate "
+                             "chain")
         self.kernel = kernel
         self.name = name
         self.https = https
         self.login_url = login_url
+        self.certificate = certificate
         self.logged_in = False
         self.gateway: Gateway | None = None
-        self._isn = kernel.rng(f"portal:{name}")
+        self.web: PortalWebServer | None = None
+        self.redirects = 0
 
     def attach(self, gateway: Gateway) -> None:
+        """Called by ``Gateway.add_stage``: the portal's web server answers through it."""
         self.gateway = gateway
+        self.web = PortalWebServer(self.kernel, f"{self.name}-web", gateway)
+        stack = tcp_stack(self.web)
+        stack.listen(80, self._serve_http)
+        if self.https == "intercept":
+            from sim.net.tls import Certificate, TlsServerSession
+
+            message = Certificate(self.certificate or [])
+            rng = self.kernel.rng(f"portal:{self.name}:tls")
+
+            def serve_https(conn: TcpConnection) -> None:
+                conn.on_message = TlsServerSession(
+                    conn, message, rng, lambda msg: self._redirect(conn, msg)).receive
+
+            stack.listen(443, serve_https)
 
     def login(self) -> None:
-        self.logged_in = True
-        self.kernel.log(self.name, "portal-login")
+        """The guest accepted the terms: from now on everything passes."""
+        if not self.logged_in:
+            self.logged_in = True
+            self.kernel.log(self.name, "portal-login")
 
     def schedule_login(self, at: float) -> None:
-        self.kernel.env.timeout(at).callbacks.append(lambda _e: self.login())
+        """Log in at simulated time ``at`` (absolute)."""
+        env = self.kernel.env
+        env.timeout(max(at - env.now, 0.0)).callbacks.append(lambda _e: self.login())
 
-    def inbound(self, pkt: Packet) -> Packet | None:
-        return pkt
-
+    # -- the stage -----------------------------------------------------------------------
     def outbound(self, pkt: Packet) -> Packet | None:
         if self.logged_in:
             return pkt
-        if pkt.proto == UDP and pkt.dport == 53:
+        proto = pkt.proto
+        if proto == UDP and pkt.dport == 53:
             return pkt
-        if pkt.proto == TCP and pkt.dport == 80:
-            self._answer_http(pkt)
-            return None
-        if pkt.proto == TCP and pkt.dport == 443 and self.https == "reset" and pkt.flags & SYN:
-            self._reply(pkt, RST | ACK, seq=0, ack=pkt.seq + 1)
-            return None
+        if proto == TCP:
+            dport = pkt.dport
+            if dport == 80 or (dport == 443 and self.https != "drop"):
+                # intercept: the web server listens on 443; reset: it does not, so its
+                # stack answers the SYN with a RST (RFC 9293 §3.10.7.1)
+                self.web.tcp.receive(pkt)
+                return None
         self.kernel.drop(self.name, pkt, "captive portal: not logged in yet")
         return None
 
-    def _reply(self, pkt: Packet, flags: int, seq: int, ack: int, payload: Any = None,
-               size: int = 0) -> None:
-        out = Packet(pkt.dst, pkt.src, TCP, pkt.dport, pkt.sport,
-                     size=IPV4_HEADER + TCP_HEADER + size, payload=payload, flags=flags,
-                     seq=seq, ack=ack)
-        self.gateway.send(out)
+    def inbound(self, pkt: Packet) -> Packet | None:
+        if self.logged_in or (pkt.proto == UDP and pkt.sport == 53):
+            return pkt
+        self.kernel.drop(self.name, pkt, "captive portal: not logged in yet")
+        return None
 
-    def _answer_http(self, pkt: Packet) -> None:
-        """A stateless spoofed web server: enough TCP for one redirect."""
-        isn = 1_000_000
-        if pkt.flags & SYN:
-            self._reply(pkt, SYN | ACK, seq=isn, ack=pkt.seq + 1)
-        elif isinstance(pkt.payload, HttpRequest):
-            body = pkt.size - IPV4_HEADER - TCP_HEADER
-            resp = HttpResponse(302, "Found", {"Location": self.login_url,
-                                               "Content-Length": "0"})
-            self._reply(pkt, ACK | PSH | FIN, seq=isn + 1, ack=pkt.seq + body,
-                        payload=resp, size=resp.size)
+    # -- the portal's web server -----------------------------------------------------------
+    def _serve_http(self, conn: TcpConnection) -> None:
+        conn.on_message = lambda msg: self._redirect(conn, msg)
+
+    def _redirect(self, conn: TcpConnection, msg: Any) -> None:
+        if not isinstance(msg, HttpRequest):
+            return
+        self.redirects += 1
+        resp = HttpResponse(302, "Found", {"Location": self.login_url, "Content-Length": "0",
+                                           "Connection": "close"})
+        conn.send(resp, resp.size)
+        conn.close()
+        self.kernel.log(self.name, "portal-redirect", client=str(conn.remote),
+                        target=msg.target)
