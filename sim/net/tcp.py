@@ -116,7 +116,7 @@ class TcpConnection:
         self._rto = config.data_rto
         self._tries = 0
         self._deadline: float | None = None
-        self._timer_running = False
+        self._timer_at: float | None = None
         self._dup_acks = 0
 
     def __repr__(self) -> str:
@@ -148,23 +148,28 @@ class TcpConnection:
 
     def _start_timer(self) -> None:
         """(Re)start the retransmission timer (RFC 6298 §5.1, §5.3). SimPy cannot cancel a
-        timeout, so a pending one that fires early just re-arms for the new deadline."""
-        self._deadline = self.env.now + self._rto
-        if not self._timer_running:
-            self._timer_running = True
-            self.env.timeout(self._rto).callbacks.append(self._timer)
+        timeout: a pending one that fires before the deadline re-arms, and one superseded by
+        an earlier deadline is ignored."""
+        self._deadline = deadline = self.env.now + self._rto
+        if self._timer_at is None or self._timer_at > deadline:
+            self._schedule(deadline)
 
-    def _timer(self, _event: Any) -> None:
+    def _schedule(self, at: float) -> None:
+        self._timer_at = at
+        self.env.timeout(at - self.env.now).callbacks.append(lambda _e: self._timer(at))
+
+    def _timer(self, at: float) -> None:
+        if at != self._timer_at:
+            return                                        # superseded
+        self._timer_at = None
         deadline = self._deadline
         if deadline is None or self.state == "CLOSED":
-            self._timer_running = False
             return
         now = self.env.now
         if now < deadline:
-            self.env.timeout(deadline - now).callbacks.append(self._timer)
+            self._schedule(deadline)
             return
         if self._tries >= self.config.max_data_retransmissions:
-            self._timer_running = False
             self._deadline = None
             self.stack.host.send(self._segment(RST, self.snd_nxt))
             self._terminate(WSAECONNABORTED)
@@ -173,7 +178,7 @@ class TcpConnection:
         self._rto *= 2                                    # RFC 6298 §5.5
         self._retransmit_first()
         self._deadline = now + self._rto
-        self.env.timeout(self._rto).callbacks.append(self._timer)
+        self._schedule(self._deadline)
 
     def _retransmit_first(self) -> None:
         """Send the earliest unacknowledged segment again (RFC 6298 §5.4)."""
@@ -184,9 +189,11 @@ class TcpConnection:
         self.retransmissions += 1
         self.stack.host.send(self._segment(flags, seq, message, size))
 
-    def _acked(self, ack: int) -> None:
+    def _acked(self, ack: int, pure: bool) -> None:
+        """Process an acknowledgment; ``pure``: the segment carried no data, SYN or FIN (only
+        such a segment counts as a duplicate ACK, RFC 5681 §2)."""
         if ack <= self.snd_una:
-            if ack == self.snd_una and self._unacked:
+            if pure and ack == self.snd_una and self._unacked:
                 self._dup_acks += 1
                 if self._dup_acks == DUP_ACK_THRESHOLD:
                     self._retransmit_first()
@@ -240,13 +247,13 @@ class TcpConnection:
             else:                              # the server did not get our ACK of its SYN
                 self.stack.host.send(self._segment(ACK, self.snd_nxt))
             return
+        size = pkt.size - self.header
+        fin = bool(flags & FIN)
         if flags & ACK:
-            self._acked(pkt.ack)
+            self._acked(pkt.ack, size <= 0 and not fin)
             if self.state == "SYN-RECEIVED" and pkt.ack > self.isn:
                 self.state = "ESTABLISHED"
                 self.stack.accepted(self)
-        size = pkt.size - self.header
-        fin = bool(flags & FIN)
         if size <= 0 and not fin:
             return
         seq = pkt.seq

@@ -384,3 +384,43 @@ def test_a_connection_through_a_nat_exchanges_data():
     k.run(until=10)
     assert peers == [(ip_address("192.0.2.9"), 40000)]
     assert got == [("echo", "hello")]
+
+
+def test_a_segment_lost_among_many_is_fast_retransmitted_on_three_duplicate_acks():
+    """RFC 5681 §3.2: the receiver's duplicate ACKs trigger the retransmission well before
+    the 1 s retransmission timer."""
+
+    class DropThirdDataSegment:
+        def __init__(self):
+            self.seen = 0
+
+        def outbound(self, pkt):
+            if pkt.proto == TCP and pkt.payload is not None:
+                self.seen += 1
+                if self.seen == 3:
+                    return None
+            return pkt
+
+        def inbound(self, pkt):
+            return pkt
+
+    k, client, server = world(DropThirdDataSegment())
+    got = []
+
+    def on_accept(conn):
+        conn.on_message = lambda m: got.append((k.now, m))
+
+    tcp_stack(server).listen(443, on_accept)
+    out = {}
+
+    def proc():
+        conn = yield from tcp_stack(client).connect(SERVER, 443)
+        for i in range(8):
+            conn.send(i, 100)
+        yield k.env.timeout(5)
+        out["retransmissions"] = conn.retransmissions
+
+    k.env.process(proc())
+    k.run(until=10)
+    assert [m for _t, m in got] == list(range(8))
+    assert got[-1][0] < 0.2 and out["retransmissions"] == 1
