@@ -424,3 +424,28 @@ def test_a_segment_lost_among_many_is_fast_retransmitted_on_three_duplicate_acks
     k.run(until=10)
     assert [m for _t, m in got] == list(range(8))
     assert got[-1][0] < 0.2 and out["retransmissions"] == 1
+
+
+def test_issue_2_connect_through_the_real_firewall_and_nat_that_drop_syns_fails_at_21_s():
+    """The acceptance test of issue 2, with the project's own Firewall (default deny, only
+    UDP 53 allowed) and NAT; ``reject`` instead of deny refuses at once with 0x274d."""
+    from sim.net.firewall import Firewall
+    from sim.net.nat import Nat, NatConfig
+
+    def edge(default):
+        k = Kernel(seed=1, trace=True)
+        topo = Topology(k)
+        server = topo.add_public_host("server", [SERVER])
+        tcp_stack(server).listen(443)
+        net = topo.add_network("hotel", "192.168.1.0/24", outside=["192.0.2.9"])
+        net.gateway.add_stage(Firewall.from_spec(k, "fw", {"default": default,
+                                                           "allow": ["udp/53"]}))
+        net.gateway.add_stage(Nat(k, "nat", ["192.0.2.9"], NatConfig()))
+        return k, net.add_host("client")
+
+    k, client = edge("deny")
+    assert run_connect(k, client) == {"error": "0x274c", "t": 21.0}
+    assert len([r for r in k.trace.of_kind("drop") if r.node == "fw"]) == 3
+    k, client = edge("reject")
+    out = run_connect(k, client)
+    assert out["error"] == "0x274d" and out["t"] < 0.01
