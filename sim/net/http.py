@@ -9,6 +9,7 @@ packets that follow as separate messages.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Generator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -28,11 +29,14 @@ REASONS = {200: "OK", 302: "Found", 400: "Bad Request", 404: "Not Found",
            407: "Proxy Authentication Required", 502: "Bad Gateway", 504: "Gateway Timeout"}
 
 
-class _Message:
+class _Message(ABC):
+    """What requests and responses share: headers, a body, their size on the wire."""
+
     __slots__ = ("body", "body_size", "headers")
 
+    @abstractmethod
     def start_line(self) -> str:
-        raise NotImplementedError
+        """The request line or the status line."""
 
     def text(self) -> str:
         """The start line and headers as they go on the wire."""
