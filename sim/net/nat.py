@@ -383,20 +383,7 @@ class Nat:
                 f = self._fmode
                 if f:
                     b.permits.add(dst._ip if f == 1 else dst._ip << 16 | dport)
-            # the translated copy (inline: this is the hot path)
-            new = _new_packet(Packet)
-            new.src = b.ext_addr
-            new.sport = b.ext_port
-            new.dst = dst
-            new.dport = dport
-            new.proto = proto
-            new.size = pkt.size
-            new.payload = pkt.payload
-            new.inner = pkt.inner
-            new.flags = pkt.flags
-            new.seq = pkt.seq
-            new.ack = pkt.ack
-            new.ttl = pkt.ttl
+            new = _rewrite(pkt, b.ext_addr, b.ext_port, dst, dport)
             if self._trace.on:
                 self.kernel.log(self.name, "translate", direction="out", before=pkt, after=new)
             return new
@@ -505,19 +492,7 @@ class Nat:
                 self._tcp_seen(b, pkt.flags, False)
             elif self._inbound_refresh:
                 b.expires = self._env._now + b.timeout
-            new = _new_packet(Packet)
-            new.src = src
-            new.sport = sport
-            new.dst = b.in_addr
-            new.dport = b.in_port
-            new.proto = proto
-            new.size = pkt.size
-            new.payload = pkt.payload
-            new.inner = pkt.inner
-            new.flags = pkt.flags
-            new.seq = pkt.seq
-            new.ack = pkt.ack
-            new.ttl = pkt.ttl
+            new = _rewrite(pkt, src, sport, b.in_addr, b.in_port)
             if self._trace.on:
                 self.kernel.log(self.name, "translate", direction="in", before=pkt, after=new)
             return new
