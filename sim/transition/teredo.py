@@ -13,13 +13,12 @@ here comes from what the NATs and firewalls on the path let through.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import TYPE_CHECKING, Any
 
 from simpy import Interrupt
 
-from sim.net.icmpv6 import ALL_ROUTERS, RouterAdvertisement, RouterSolicitation
+from sim.net.icmpv6 import ALL_ROUTERS, RS_SIZE, RouterAdvertisement, RouterSolicitation
 from sim.net.internet import PRIVATE_V4, SPECIAL_V4
 from sim.net.packet import ICMPV6, IPV6_HEADER, Packet
 from sim.transition.tunnel import TunnelInterface
@@ -43,7 +42,6 @@ LINK_LOCAL_NO_CONE = IPv6Address("fe80::ffff:ffff:ffff")
 NOT_GLOBAL_V4 = [*PRIVATE_V4, *SPECIAL_V4, IPv4Network("192.88.99.0/24")]
 
 
-@lru_cache(maxsize=65536)
 def is_global_ipv4(addr: IPv4Address) -> bool:
     """RFC 4380's notion of a global IPv4 address (it predates RFC 6598, so 100.64.0.0/10
     counts as global, like Miredo's v4global.c; F4.8)."""
@@ -103,6 +101,14 @@ class TeredoHeaders:
             (ORIGIN_SIZE if self.origin is not None else 0)
 
 
+# Every RS of a kind is the same IPv6 packet (link-local source with or without the cone bit,
+# all-routers destination): one shared, immutable instance each.
+_RS_CONE = Packet(LINK_LOCAL_CONE, ALL_ROUTERS, ICMPV6, size=IPV6_HEADER + RS_SIZE,
+                  payload=RouterSolicitation())
+_RS_NO_CONE = Packet(LINK_LOCAL_NO_CONE, ALL_ROUTERS, ICMPV6, size=IPV6_HEADER + RS_SIZE,
+                     payload=RouterSolicitation())
+
+
 class TeredoServer:
     """Teredo server and relay on two consecutive public addresses of one host (F1.33, F3.8).
 
@@ -123,11 +129,22 @@ class TeredoServer:
         host.routes.add(TEREDO_PREFIX, self.relay)
         self.up = True
         self.solicitations = 0
+        # The RA is the same for every client of this server but for its destination, the
+        # RS's link-local source: one shared, immutable packet for each of the two.
+        ra = RouterAdvertisement(self.prefix, TEREDO_MTU)
+        self._ra_to_cone, self._ra_to_no_cone = (
+            Packet(LINK_LOCAL_NO_CONE, dst, ICMPV6, size=IPV6_HEADER + ra.size, payload=ra)
+            for dst in (LINK_LOCAL_CONE, LINK_LOCAL_NO_CONE))
+        self._global: dict[int, bool] = {}   # is_global_ipv4 by the address's integer
 
     def _on_packet(self, pkt: Packet) -> None:
         if not self.up:
             return
-        if not is_global_ipv4(pkt.src):
+        src = pkt.src
+        known = self._global.get(src._ip)
+        if known is None:
+            known = self._global[src._ip] = is_global_ipv4(src)
+        if not known:
             self.kernel.drop(self.host.name, pkt,
                              f"Teredo server: source {pkt.src} is not global (RFC 4380 §5.3.1)")
             return
@@ -153,13 +170,10 @@ class TeredoServer:
             src = self.secondary if pkt.dst == self.primary else self.primary
         else:
             src = pkt.dst
-        ra = RouterAdvertisement(self.prefix, TEREDO_MTU)
-        inner = Packet(LINK_LOCAL_NO_CONE, rs.src, ICMPV6, size=IPV6_HEADER + ra.size,
-                       payload=ra)
         nonce = pkt.payload.nonce if isinstance(pkt.payload, TeredoHeaders) else None
         headers = TeredoHeaders(nonce, (pkt.src, pkt.sport))
         self.socket.sendto(pkt.src, pkt.sport, payload=headers, payload_size=headers.size,
-                           src=src, inner=inner)
+                           src=src, inner=self._ra_to_cone if cone else self._ra_to_no_cone)
         if self.kernel.trace.on:
             self.kernel.log(self.host.name, "teredo-ra", to=f"{pkt.src}:{pkt.sport}",
                             source=str(src), cone=cone)
@@ -226,8 +240,11 @@ class TeredoClient:
         self.on_change = on_change
         self.socket: UdpSocket | None = None
         self.interface: TunnelInterface | None = None
-        self._ras: list[Packet] = []
-        self._waiter = None
+        self._waiter = None      # the event a qualification solicitation waits on
+        self._timer = None       # the live refresh timer
+        self._nonce: bytes | None = None   # the nonce a refresh's RA must echo
+        self._tries = 0
+        self._lost = None        # fires when a refresh goes unanswered
         self.mapping: tuple[IPv4Address, int] | None = None
         self.cone = False
         self.process = None
@@ -256,6 +273,9 @@ class TeredoClient:
         if inner is None:
             return
         if isinstance(inner.payload, RouterAdvertisement):
+            if self._nonce is not None:
+                self._refresh_answered(pkt)
+                return
             waiter = self._waiter
             if waiter is not None and not waiter.triggered:
                 self._waiter = None
@@ -266,22 +286,24 @@ class TeredoClient:
         else:
             self.kernel.drop(self.host.name, pkt, "Teredo: not qualified for this address")
 
+    def _send_rs(self, dst: IPv4Address, cone: bool) -> bytes:
+        """Send one RS (the inner packet is shared: every RS of a kind is the same) and
+        return the nonce its RA must echo."""
+        nonce = self.rng.getrandbits(64).to_bytes(8, "big")
+        headers = TeredoHeaders(nonce)
+        self.socket.sendto(dst, TEREDO_PORT, payload=headers, payload_size=AUTH_HEADER_SIZE,
+                           inner=_RS_CONE if cone else _RS_NO_CONE)
+        return nonce
+
     def _solicit(self, dst: IPv4Address, cone: bool):
         """Send one RS and wait up to ``rs_timeout`` for an RA echoing its nonce."""
-        nonce = self.rng.getrandbits(64).to_bytes(8, "big")
-        src = LINK_LOCAL_CONE if cone else LINK_LOCAL_NO_CONE
-        rs = RouterSolicitation()
-        inner = Packet(src, ALL_ROUTERS, ICMPV6, size=IPV6_HEADER + rs.size, payload=rs)
-        headers = TeredoHeaders(nonce)
-        self.socket.sendto(dst, TEREDO_PORT, payload=headers, payload_size=headers.size,
-                           inner=inner)
+        nonce = self._send_rs(dst, cone)
         deadline = self.env.now + self.config.rs_timeout
         while True:
             remaining = deadline - self.env.now
             if remaining <= 0:
                 return None
-            # One event that the RA or the timer triggers (cheaper than an AnyOf condition:
-            # a fleet sends millions of solicitations).
+            # One event that the RA or the timer triggers (cheaper than an AnyOf condition).
             waiter = self._waiter = self.env.event()
             self.env.timeout(remaining).callbacks.append(
                 lambda _t, w=waiter: w.triggered or w.succeed(None))
@@ -371,8 +393,8 @@ class TeredoClient:
 
     # -- maintenance -------------------------------------------------------------------
     def run(self):
-        """Qualify, then refresh every 75–100 % of the refresh interval (RFC 4380 §5.2.5,
-        F3.7); a refresh without answer sends the client back to qualification."""
+        """Qualify, then keep the mapping alive until a refresh goes unanswered; without a
+        configured retry, stay offline (F2.4)."""
         while True:
             ok = yield from self.qualify()
             if not ok:
@@ -380,14 +402,51 @@ class TeredoClient:
                     return
                 yield self.env.timeout(self.config.requalify_after_fail)
                 continue
-            while True:
-                low, high = self.config.refresh_jitter
-                yield self.env.timeout(self.config.refresh_interval * self.rng.uniform(low, high))
-                ra = yield from self._phase(self.server, self.cone)
-                if ra is None:
-                    self._set("offline", error="Teredo refresh got no answer")
-                    break
-                self._adopt_mapping(ra)
+            self._lost = self.env.event()
+            self._schedule_refresh()
+            yield self._lost
+            self._set("offline", error="Teredo refresh got no answer")
+
+    # A refresh is driven by callbacks, not by the process: a fleet refreshes millions of
+    # times, and a timer plus the packets is all one needs (no wake-up event per answer).
+    # ``_timer`` is the one live timer; a timer that is no longer it fires and does nothing.
+
+    def _schedule_refresh(self) -> None:
+        """The next refresh after 75–100 % of the interval (RFC 4380 §5.2.5, F3.7)."""
+        low, high = self.config.refresh_jitter
+        timer = self._timer = self.env.timeout(
+            self.config.refresh_interval * self.rng.uniform(low, high))
+        timer.callbacks.append(self._refresh_due)
+
+    def _refresh_due(self, timer: Any) -> None:
+        if timer is self._timer:
+            self._tries = 0
+            self._refresh_solicit()
+
+    def _refresh_solicit(self) -> None:
+        """One RS to the server with the qualified cone bit, up to ``rs_tries`` times."""
+        self._tries += 1
+        self._nonce = self._send_rs(self.server, self.cone)
+        timer = self._timer = self.env.timeout(self.config.rs_timeout)
+        timer.callbacks.append(self._refresh_timed_out)
+
+    def _refresh_timed_out(self, timer: Any) -> None:
+        if timer is not self._timer:
+            return
+        if self._tries < self.config.rs_tries:
+            self._refresh_solicit()
+            return
+        self._timer = self._nonce = None
+        self._lost.succeed()
+
+    def _refresh_answered(self, pkt: Packet) -> None:
+        headers = pkt.payload
+        if not isinstance(headers, TeredoHeaders) or headers.nonce != self._nonce \
+                or headers.origin is None:
+            return
+        self._nonce = None
+        self._adopt_mapping(pkt)
+        self._schedule_refresh()
 
     def start(self):
         self.process = self.env.process(self._guarded())
@@ -401,6 +460,7 @@ class TeredoClient:
 
     def shutdown(self, error: str = "") -> None:
         """Stop the client (a network change): offline, socket and interface gone."""
+        self._timer = self._nonce = None
         if self.process is not None and self.process.is_alive:
             self.process.interrupt("shutdown")
         if self.socket is not None:
