@@ -3,12 +3,14 @@
 A hop is one SimPy event whose callback hands the packet to the receiving interface: no
 process and no closure per packet, which keeps the hot path close to bare SimPy.
 
-Fast path: a cable (two ends) without loss, jitter or bandwidth limit, and up, needs no
-decision per packet. The link then gives each end a *wire* ``(env, latency, callbacks)`` and
-``Interface.send`` puts a :class:`Hop` straight on SimPy's queue, as ``Timeout`` would (same
-time, priority and event id, so runs stay identical), without ``Timeout``'s generic
-constructor, ``Environment.schedule`` and a callback list per packet. Any change of those
-settings or of the ends recomputes the wires.
+Fast path: a link without loss, jitter or bandwidth limit, and up, needs no decision per
+packet but the receiving end. The link then gives each end a *wire* ``(env, latency,
+callbacks, segment)``: on a cable ``callbacks`` are the other end's, on a segment ``segment``
+maps each next-hop address (by ``addr_key``) to its end. ``Interface.send`` and ``Node.send``
+put a :class:`Hop` straight on SimPy's queue, as ``Timeout`` would (same time, priority and
+event id, so runs stay identical), without ``Timeout``'s generic constructor,
+``Environment.schedule`` and a callback list per packet. Any change of those settings or of
+the ends recomputes the wires.
 """
 
 from __future__ import annotations
@@ -46,6 +48,11 @@ def schedule_hop(env, delay: float, callbacks: list, pkt: Packet) -> None:
     heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), hop))
 
 
+def _key(addr: Address) -> int | Address:
+    """``sim.net.node.addr_key`` (node.py imports this module)."""
+    return addr._ip if addr._version == 4 else addr
+
+
 def _setting(name: str, doc: str) -> property:
     """A link setting whose change recomputes the ends' wires."""
     slot = "_" + name
@@ -64,8 +71,8 @@ class Link:
     """A cable (two ends) or a LAN segment (several ends, delivery by next-hop address)."""
 
     __slots__ = (
-        "_bandwidth", "_jitter", "_latency", "_loss", "_up", "by_address", "ends", "kernel",
-        "name", "rng",
+        "_bandwidth", "_jitter", "_latency", "_loss", "_up", "by_key", "ends", "kernel", "name",
+        "rng",
     )
 
     latency = _setting("latency", "one-way delay in seconds")
@@ -91,18 +98,26 @@ class Link:
         self._bandwidth = bandwidth  # bit/s; None: no serialisation delay
         self._up = True
         self.ends: list[Interface] = []
-        self.by_address: dict[Address, Interface] = {}
+        # on a segment, the end that owns each address, by ``addr_key`` (hot path)
+        self.by_key: dict[int | Address, Interface] = {}
         self.rng = kernel.rng(f"link:{name}")
 
     def attach(self, iface: Interface) -> None:
         self.ends.append(iface)
         for addr in iface.addresses:
-            self.by_address[addr] = iface
+            self.by_key[_key(addr)] = iface
+        self._rewire()
+
+    def detach(self, iface: Interface) -> None:
+        """Unplug an end (a laptop leaving the network) with the addresses it owned here."""
+        self.ends.remove(iface)
+        for key in [k for k, end in self.by_key.items() if end is iface]:
+            del self.by_key[key]
         self._rewire()
 
     def learn(self, iface: Interface, addr: Address) -> None:
         """An interface took a new address on this segment (DHCP, a tunnel's endpoint)."""
-        self.by_address[addr] = iface
+        self.by_key[_key(addr)] = iface
 
     def _rewire(self) -> None:
         """Give each end its wire (fast path) when nothing per packet needs deciding, else
@@ -110,14 +125,17 @@ class Link:
         from sim.net.node import Interface  # (node.py imports this module)
 
         ends = self.ends
-        simple = (len(ends) == 2 and self._up and not self._loss and not self._jitter
-                  and not self._bandwidth)
+        simple = self._up and not self._loss and not self._jitter and not self._bandwidth
         env = self.kernel.env
         for i, end in enumerate(ends):
             # an interface class with its own ``send`` keeps it for every packet
             plain = type(end).send is Interface.send
-            end._wire = (env, self._latency, ends[1 - i]._hop_callbacks) \
-                if simple and plain else None
+            if not (simple and plain):
+                end._wire = None
+            elif len(ends) == 2:
+                end._wire = (env, self._latency, ends[1 - i]._hop_callbacks, None)
+            else:
+                end._wire = (env, self._latency, None, self.by_key)
 
     def transmit(self, pkt: Packet, sender: Interface, next_hop: Address) -> None:
         """Carry ``pkt`` from ``sender`` to the end that owns ``next_hop``."""
@@ -125,7 +143,7 @@ class Link:
         if len(ends) == 2:
             receiver = ends[1] if sender is ends[0] else ends[0]
         else:
-            receiver = self.by_address.get(next_hop)
+            receiver = self.by_key.get(_key(next_hop))
             if receiver is None:
                 self.kernel.drop(self.name, pkt, f"no host {next_hop} on segment {self.name}")
                 return

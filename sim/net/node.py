@@ -64,7 +64,13 @@ class Interface:
             self.link.transmit(pkt, self, next_hop)
             return
         # Link.transmit's fast path, inline: schedule_hop(env, latency, callbacks, pkt)
-        env, delay, callbacks = wire
+        env, delay, callbacks, segment = wire
+        if segment is not None:
+            end = segment.get(next_hop._ip if next_hop._version == 4 else next_hop)
+            if end is None:
+                self.link.transmit(pkt, self, next_hop)   # which reports the drop
+                return
+            callbacks = end._hop_callbacks
         hop = _new_hop(Hop)
         hop.callbacks = callbacks
         hop._value = pkt
@@ -201,7 +207,14 @@ class Node(ABC):
         if wire is None or iface.capture is not None:
             iface.send(pkt, gw if gw is not None else dst)
             return True
-        env, delay, callbacks = wire
+        env, delay, callbacks, segment = wire
+        if segment is not None:   # a LAN: the end that owns the next hop
+            nh = gw if gw is not None else dst
+            end = segment.get(nh._ip if nh._version == 4 else nh)
+            if end is None:
+                iface.link.transmit(pkt, iface, nh)   # which reports the drop
+                return True
+            callbacks = end._hop_callbacks
         event = _new_hop(Hop)
         event.callbacks = callbacks
         event._value = pkt

@@ -391,9 +391,8 @@ class Simulation:
             raise InputError(f"roam: unknown network {network!r}")
         host = client.host
         old = host.interfaces[0]
-        old.link.ends.remove(old)
+        old.link.detach(old)
         for addr in list(old.addresses):
-            old.link.by_address.pop(addr, None)
             host.remove_address(old, addr)
         host.routes.remove_interface(old)
         host.interfaces.remove(old)

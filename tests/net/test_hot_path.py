@@ -106,19 +106,24 @@ def test_link_settings_changed_after_construction_take_effect(setting, value, re
 
 
 def test_a_third_end_turns_a_cable_into_a_segment():
-    k = Kernel(seed=1)
+    """Delivery by next hop on a segment, on the fast path too; an unknown next hop is
+    reported by the general path."""
+    k = Kernel(seed=1, trace=True)
     link = Link(k, "seg")
     a, b, c = Host(k, "a"), Host(k, "b"), Host(k, "c")
     ia = a.add_interface(link, "10.0.0.1/24")
     b.add_interface(link, "10.0.0.2/24")
-    assert ia._wire is not None
+    assert ia._wire[3] is None            # a cable: the other end, fixed
     c.add_interface(link, "10.0.0.3/24")
-    assert ia._wire is None
+    assert ia._wire[3] is link.by_key     # a segment: the end that owns the next hop
     got = []
     c.udp_open(7, on_packet=got.append)
     a.udp_open().sendto(ip_address("10.0.0.3"), 7)
+    a.udp_open().sendto(ip_address("10.0.0.9"), 7)   # nobody owns it
     k.run()
-    assert len(got) == 1
+    assert len(got) == 1 and got[0].dst == ip_address("10.0.0.3")
+    assert k.drops == 1
+    assert "no host 10.0.0.9 on segment seg" in k.trace.of_kind("drop")[0].fields["reason"]
 
 
 def test_interfaces_with_their_own_send_never_get_a_wire():
