@@ -26,7 +26,7 @@ METHOD_ORDER = ("native", "6to4", "teredo", "iphttps")
 ULA = IPv6Network("fc00::/7")
 
 
-@dataclass
+@dataclass(slots=True)
 class Attempt:
     """One try of one method: when, how it ended, why, and the Windows error if any."""
 
@@ -36,14 +36,6 @@ class Attempt:
     result: str = "running"           # connected | failed | not_eligible | running | standby
     reason: str = ""
     error: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        out = {"method": self.method, "start_s": round(self.start_s, 6),
-               "end_s": None if self.end_s is None else round(self.end_s, 6),
-               "result": self.result, "reason": self.reason}
-        if self.error is not None:
-            out["error"] = self.error
-        return out
 
 
 @dataclass

@@ -20,8 +20,15 @@ def _t(value: float | None) -> float | None:
     return None if value is None else round(float(value), 6)
 
 
+_ATTEMPT_FIELDS = ("method", "start_s", "end_s", "result", "reason", "error")
+
+
 @dataclass
 class ClientResult:
+    """One client's outcome. Its attempts and interface histories are kept as the client
+    recorded them (tuples, snapshots) and become dicts only when read: a fleet result holds
+    hundreds of thousands of them."""
+
     name: str
     network: str
     location: str | None
@@ -29,31 +36,47 @@ class ClientResult:
     method: str | None
     time_to_connect_s: float | None
     last_error: str | None
-    attempts: list[dict[str, Any]]
-    interfaces: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    attempt_values: tuple[tuple, ...] = ()
+    histories: dict[str, list[tuple[float, Any]]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, client: DirectAccessClient, name: str, network: str,
            started_at: float = 0.0) -> ClientResult:
         st = client.state
-        interfaces: dict[str, list[dict[str, Any]]] = {}
+        histories: dict[str, list[tuple[float, Any]]] = {}
+        # copies of the lists (not of the snapshots): what was recorded up to now
         if client.teredo is not None:
-            interfaces["teredo"] = [{"t": _t(t), **snap} for t, snap in
-                                    client.teredo.status.history]
+            histories["teredo"] = client.teredo.status.history[:]
         if client.iphttps is not None:
-            interfaces["iphttps"] = [{"t": _t(t), **snap} for t, snap in
-                                     client.iphttps.status.history]
+            histories["iphttps"] = client.iphttps.status.history[:]
         if client.sixtofour_history:
-            interfaces["6to4"] = [{"t": _t(t), "state": s} for t, s in client.sixtofour_history]
+            histories["6to4"] = [(t, {"state": s}) for t, s in client.sixtofour_history]
         return cls(
             name=name, network=network, location=st.location,
             connected=st.method is not None, method=st.method,
             time_to_connect_s=None if st.connected_at is None
             else _t(st.connected_at - started_at),
             last_error=st.last_error,
-            attempts=[a.as_dict() for a in st.attempts],
-            interfaces=interfaces,
+            attempt_values=tuple(tuple(getattr(a, f) for f in _ATTEMPT_FIELDS)
+                                 for a in st.attempts),
+            histories=histories,
         )
+
+    @property
+    def attempts(self) -> list[dict[str, Any]]:
+        out = []
+        for method, start, end, result, reason, error in self.attempt_values:
+            a = {"method": method, "start_s": _t(start), "end_s": _t(end), "result": result,
+                 "reason": reason}
+            if error is not None:
+                a["error"] = error
+            out.append(a)
+        return out
+
+    @property
+    def interfaces(self) -> dict[str, list[dict[str, Any]]]:
+        return {kind: [{"t": _t(t), **snap} for t, snap in history]
+                for kind, history in self.histories.items()}
 
     def as_dict(self, with_interfaces: bool = False) -> dict[str, Any]:
         out = {"name": self.name, "network": self.network, "location": self.location,

@@ -85,7 +85,7 @@ class HttpProxy:
         """Keep-alive: serve the next request on the connection, queued or to come."""
         if conn.closed:
             return
-        if conn.mailbox.queue:
+        if conn.mailbox.pending():
             self._dispatch(conn, conn.mailbox.queue.popleft())
         else:
             conn.on_message = lambda msg: self._dispatch(conn, msg)
@@ -169,9 +169,8 @@ class HttpProxy:
         session = TlsServerSession(conn, substitute, self.rng,
                                    on_data=lambda m: upstream.send(m, _size(m)))
         conn.on_message = session.receive
-        for queued in list(conn.mailbox.queue):   # the ClientHello that waited meanwhile
+        for queued in conn.mailbox.drain():   # the ClientHello that waited meanwhile
             session.receive(queued)
-        conn.mailbox.queue.clear()
         upstream.on_message = lambda m: conn.send(m, _size(m))
         upstream.on_close = lambda _c: conn.close()
         conn.on_close = lambda _c: upstream.close()
@@ -184,9 +183,8 @@ class HttpProxy:
         b.on_message = lambda m: a.send(m, _size(m))
         a.on_close = lambda _c: b.close()
         b.on_close = lambda _c: a.close()
-        for queued in list(a.mailbox.queue):
+        for queued in a.mailbox.drain():
             b.send(queued, _size(queued))
-        a.mailbox.queue.clear()
         if a.closed:
             b.close()
 

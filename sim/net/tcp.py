@@ -88,6 +88,40 @@ class TcpConnection:
     error, if any. The stack keeps a closed connection only as long as it needs to deliver its
     last data and FIN."""
 
+    __slots__ = (
+        "__weakref__",
+        "_deadline",
+        "_dup_acks",
+        "_established",
+        "_fin_seq",
+        "_ooo",
+        "_peer_fin",
+        "_rto",
+        "_timer_at",
+        "_tries",
+        "_unacked",
+        "active",
+        "closed",
+        "config",
+        "env",
+        "error",
+        "header",
+        "isn",
+        "local",
+        "lport",
+        "mailbox",
+        "on_close",
+        "on_message",
+        "rcv_nxt",
+        "remote",
+        "retransmissions",
+        "rport",
+        "snd_nxt",
+        "snd_una",
+        "stack",
+        "state",
+    )
+
     def __init__(self, stack: TcpStack, local: Address, lport: int, remote: Address,
                  rport: int, isn: int, config: TcpConfig) -> None:
         self.stack = stack
@@ -217,7 +251,7 @@ class TcpConnection:
     def recv(self, timeout: float | None = None) -> Event:
         """An event whose value is the next message, or None on timeout or once the
         connection is closed and nothing is left to read."""
-        if self.closed and not self.mailbox.queue:
+        if self.closed and not self.mailbox.pending():
             ev = self.env.event()
             ev.succeed(None)
             return ev

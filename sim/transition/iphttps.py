@@ -16,13 +16,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from ipaddress import IPv6Address, IPv6Network
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 from sim.net.http import HttpRequest, HttpResponse
 from sim.net.icmpv6 import ALL_ROUTERS, RouterAdvertisement, RouterSolicitation
 from sim.net.packet import ICMPV6, IPV6_HEADER, Packet
 from sim.net.tls import Certificate, TlsError, TlsServerSession, client_handshake
+from sim.transition.snapshot import Snapshot, text_or_empty
 from sim.transition.tunnel import TunnelInterface
 
 if TYPE_CHECKING:
@@ -71,12 +72,19 @@ class IpHttpsStatus:
     interface_status: str = STATUS_DEACTIVATED
     reason: str = ""
     address: IPv6Address | None = None
-    history: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
+    history: list[tuple[float, IpHttpsSnapshot]] = field(default_factory=list)
 
-    def snapshot(self) -> dict[str, Any]:
-        return {"state": self.state, "last_error": f"0x{self.last_error:x}",
-                "interface_status": self.interface_status, "reason": self.reason,
-                "address": str(self.address) if self.address else ""}
+    def snapshot(self) -> IpHttpsSnapshot:
+        return IpHttpsSnapshot(tuple(getattr(self, f) for f in IpHttpsSnapshot.fields))
+
+
+class IpHttpsSnapshot(Snapshot):
+    """What ``netsh interface httpstunnel show interfaces`` would have printed at one
+    moment."""
+
+    __slots__ = ()
+    fields = ("state", "last_error", "interface_status", "reason", "address")
+    convert: ClassVar[dict] = {"last_error": lambda e: f"0x{e:x}", "address": text_or_empty}
 
 
 class IpHttpsClient:

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from simpy import Interrupt
 
 from sim.net.icmpv6 import ALL_ROUTERS, RS_SIZE, RouterAdvertisement, RouterSolicitation
 from sim.net.internet import PRIVATE_V4, SPECIAL_V4
 from sim.net.packet import ICMPV6, IPV6_HEADER, Packet
+from sim.transition.snapshot import Snapshot, text_or_empty
 from sim.transition.tunnel import TunnelInterface
 
 if TYPE_CHECKING:
@@ -211,13 +212,19 @@ class TeredoStatus:
     external_mapping: str = ""
     error: str = ""
     address: IPv6Address | None = None
-    history: list[tuple[float, dict]] = field(default_factory=list)
+    history: list[tuple[float, TeredoSnapshot]] = field(default_factory=list)
 
-    def snapshot(self) -> dict[str, Any]:
-        return {"type": self.type, "server_name": self.server_name, "state": self.state,
-                "network": self.network, "nat": self.nat, "local_mapping": self.local_mapping,
-                "external_mapping": self.external_mapping, "error": self.error,
-                "address": str(self.address) if self.address else ""}
+    def snapshot(self) -> TeredoSnapshot:
+        return TeredoSnapshot(tuple(getattr(self, f) for f in TeredoSnapshot.fields))
+
+
+class TeredoSnapshot(Snapshot):
+    """What ``netsh interface teredo show state`` would have printed at one moment."""
+
+    __slots__ = ()
+    fields = ("type", "server_name", "state", "network", "nat", "local_mapping",
+              "external_mapping", "error", "address")
+    convert: ClassVar[dict] = {"address": text_or_empty}
 
 
 class TeredoClient:
