@@ -278,7 +278,7 @@ def explain(scenario_file: str, client_name: str | None, seed: int | None) -> No
     for i, c in enumerate(targets):
         if i:
             click.echo("")
-        click.echo(narrate(by_name[c.name].as_dict(), c.da.state.events,
+        click.echo(narrate(by_name[c.name].as_dict(), c.da.state.timeline(),
                            sim.kernel.trace.records, c.host), nl=False)
 
 
