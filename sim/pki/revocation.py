@@ -79,7 +79,7 @@ def parse_crl(data: bytes) -> x509.CertificateRevocationList | None:
         return None
 
 
-@dataclass
+@dataclass(slots=True)
 class CrlCache:
     """Downloaded CRLs by URL, kept while current (the CryptNet URL cache of one machine)."""
 

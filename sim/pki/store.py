@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cryptography import x509
@@ -49,17 +49,28 @@ def thumbprint(cert: x509.Certificate) -> str:
     return cert.fingerprint(hashes.SHA1()).hex().upper()
 
 
-@dataclass(eq=False)
 class CertStore:
-    """One logical certificate store (see the module docstring)."""
+    """One logical certificate store (see the module docstring).
 
-    name: str = "Root"
-    _certs: dict[str, x509.Certificate] = field(default_factory=dict, repr=False)
-    _crls: list[x509.CertificateRevocationList] = field(default_factory=list, repr=False)
-    version: int = 0
-    history: list[StoreChange] = field(default_factory=list, repr=False)
-    uid: int = field(default_factory=lambda: next(_UIDS))
-    _digest: int = field(default=0, repr=False)
+    A fleet's laptops start with the same roots: ``like`` makes a store that shares another's
+    contents until either changes (copy on write), and the empty lists of CRLs and changes
+    exist only once something is put in them."""
+
+    __slots__ = ("_certs", "_crls", "_digest", "_history", "_shared", "name", "uid",
+                 "version")
+
+    def __init__(self, name: str = "Root") -> None:
+        self.name = name
+        self._certs: dict[str, x509.Certificate] = {}
+        self._shared = False          # _certs belongs to another store too
+        self._crls: list[x509.CertificateRevocationList] | None = None
+        self._history: list[StoreChange] | None = None
+        self.version = 0
+        self.uid = next(_UIDS)
+        self._digest = 0
+
+    def __repr__(self) -> str:
+        return f"CertStore(name={self.name!r}, certificates={len(self._certs)})"
 
     @classmethod
     def of(cls, name: str, certificates: Iterable[x509.Certificate] = (),
@@ -71,8 +82,29 @@ class CertStore:
             if tp not in store._certs:
                 store._certs[tp] = c
                 store._digest ^= int(tp, 16)
-        store._crls.extend(crls)
+        store._crls = list(crls) or None
         return store
+
+    def like(self) -> CertStore:
+        """A new store (version 0, no history) with this one's contents, shared until one
+        of the two changes."""
+        twin = CertStore(self.name)
+        twin._certs = self._certs
+        twin._digest = self._digest
+        twin._crls = list(self._crls) if self._crls else None
+        twin._shared = self._shared = True
+        return twin
+
+    def _own(self) -> dict[str, x509.Certificate]:
+        if self._shared:
+            self._certs = dict(self._certs)
+            self._shared = False
+        return self._certs
+
+    @property
+    def history(self) -> list[StoreChange]:
+        """Every add and remove, oldest first."""
+        return list(self._history or ())
 
     @property
     def title(self) -> str:
@@ -89,7 +121,7 @@ class CertStore:
         tp = thumbprint(cert)
         if tp in self._certs:
             return False
-        self._certs[tp] = cert
+        self._own()[tp] = cert
         self._digest ^= int(tp, 16)
         self._changed(at, "add", tp, cert)
         return True
@@ -97,23 +129,29 @@ class CertStore:
     def remove(self, cert: x509.Certificate | str, at: float | dt.datetime | None = None) -> bool:
         """Remove a certificate (or a thumbprint); False if it was not there."""
         tp = cert if isinstance(cert, str) else thumbprint(cert)
-        gone = self._certs.pop(tp.upper(), None)
-        if gone is None:
+        if tp.upper() not in self._certs:
             return False
+        gone = self._own().pop(tp.upper())
         self._digest ^= int(tp, 16)
         self._changed(at, "remove", tp.upper(), gone)
         return True
 
     def add_crl(self, crl: x509.CertificateRevocationList,
                 at: float | dt.datetime | None = None) -> None:
+        if self._crls is None:
+            self._crls = []
         self._crls.append(crl)
-        self.version += 1
-        self.history.append(StoreChange(at, "add_crl", "", crl.issuer.rfc4514_string()))
+        self._record(StoreChange(at, "add_crl", "", crl.issuer.rfc4514_string()))
 
     def _changed(self, at: float | dt.datetime | None, action: str, tp: str,
                  cert: x509.Certificate) -> None:
+        self._record(StoreChange(at, action, tp, cert.subject.rfc4514_string()))
+
+    def _record(self, change: StoreChange) -> None:
         self.version += 1
-        self.history.append(StoreChange(at, action, tp, cert.subject.rfc4514_string()))
+        if self._history is None:
+            self._history = []
+        self._history.append(change)
 
     def __contains__(self, cert: object) -> bool:
         if isinstance(cert, str):
@@ -132,27 +170,29 @@ class CertStore:
 
     @property
     def crls(self) -> tuple[x509.CertificateRevocationList, ...]:
-        return tuple(self._crls)
+        return tuple(self._crls or ())
 
     def find_by_subject(self, name: x509.Name) -> list[x509.Certificate]:
         return [c for c in self._certs.values() if c.subject == name]
 
 
-@dataclass(eq=False)
 class MachineStores:
     """The LocalMachine stores of one Windows computer, plus its CRL URL cache."""
 
-    root: CertStore = field(default_factory=lambda: CertStore("Root"))
-    ca: CertStore = field(default_factory=lambda: CertStore("CA"))
-    my: CertStore = field(default_factory=lambda: CertStore("My"))
-    disallowed: CertStore = field(default_factory=lambda: CertStore("Disallowed"))
-    crl_cache: CrlCache | None = None
+    __slots__ = ("ca", "crl_cache", "disallowed", "my", "root")
 
-    def __post_init__(self) -> None:
-        if self.crl_cache is None:
+    def __init__(self, root: CertStore | None = None, ca: CertStore | None = None,
+                 my: CertStore | None = None, disallowed: CertStore | None = None,
+                 crl_cache: CrlCache | None = None) -> None:
+        self.root = root if root is not None else CertStore("Root")
+        self.ca = ca if ca is not None else CertStore("CA")
+        self.my = my if my is not None else CertStore("My")
+        self.disallowed = disallowed if disallowed is not None else CertStore("Disallowed")
+        if crl_cache is None:
             from sim.pki.revocation import CrlCache
 
-            self.crl_cache = CrlCache()
+            crl_cache = CrlCache()
+        self.crl_cache = crl_cache
 
     def store(self, name: str) -> CertStore:
         """A store by its Windows name (Root, CA, My, Disallowed), case-insensitive."""

@@ -105,6 +105,8 @@ class Simulation:
         self.topo = Topology(self.kernel)
         self.plan = AddressPlan()
         self.clients: list[SimClient] = []
+        self._store_templates: dict[int, tuple[CertStore, CertStore]] = {}
+        self._nls_roots: CertStore | None = None
         self.networks: dict[str, AccessNetwork] = {}
         self.dns_for: dict[str, IPv4Address] = {}
         self.capture_point = capture
@@ -340,11 +342,18 @@ class Simulation:
         return out
 
     def _stores(self, spec: dict[str, Any]) -> MachineStores:
-        roots = [self.pki.certificate(a) for a in spec.get("roots") or []]
-        inter = [self.pki.certificate(a) for a in spec.get("intermediates") or []]
-        if spec.get("roots_file"):
-            roots += load_certificates(spec["roots_file"])
-        return MachineStores(root=CertStore.of("Root", roots), ca=CertStore.of("CA", inter))
+        """The client's stores, sharing their initial contents with every member of its
+        fleet (copy on write: an import on one laptop changes only that laptop)."""
+        made = self._store_templates.get(id(spec))
+        if made is None:
+            roots = [self.pki.certificate(a) for a in spec.get("roots") or []]
+            inter = [self.pki.certificate(a) for a in spec.get("intermediates") or []]
+            if spec.get("roots_file"):
+                roots += load_certificates(spec["roots_file"])
+            made = self._store_templates[id(spec)] = (
+                CertStore.of("Root", roots), CertStore.of("CA", inter))
+        root, ca = made
+        return MachineStores(root=root.like(), ca=ca.like())
 
     def _build_clients(self) -> None:
         for name, network, spec in self._client_entries():
@@ -363,8 +372,9 @@ class Simulation:
             teredo = spec.get("teredo", "default")
             nls_stores = stores
             if self.nls_trusted_root is not None:
-                nls_stores = MachineStores(
-                    root=CertStore.of("Root", [self.nls_trusted_root]), ca=stores.ca)
+                if self._nls_roots is None:
+                    self._nls_roots = CertStore.of("Root", [self.nls_trusted_root])
+                nls_stores = MachineStores(root=self._nls_roots.like(), ca=stores.ca)
             nls_verify = services.chain_verifier(host, nls_stores, self.now, False)
             da = DirectAccessClient(
                 host, self.policy, prof,

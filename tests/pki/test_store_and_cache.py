@@ -22,6 +22,20 @@ def test_add_and_remove_bump_the_version_and_record_when(contoso):
     assert [(h.at, h.action) for h in root.history] == [(120.0, "add"), (200.0, "remove")]
 
 
+def test_stores_made_alike_share_contents_until_one_changes(contoso):
+    """A fleet's laptops start from one store; an import on one changes that one only."""
+    template = CertStore.of("Root", [contoso.root.certificate])
+    a, b = template.like(), template.like()
+    assert a.token == b.token == template.token and a.version == b.version == 0
+    assert a.add(contoso.issuing.certificate, at=5.0)
+    assert contoso.issuing.certificate in a
+    assert contoso.issuing.certificate not in b and contoso.issuing.certificate not in template
+    assert b.remove(contoso.root.certificate, at=6.0)
+    assert contoso.root.certificate in template and contoso.root.certificate in a
+    assert len(template) == 1 and len(a) == 2 and len(b) == 0
+    assert [h.action for h in a.history] == ["add"] and template.history == []
+
+
 def test_store_token_is_hashable_and_changes_with_the_contents(contoso):
     store = CertStore("Root")
     before = store.token
