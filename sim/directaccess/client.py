@@ -49,6 +49,8 @@ class ClientState:
     attempts: list[Attempt] = field(default_factory=list)
     method_history: list[tuple[float, str | None]] = field(default_factory=list)
     events: list[tuple[float, tuple[str, ...]]] = field(default_factory=list)
+    probes_ok: int = 0          # connectivity-assistant checks answered through the tunnel
+    probes_failed: int = 0
 
     def timeline(self) -> list[tuple[float, str]]:
         """The recorded lines, oldest first."""
@@ -91,7 +93,7 @@ class DirectAccessClient:
     def __init__(self, host: Host, policy: ServerPolicy, profile: ClientProfile,
                  nls_probe: Any, iphttps_factory: Any = None, managed_probe: Any = None,
                  teredo_type: str | None = None, sixtofour: str = "default",
-                 iphttps: str = "default") -> None:
+                 iphttps: str = "default", probe_interval: float | None = None) -> None:
         self.host = host
         self.kernel = host.kernel
         self.env = host.kernel.env
@@ -104,6 +106,8 @@ class DirectAccessClient:
         self.teredo_type = teredo_type or profile.teredo
         self.sixtofour_setting = sixtofour
         self.iphttps_setting = iphttps if iphttps != "default" else profile.iphttps
+        self.probe_interval = probe_interval        # connectivity assistant (DCA/NCA)
+        self._probing = False
         self.state = ClientState()
         self.teredo: TeredoClient | None = None
         self.sixtofour: SixToFourTunnel | None = None
@@ -154,6 +158,8 @@ class DirectAccessClient:
         self.state.method_history.append((self.env.now, method))
         if method is not None and self.state.connected_at is None:
             self.state.connected_at = self.env.now
+        if method is not None and self.probe_interval and not self._probing:
+            self.spawn(self._connectivity_probes())
         if method:
             self.note("DirectAccess traffic now uses ", method)
         else:
@@ -162,6 +168,27 @@ class DirectAccessClient:
     def set_sixtofour_state(self, state: str) -> None:
         self.sixtofour_state = state
         self.sixtofour_history.append((self.env.now, state))
+
+    def _connectivity_probes(self):
+        """The connectivity assistant (DCA on Windows 7, NCA later): while DirectAccess has
+        a method, ping the intranet through it every ``probe_interval`` seconds (DCA 1.5
+        polls every 30 s: Microsoft Edge Access blog, "DirectAccess Connectivity Assistant
+        polling interval"). The echo crosses the tunnel and every device on its path, so a fleet's
+        tunnels carry traffic, not only their set-up."""
+        self._probing = True
+        try:
+            while self.state.method is not None:
+                yield self.env.timeout(self.probe_interval)
+                if self.state.method is None:
+                    break
+                rtt = yield from self.host.ping(self.policy.intranet,
+                                                timeout=self.profile.tunnel_probe_timeout)
+                if rtt is None:
+                    self.state.probes_failed += 1
+                else:
+                    self.state.probes_ok += 1
+        finally:
+            self._probing = False
 
     # -- the run -----------------------------------------------------------------------
     def spawn(self, gen) -> Any:

@@ -37,6 +37,7 @@ class ClientResult:
     time_to_connect_s: float | None
     last_error: str | None
     attempt_values: tuple[tuple, ...] = ()
+    probes: tuple[int, int] | None = None   # connectivity checks (answered, unanswered)
     histories: dict[str, list[tuple[float, Any]]] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -60,6 +61,7 @@ class ClientResult:
             attempt_values=tuple(tuple(getattr(a, f) for f in _ATTEMPT_FIELDS)
                                  for a in st.attempts),
             histories=histories,
+            probes=(st.probes_ok, st.probes_failed) if client.probe_interval else None,
         )
 
     @property
@@ -83,6 +85,8 @@ class ClientResult:
                "connected": self.connected, "method": self.method,
                "time_to_connect_s": self.time_to_connect_s, "last_error": self.last_error,
                "attempts": self.attempts}
+        if self.probes is not None:
+            out["probes"] = {"answered": self.probes[0], "unanswered": self.probes[1]}
         if with_interfaces:
             out["interfaces"] = self.interfaces
         return out

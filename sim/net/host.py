@@ -214,9 +214,13 @@ class Host(Node):
             via.send(pkt, dst)
         else:
             self.send(pkt)
-        result = yield waiter | env.timeout(timeout)
+        # the reply or the timer triggers the one event waited on (no AnyOf condition: a
+        # fleet's connectivity assistants ping millions of times)
+        env.timeout(timeout).callbacks.append(
+            lambda _t: waiter.triggered or waiter.succeed(None))
+        reply = yield waiter
         self._pings.pop((ident, 1), None)
-        return env.now - start if waiter in result else None
+        return env.now - start if reply is not None else None
 
 
 class EchoMessage:

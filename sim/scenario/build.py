@@ -384,7 +384,8 @@ class Simulation:
                 managed_probe=services.domain_prober(),
                 teredo_type=None if teredo == "default" else teredo,
                 sixtofour=spec.get("sixtofour", "default"),
-                iphttps=spec.get("iphttps", "default"))
+                iphttps=spec.get("iphttps", "default"),
+                probe_interval=spec.get("connectivity_probe"))
             client.da = da
             self.clients.append(client)
             if client.started_at:

@@ -237,6 +237,10 @@ class ClientSpec(Strict):
     roots_file: str | None = None
     count: int = Field(default=1, ge=1, le=1_000_000)
     start_at: Duration = 0.0
+    # DCA/NCA corporate-resource check through the tunnel while connected; DCA 1.5 polls
+    # every 30 s (Microsoft Edge Access blog, "DirectAccess Connectivity Assistant polling
+    # interval"). None: no probes.
+    connectivity_probe: Duration | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _where(self) -> ClientSpec:
