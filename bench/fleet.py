@@ -1,5 +1,7 @@
 """Fleet scale: the mixed fleet at 1,000 / 10,000 / 100,000 clients for one simulated hour
-(Teredo refreshes, IP-HTTPS connections and retries), each size in its own process.
+(Teredo qualification and refreshes every ~26 s, IP-HTTPS connections, retries and the
+connectivity assistant's intranet check every 30 s through whichever tunnel is up), each size
+in its own process.
 
 Prints wall time, simulated events per second, peak memory and the cost per client at each
 size, the ratio of the simulator's event rate to a bare SimPy loop of the same number of
@@ -22,9 +24,11 @@ CHILD = r"""
 import json, resource, sys, time
 import simpy
 from sim import simulate
-n, hours = int(sys.argv[1]), float(sys.argv[2])
+n, hours, probe = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[4])
+overrides = {"clients.0.count": n, "duration": hours * 3600,
+             "clients.0.connectivity_probe": probe or None}
 t0 = time.perf_counter()
-sim = simulate(sys.argv[3], overrides={"clients.0.count": n, "duration": hours * 3600})
+sim = simulate(sys.argv[3], overrides=overrides)
 built = time.perf_counter()
 result = sim.run()
 wall = time.perf_counter() - t0
@@ -44,9 +48,9 @@ print(json.dumps({"n": n, "wall": wall, "build": built - t0, "events": events,
 """
 
 
-def measure(n: int, hours: float) -> dict:
+def measure(n: int, hours: float, probe: float) -> dict:
     out = subprocess.run([sys.executable, "-c", CHILD, str(n), str(hours),
-                          str(ROOT / "scenarios" / "mixed-fleet.yaml")],
+                          str(ROOT / "scenarios" / "mixed-fleet.yaml"), str(probe)],
                          capture_output=True, text=True, check=True, cwd=ROOT)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -55,10 +59,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="1000,10000,100000")
     ap.add_argument("--hours", type=float, default=1.0)
+    ap.add_argument("--probe", type=float, default=30.0,
+                    help="connectivity-assistant interval in seconds (0: no checks)")
     args = ap.parse_args()
+    print(f"mixed-fleet, {args.hours:g} simulated hour(s), connectivity check every "
+          f"{args.probe:g} s" if args.probe else "no connectivity checks", flush=True)
     rows = []
     for n in (int(s) for s in args.sizes.split(",")):
-        r = measure(n, args.hours)
+        r = measure(n, args.hours, args.probe)
         rate = r["events"] / r["wall"]
         bare_rate = r["events"] / r["bare"]
         r.update(rate=rate, ratio=rate / bare_rate, per_client_ms=r["wall"] / n * 1000)
