@@ -107,11 +107,33 @@ SCENARIO = click.argument("scenario_file", metavar="FILE",
 SEED = click.option("--seed", type=int, default=None, help="Override the scenario's seed.")
 
 
-def _simulate(path: str, seed: int | None, trace: bool = False, overrides: dict | None = None):
+def _fleet(path: str, seed: int | None):
+    from sim.fleet.shards import Fleet
     from sim.scenario import load_scenario
-    from sim.scenario.build import Simulation
 
-    return Simulation(load_scenario(path, overrides), seed=seed, trace=trace)
+    return Fleet(load_scenario(path), seed=seed)
+
+
+def _simulate(path: str, seed: int | None, trace: bool = False, client: str | None = None):
+    """A live simulation of the scenario: for a fleet in shards, the shard carrying
+    ``client`` (default the first)."""
+    return _fleet(path, seed).simulation(client, trace)
+
+
+def _point_client(point: str | None) -> str | None:
+    return point.partition(":")[2] if point and point.startswith("client:") else None
+
+
+def _shard_bar(total: int):
+    """A progress bar over a fleet's shards (shown only on a terminal)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="shard", desc="fleet", file=sys.stderr, disable=None,
+                leave=False)
+
+
+WORKERS = click.option("--workers", type=click.IntRange(min=1), default=None,
+                       help="Processes for a fleet's shards (default: one per core).")
 
 
 def _atomic_write(path: str, writer) -> None:
@@ -154,22 +176,26 @@ def _check_writable(path: str | None, option: str) -> None:
               help="Write a figure (PNG or SVG): the attempts timeline, or outcomes by "
                    "network for fleets.")
 @click.option("--interfaces", is_flag=True, help="Include interface-state histories in JSON.")
+@WORKERS
 def run(scenario_file: str, seed: int | None, as_json: bool, pcap: str | None,
-        point: str | None, plot: str | None, interfaces: bool) -> None:
-    """Run a scenario and report how each client connected (exit 0 whatever the outcome)."""
+        point: str | None, plot: str | None, interfaces: bool, workers: int | None) -> None:
+    """Run a scenario and report how each client connected (exit 0 whatever the outcome).
+    A fleet bigger than its shard_size runs as shards on WORKERS processes."""
     import json
 
     from sim.report.text import summary_table
 
     _check_writable(pcap, "--pcap")
     _check_writable(plot, "--plot")
-    sim = _simulate(scenario_file, seed)
+    fleet = _fleet(scenario_file, seed)
+    sim = fleet.simulation(_point_client(point))
     records = None
     if pcap:
         from sim.report.capture import attach_capture
 
         records = attach_capture(sim, point)
-    result = sim.run().as_dict(with_interfaces=interfaces)
+    result = fleet.run(workers=workers, local=sim, progress=_shard_bar).as_dict(
+        with_interfaces=interfaces)
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:
@@ -238,7 +264,7 @@ def netsh(scenario_file: str, client_name: str, at_s: str | None, seed: int | No
         at = parse_duration(at_s) if at_s is not None else None
     except ValueError as exc:
         raise InputError(f"--at: {exc}") from None
-    sim = _simulate(scenario_file, seed)
+    sim = _simulate(scenario_file, seed, client=client_name)
     client = sim.client(client_name)
     sim.run()
     t = sim.duration if at is None else at
@@ -271,7 +297,7 @@ def explain(scenario_file: str, client_name: str | None, seed: int | None) -> No
     """Tell each client's story in plain sentences, with causes and remedies."""
     from sim.report.narrative import narrate
 
-    sim = _simulate(scenario_file, seed, trace=True)
+    sim = _simulate(scenario_file, seed, trace=True, client=client_name)
     targets = [sim.client(client_name)] if client_name else sim.clients[:20]
     result = sim.run()
     by_name = {c.name: c for c in result.clients}
@@ -294,7 +320,7 @@ def pcap(scenario_file: str, out: str, point: str | None, seed: int | None) -> N
     from sim.report.pcap import write_pcap
 
     _check_writable(out, "--out")
-    sim = _simulate(scenario_file, seed)
+    sim = _simulate(scenario_file, seed, client=_point_client(point))
     records = attach_capture(sim, point)
     sim.run()
     _atomic_write(out, lambda tmp: write_pcap(tmp, records, sim.start))
@@ -310,8 +336,9 @@ PLOT_KINDS = ("timeline", "sequence", "outcomes", "ttc", "connected")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=str))
 @click.option("--client", "client_name", default=None, help="For --kind sequence.")
 @SEED
+@WORKERS
 def plot(scenario_file: str, kind: str, out: str, client_name: str | None,
-         seed: int | None) -> None:
+         seed: int | None, workers: int | None) -> None:
     """Draw a figure for a design document (PNG or SVG by the file's suffix)."""
     from sim.report import plots
     from sim.report.capture import attach_capture, names_by_address, summary
@@ -319,15 +346,17 @@ def plot(scenario_file: str, kind: str, out: str, client_name: str | None,
     _check_writable(out, "--out")
     if not out.lower().endswith((".png", ".svg")):
         raise InputError(f"--out {out}: the file must end in .png or .svg")
-    sim = _simulate(scenario_file, seed)
+    fleet = _fleet(scenario_file, seed)
     records = None
-    if kind == "sequence":
+    if kind == "sequence":   # one laptop's packets: its shard is enough
+        sim = fleet.simulation(client_name)
         name = client_name or sim.clients[0].name
         records = attach_capture(sim, f"client:{name}")
-    series: list = []
-    if kind == "connected":
-        series = _connected_series(sim)
-    result = sim.run().as_dict()
+        result = sim.run().as_dict()
+    else:
+        result = fleet.run(workers=workers, series=kind == "connected",
+                           progress=_shard_bar).as_dict()
+    series = fleet.series or []
     if kind == "timeline":
         _atomic_write(out, lambda tmp: plots.timeline(result, tmp))
     elif kind == "outcomes":
@@ -335,7 +364,7 @@ def plot(scenario_file: str, kind: str, out: str, client_name: str | None,
     elif kind == "ttc":
         _atomic_write(out, lambda tmp: plots.ttc_cdf(result, tmp))
     elif kind == "connected":
-        events = [(e["at"], e["action"].replace("_", " ")) for e in sim.doc.get("events", [])]
+        events = [(e.at, e.action.replace("_", " ")) for e in fleet.scenario.events]
         _atomic_write(out, lambda tmp: plots.connected_share(
             series, tmp, f"{result['scenario']}: clients with DirectAccess", events))
     else:
@@ -420,22 +449,6 @@ def sweep(scenario_file: str, sets: tuple[str, ...], replications: int, seed: in
         from sim.report import plots
 
         _atomic_write(plot, lambda tmp: plots.sweep_summary(ok, params, tmp))
-
-
-def _connected_series(sim, step: float | None = None) -> list:
-    """Sample the share of connected clients during the run."""
-    env = sim.kernel.env
-    step = step or max(sim.duration / 400, 1.0)
-    series: list = []
-
-    def sample():
-        while True:
-            n = sum(1 for c in sim.clients if c.da.state.method is not None)
-            series.append((env.now, n / max(len(sim.clients), 1)))
-            yield env.timeout(step)
-
-    env.process(sample())
-    return series
 
 
 def main(argv: list[str] | None = None) -> None:

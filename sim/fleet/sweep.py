@@ -72,15 +72,15 @@ def plan(sets: list[tuple[str, list[Any]]], replications: int, seed: int) -> lis
 
 def run_one(text: str, source: str, base_dir: str | None, spec: RunSpec) -> list[dict]:
     """One run → one row per client (or one row with the error). Runs in a worker."""
+    from sim.fleet.shards import Fleet
     from sim.scenario import parse_scenario
-    from sim.scenario.build import Simulation
 
     base = {"run_id": spec.run_id, "replication": spec.replication, "seed": spec.seed,
             **dict(spec.params)}
     try:
         scenario = parse_scenario(text, source, Path(base_dir) if base_dir else None,
                                   overrides=dict(spec.params))
-        result = Simulation(scenario, seed=spec.seed).run()
+        result = Fleet(scenario, seed=spec.seed).run(workers=1)   # the sweep is parallel
     except Exception as exc:  # reported with its parameters; the sweep goes on
         return [{**base, "client": None, "network": None, "method": None, "connected": None,
                  "time_to_connect_s": None, "last_error": None,

@@ -95,9 +95,10 @@ def derive_seed(seed: int, name: str) -> int:
 class Kernel:
     """The SimPy environment of one run, its seed, its random streams and its trace."""
 
-    def __init__(self, seed: int = 1, trace: bool = False) -> None:
+    def __init__(self, seed: int = 1, trace: bool = False, streams: str = "") -> None:
         self.env = simpy.Environment()
         self.seed = seed
+        self.streams = streams   # a prefix of every stream's name: a fleet shard's own draws
         self.trace = Trace(trace)
         self._streams: dict[str, Stream] = {}
         self.drops = 0
@@ -110,7 +111,7 @@ class Kernel:
         """The named random stream (created on first use, then shared by that name)."""
         stream = self._streams.get(name)
         if stream is None:
-            stream = self._streams[name] = Stream(derive_seed(self.seed, name))
+            stream = self._streams[name] = Stream(derive_seed(self.seed, self.streams + name))
         return stream
 
     def log(self, node: str, kind: str, **fields: Any) -> None:

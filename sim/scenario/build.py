@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 from dataclasses import dataclass
+from functools import lru_cache
 from ipaddress import IPv4Address, ip_address
 from typing import Any
 from urllib.parse import urlsplit
@@ -95,15 +96,21 @@ class Simulation:
     """One run of a scenario: build it, run it, read its result."""
 
     def __init__(self, scenario: Any, seed: int | None = None, trace: bool = False,
-                 capture: str | None = None) -> None:
+                 capture: str | None = None, shard: int = 0) -> None:
+        """``shard``: which slice of a fleet bigger than its ``shard_size`` this run carries
+        (``sim.fleet.shards``); shard 0 of a scenario that fits in one is all of it."""
         self.scenario = scenario
         self.doc = doc = _doc(scenario)
         self.seed = doc.get("seed", 1) if seed is None else seed
         self.start: dt.datetime = doc.get("start") or dt.datetime(2026, 6, 1, 9, tzinfo=dt.UTC)
         self.duration = float(doc.get("duration", 300))
-        self.kernel = Kernel(self.seed, trace=trace)
+        self.shard = shard
+        self.shards = max(1, -(-client_count(doc) // shard_size(doc)))
+        if not 0 <= shard < self.shards:
+            raise InputError(f"shard {shard}: the fleet has shards 0 to {self.shards - 1}")
+        self.kernel = Kernel(self.seed, trace=trace, streams=f"shard{shard}/" if shard else "")
         self.topo = Topology(self.kernel)
-        self.plan = AddressPlan()
+        self.plan = AddressPlan(shard)
         self.clients: list[SimClient] = []
         self._store_templates: dict[int, tuple[CertStore, CertStore]] = {}
         self._nls_roots: CertStore | None = None
@@ -327,18 +334,22 @@ class Simulation:
 
     # -- clients -----------------------------------------------------------------------
     def _client_entries(self) -> list[tuple[str, str, dict[str, Any]]]:
-        """(name, network, spec) for every simulated client, fleets expanded."""
+        """(name, network, spec) for every client of this shard, fleets expanded."""
+        size = shard_size(self.doc)
+        first, end = self.shard * size, (self.shard + 1) * size
         out = []
+        at = 0   # index of a spec's first member in the whole fleet
         for spec in self.doc.get("clients") or []:
             count = int(spec.get("count", 1))
-            mix = spec.get("mix")
-            if mix:
-                networks = apportion(mix, count)
-            else:
-                networks = [spec["network"]] * count
-            for i, network in enumerate(networks):
-                name = spec["name"] if count == 1 else f"{spec['name']}-{i + 1:05d}"
-                out.append((name, network, spec))
+            lo, hi = max(first - at, 0), min(end - at, count)
+            if lo < hi:
+                mix = spec.get("mix")
+                networks = _apportioned(tuple(sorted(mix.items())), count)[lo:hi] if mix \
+                    else [spec["network"]] * (hi - lo)
+                for i, network in enumerate(networks, lo):
+                    name = spec["name"] if count == 1 else f"{spec['name']}-{i + 1:05d}"
+                    out.append((name, network, spec))
+            at += count
         return out
 
     def _stores(self, spec: dict[str, Any]) -> MachineStores:
@@ -468,6 +479,42 @@ class Simulation:
 from cryptography.hazmat.primitives.hashes import SHA256 as _SHA256_CLS  # noqa: E402
 
 _SHA256 = _SHA256_CLS()
+
+
+def client_count(scenario: Any) -> int:
+    """How many laptops the scenario has, fleets counted."""
+    doc = scenario if isinstance(scenario, dict) else _doc(scenario)
+    return sum(int(c.get("count", 1)) for c in doc.get("clients") or [])
+
+
+def shard_size(scenario: Any) -> int:
+    doc = scenario if isinstance(scenario, dict) else _doc(scenario)
+    return int(doc.get("shard_size") or DEFAULT_SHARD_SIZE)
+
+
+def fleet_index(scenario: Any, name: str) -> int | None:
+    """The position of laptop ``name`` in the whole fleet (``laptop-00042`` → its index)."""
+    doc = scenario if isinstance(scenario, dict) else _doc(scenario)
+    at = 0
+    for spec in doc.get("clients") or []:
+        count = int(spec.get("count", 1))
+        if count == 1 and name == spec["name"]:
+            return at
+        number = name.removeprefix(f"{spec['name']}-")
+        if count > 1 and number != name and number.isdigit() and 1 <= int(number) <= count:
+            return at + int(number) - 1
+        at += count
+    return None
+
+
+# laptops per shard of a fleet (``shard_size:``); see sim.fleet.shards
+DEFAULT_SHARD_SIZE = 1000
+
+
+@lru_cache(maxsize=8)
+def _apportioned(mix: tuple[tuple[str, float], ...], count: int) -> tuple[str, ...]:
+    """``apportion`` kept for the next shard of the same fleet in this process."""
+    return tuple(apportion(dict(mix), count))
 
 
 def apportion(mix: dict[str, float], count: int) -> list[str]:

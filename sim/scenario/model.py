@@ -287,6 +287,10 @@ class Scenario(Strict):
     networks: dict[str, NetworkSpec]
     clients: list[ClientSpec] = Field(min_length=1)
     events: list[EventSpec] = Field(default_factory=list)
+    # A fleet bigger than this is simulated as independent shards of this many laptops, each
+    # with its own instance of every network and its own public addresses (sim.fleet.shards);
+    # raise it to keep more laptops behind one NAT. None: the default (1000).
+    shard_size: int | None = Field(default=None, ge=1, le=1_000_000)
     base_dir: str | None = Field(default=None, exclude=False)
 
     @field_validator("start")

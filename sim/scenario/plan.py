@@ -13,19 +13,35 @@ EDGE_POOL = IPv4Network("198.51.100.0/24")          # networks' public edge addr
 PSEUDO_PUBLIC = IPv4Network("25.0.0.0/8")           # used by some carriers behind CGN
 PUBLIC_LANS = IPv4Network("62.0.0.0/8")
 NATIVE_V6 = IPv6Network("2001:db8:8000::/33")
+SHARD_SITES = IPv4Network("80.0.0.0/5")             # public space of fleet shards 1, 2, …
 
 
 class AddressPlan:
-    """Hands out prefixes by kind, in the order networks are built (deterministic)."""
+    """Hands out prefixes by kind, in the order networks are built (deterministic).
 
-    def __init__(self) -> None:
+    Shard 0 of a fleet (every scenario that fits in one shard) uses the documentation ranges
+    above. Each further shard is another set of sites with the same private plan behind its
+    own public addresses: the /16 number ``shard`` of ``SHARD_SITES``, edge addresses in its
+    first /24 and public LANs as /20s after it, so that no two shards share a public address
+    (nor, through it, a 6to4 prefix or a Teredo mapping)."""
+
+    def __init__(self, shard: int = 0) -> None:
         self._n = {"private": 0, "shared": 0, "pseudo-public": 0, "public": 0}
         self._edge = 10
         self._v6 = 0
+        self.shard = shard
+        self._site = None if shard == 0 else \
+            int(SHARD_SITES.network_address) + (shard << 16)
+        if self._site is not None and self._site > int(SHARD_SITES.broadcast_address):
+            raise ValueError(f"shard {shard}: more shards than {SHARD_SITES} has /16 blocks")
 
     def lan(self, addressing: str) -> IPv4Network:
         n = self._n[addressing]
         self._n[addressing] += 1
+        if addressing == "public" and self._site is not None:
+            if n >= 15:
+                raise ValueError("too many public networks for a shard's /16")
+            return IPv4Network((self._site + ((n + 1) << 12), 20))
         if addressing == "private":
             return IPv4Network(f"10.{n % 250 + 1}.0.0/16")
         if addressing == "shared":
@@ -35,12 +51,15 @@ class AddressPlan:
         return IPv4Network(f"62.{n % 250 + 1}.0.0/16")
 
     def edge(self) -> IPv4Address:
-        addr = EDGE_POOL.network_address + self._edge
+        n = self._edge
         self._edge += 1
-        if addr not in EDGE_POOL:
+        if n > 254:
             raise ValueError("too many networks for the edge address pool")
-        return addr
+        if self._site is not None:
+            return IPv4Address(self._site + n)
+        return EDGE_POOL.network_address + n
 
     def native_v6(self) -> IPv6Network:
         self._v6 += 1
-        return IPv6Network((int(NATIVE_V6.network_address) + (self._v6 << 64), 64))
+        return IPv6Network((int(NATIVE_V6.network_address) + (self.shard << 80)
+                            + (self._v6 << 64), 64))

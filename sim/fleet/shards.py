@@ -1,0 +1,163 @@
+"""A big fleet as independent shards, run side by side.
+
+A scenario's fleet is cut, in client order, into shards of ``shard_size`` laptops. Each shard
+is a whole simulation — the DirectAccess server, the Internet and one instance of every
+network — carrying its slice of the laptops behind its own public addresses (the address
+plan's shard blocks) with its own random streams. Laptops in different shards never share a
+NAT, a hotel or a carrier pool, which is what a fleet spread over many homes and hotels looks
+like; laptops of one shard and one network kind share that network, as before.
+
+Because a shard depends only on (scenario, seed, shard index), a fleet's result is the same
+whether its shards run in this process, on a local process pool of any size or on a Dask
+cluster's executor: results are merged in shard order. Memory is bounded by the shards in
+flight, not by the fleet, and the cost per laptop does not grow with the fleet.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sim.directaccess.result import RunResult
+    from sim.scenario.build import Simulation
+
+# the connected-share figure samples the run this many times
+SERIES_POINTS = 400
+
+
+@dataclass
+class ShardRun:
+    """What one shard sends back: its clients' results, how many simulation events it
+    scheduled, and optionally its connected-client counts over time."""
+
+    shard: int
+    result: RunResult
+    events: int
+    series: list[tuple[float, int]] | None = None
+
+
+def series_step(duration: float) -> float:
+    """The sampling step of the connected-share series (the same in every shard)."""
+    return max(duration / SERIES_POINTS, 1.0)
+
+
+def _sample_connected(sim: Simulation, out: list[tuple[float, int]]) -> None:
+    env = sim.kernel.env
+    step = series_step(sim.duration)
+
+    def sample():
+        while True:
+            out.append((env.now, sum(1 for c in sim.clients if c.da.state.method is not None)))
+            yield env.timeout(step)
+
+    env.process(sample())
+
+
+def run_shard(scenario: Any, seed: int | None, shard: int, series: bool = False) -> ShardRun:
+    """Build and run one shard (in whichever process calls it)."""
+    from sim.scenario.build import Simulation
+
+    return run_simulation(Simulation(scenario, seed=seed, shard=shard), series)
+
+
+def run_simulation(sim: Simulation, series: bool = False) -> ShardRun:
+    """Run an already built shard (one the caller may have prepared, e.g. for a capture)."""
+    counts: list[tuple[float, int]] | None = [] if series else None
+    if counts is not None:
+        _sample_connected(sim, counts)
+    result = sim.run()
+    return ShardRun(sim.shard, result, next(sim.kernel.env._eid), counts)
+
+
+class Fleet:
+    """Every shard of a scenario; ``run`` merges them into one :class:`RunResult`."""
+
+    def __init__(self, scenario: Any, seed: int | None = None) -> None:
+        from sim.scenario.build import client_count, shard_size
+
+        self.scenario = scenario
+        self.seed = seed
+        self.size = shard_size(scenario)
+        self.clients = client_count(scenario)
+        self.shards = max(1, -(-self.clients // self.size))
+        self.events = 0
+        self.series: list[tuple[float, float]] | None = None
+
+    def shard_of(self, client: str | None) -> int:
+        """The shard that carries the named laptop (shard 0 for None or an unknown name)."""
+        from sim.scenario.build import fleet_index
+
+        index = fleet_index(self.scenario, client) if client else None
+        return 0 if index is None else index // self.size
+
+    def simulation(self, client: str | None = None, trace: bool = False) -> Simulation:
+        """The shard of ``client`` as a live simulation, for what needs one: a capture, a
+        netsh view, a client's story."""
+        from sim.scenario.build import Simulation
+
+        return Simulation(self.scenario, seed=self.seed, trace=trace,
+                          shard=self.shard_of(client))
+
+    def runs(self, executor: Executor | None = None, workers: int | None = None,
+             series: bool = False, local: Simulation | None = None) -> Iterator[ShardRun]:
+        """Each shard's run, in shard order: in this process for one shard or one worker,
+        else on ``executor`` (a local process pool of ``workers`` if none is given).
+        ``local``: one shard already built here (with a capture attached, say), run in this
+        process while the others run on the executor."""
+        mine = None if local is None else local.shard
+        if executor is None and (self.shards == 1 or workers == 1):
+            for k in range(self.shards):
+                yield run_simulation(local, series) if k == mine else \
+                    run_shard(self.scenario, self.seed, k, series)
+            return
+        own = None
+        if executor is None:
+            from concurrent.futures import ProcessPoolExecutor
+
+            own = executor = ProcessPoolExecutor(
+                max_workers=min(workers or os.cpu_count() or 1, self.shards))
+        try:
+            futures = {k: executor.submit(run_shard, self.scenario, self.seed, k, series)
+                       for k in range(self.shards) if k != mine}
+            here = run_simulation(local, series) if local is not None else None
+            for k in range(self.shards):
+                yield here if k == mine else futures[k].result()
+        finally:
+            if own is not None:
+                own.shutdown(cancel_futures=True)
+
+    def run(self, executor: Executor | None = None, workers: int | None = None,
+            series: bool = False, progress: Callable[[int], Any] | None = None,
+            local: Simulation | None = None) -> RunResult:
+        """The whole fleet's result, identical for any executor and number of workers.
+        ``series`` also gathers the share of connected clients over time (``self.series``);
+        ``progress(total)`` makes a bar that is updated once per finished shard."""
+
+        bar = progress(self.shards) if progress is not None else None
+        merged: RunResult | None = None
+        totals: list[list[float]] = []
+        self.events = 0
+        try:
+            for shard in self.runs(executor, workers, series, local):
+                self.events += shard.events
+                if merged is None:
+                    merged = shard.result
+                else:
+                    merged.clients.extend(shard.result.clients)
+                for i, (t, n) in enumerate(shard.series or ()):
+                    if i == len(totals):
+                        totals.append([t, 0])
+                    totals[i][1] += n
+                if bar is not None:
+                    bar.update(1)
+        finally:
+            if bar is not None:
+                bar.close()
+        assert merged is not None
+        if series:
+            self.series = [(t, n / max(self.clients, 1)) for t, n in totals]
+        return merged
