@@ -134,6 +134,22 @@ def _shard_bar(total: int):
 
 WORKERS = click.option("--workers", type=click.IntRange(min=1), default=None,
                        help="Processes for a fleet's shards (default: one per core).")
+SCHEDULER = click.option("--scheduler", default=None,
+                         help="Run a fleet's shards on a Dask cluster (tcp://HOST:8786).")
+
+
+def _run_fleet(fleet, workers: int | None, scheduler: str | None, **kwargs):
+    """The fleet's result, its shards on a local pool or on the Dask cluster named."""
+    if scheduler is None or fleet.shards == 1:
+        return fleet.run(workers=workers, progress=_shard_bar, **kwargs)
+    from sim.fleet.sweep import dask_executor
+
+    executor, client = dask_executor(scheduler)
+    try:
+        return fleet.run(executor=executor, progress=_shard_bar, **kwargs)
+    finally:
+        executor.shutdown()
+        client.close()
 
 
 def _atomic_write(path: str, writer) -> None:
@@ -177,8 +193,10 @@ def _check_writable(path: str | None, option: str) -> None:
                    "network for fleets.")
 @click.option("--interfaces", is_flag=True, help="Include interface-state histories in JSON.")
 @WORKERS
+@SCHEDULER
 def run(scenario_file: str, seed: int | None, as_json: bool, pcap: str | None,
-        point: str | None, plot: str | None, interfaces: bool, workers: int | None) -> None:
+        point: str | None, plot: str | None, interfaces: bool, workers: int | None,
+        scheduler: str | None) -> None:
     """Run a scenario and report how each client connected (exit 0 whatever the outcome).
     A fleet bigger than its shard_size runs as shards on WORKERS processes."""
     import json
@@ -194,7 +212,7 @@ def run(scenario_file: str, seed: int | None, as_json: bool, pcap: str | None,
         from sim.report.capture import attach_capture
 
         records = attach_capture(sim, point)
-    result = fleet.run(workers=workers, local=sim, progress=_shard_bar).as_dict(
+    result = _run_fleet(fleet, workers, scheduler, local=sim).as_dict(
         with_interfaces=interfaces)
     if as_json:
         click.echo(json.dumps(result, indent=2))
@@ -337,8 +355,9 @@ PLOT_KINDS = ("timeline", "sequence", "outcomes", "ttc", "connected")
 @click.option("--client", "client_name", default=None, help="For --kind sequence.")
 @SEED
 @WORKERS
+@SCHEDULER
 def plot(scenario_file: str, kind: str, out: str, client_name: str | None,
-         seed: int | None, workers: int | None) -> None:
+         seed: int | None, workers: int | None, scheduler: str | None) -> None:
     """Draw a figure for a design document (PNG or SVG by the file's suffix)."""
     from sim.report import plots
     from sim.report.capture import attach_capture, names_by_address, summary
@@ -354,8 +373,7 @@ def plot(scenario_file: str, kind: str, out: str, client_name: str | None,
         records = attach_capture(sim, f"client:{name}")
         result = sim.run().as_dict()
     else:
-        result = fleet.run(workers=workers, series=kind == "connected",
-                           progress=_shard_bar).as_dict()
+        result = _run_fleet(fleet, workers, scheduler, series=kind == "connected").as_dict()
     series = fleet.series or []
     if kind == "timeline":
         _atomic_write(out, lambda tmp: plots.timeline(result, tmp))

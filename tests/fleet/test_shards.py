@@ -50,6 +50,17 @@ def test_pool_threads_and_one_process_give_identical_results(sharded):
     assert as_json(pooled) == as_json(alone) == as_json(threaded)
 
 
+def test_a_dask_local_cluster_gives_the_same_result(sharded):
+    from dask.distributed import Client, LocalCluster
+
+    _, alone = sharded
+    with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                      dashboard_address=None, processes=True) as cluster, \
+            Client(cluster) as client:
+        on_dask = Fleet(load_scenario(MIXED, SHORT)).run(executor=client.get_executor())
+    assert as_json(on_dask) == as_json(alone)
+
+
 def test_each_shard_is_its_own_site_with_its_own_public_addresses(sharded):
     _, result = sharded
     mappings = [c.interfaces["teredo"][-1]["external_mapping"] for c in result.clients
