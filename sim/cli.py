@@ -485,6 +485,11 @@ def main(argv: list[str] | None = None) -> None:
         if isinstance(exc, _input_errors()):
             click.echo(f"dasim: error: {exc}", err=True)
             sys.exit(2)
+        from sim.fleet.shards import WorkerLost
+
+        if isinstance(exc, WorkerLost):   # not the input's fault, and not a bug to trace
+            click.echo(f"dasim: error: {exc}", err=True)
+            sys.exit(1)
         raise
     sys.exit(0)
 

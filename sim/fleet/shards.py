@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 SERIES_POINTS = 400
 
 
+class WorkerLost(RuntimeError):
+    """A worker process died while it ran a shard (killed, or out of memory)."""
+
+
 @dataclass
 class ShardRun:
     """What one shard sends back: its clients' results, how many simulation events it
@@ -125,10 +129,21 @@ class Fleet:
                        for k in range(self.shards) if k != mine}
             here = run_simulation(local, series) if local is not None else None
             for k in range(self.shards):
-                yield here if k == mine else futures[k].result()
+                yield here if k == mine else self._collect(futures[k], k)
         finally:
             if own is not None:
                 own.shutdown(cancel_futures=True)
+
+    def _collect(self, future: Any, shard: int) -> ShardRun:
+        from concurrent.futures import BrokenExecutor
+
+        try:
+            return future.result()
+        except BrokenExecutor as exc:
+            raise WorkerLost(
+                f"shard {shard} of {self.shards}: a worker process died (killed, or out of "
+                f"memory: each holds about 80 MiB per 1,000 laptops); run again with fewer "
+                f"workers or a smaller shard_size") from exc
 
     def run(self, executor: Executor | None = None, workers: int | None = None,
             series: bool = False, progress: Callable[[int], Any] | None = None,

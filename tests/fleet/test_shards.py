@@ -2,6 +2,7 @@
 sites with their own public addresses; outcomes that do not depend on where a fleet is cut."""
 
 import json
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -139,3 +140,15 @@ def test_cli_run_is_the_same_on_one_and_two_workers_and_captures_in_any_shard(tm
     from scapy.utils import rdpcap
 
     assert len(rdpcap(str(alone))) > 10
+
+
+def _die(*_args, **_kwargs):
+    os._exit(9)   # what the out-of-memory killer leaves behind
+
+
+def test_a_worker_that_dies_is_reported_with_its_shard(monkeypatch):
+    import sim.fleet.shards as shards
+
+    monkeypatch.setattr(shards, "run_shard", _die)   # forked workers inherit it
+    with pytest.raises(shards.WorkerLost, match=r"shard \d of 4: a worker process died"):
+        Fleet(load_scenario(MIXED, SHORT)).run(workers=2)
