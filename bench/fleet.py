@@ -1,7 +1,7 @@
 """Fleet scale: the mixed fleet at 1,000 / 10,000 / 100,000 clients for one simulated hour
 (Teredo qualification and refreshes every ~26 s, IP-HTTPS connections, retries and the
 connectivity assistant's intranet check every 30 s through whichever tunnel is up), each size
-in its own process, its shards (``shard_size``, 1,000 laptops by default) on a local process
+in its own process, its shards (``shard_size``, 250 laptops by default) on a local process
 pool of ``--workers`` processes.
 
 Prints, per size: wall time; simulated events per wall second and per CPU second; peak memory

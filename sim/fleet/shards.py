@@ -142,7 +142,7 @@ class Fleet:
         except BrokenExecutor as exc:
             raise WorkerLost(
                 f"shard {shard} of {self.shards}: a worker process died (killed, or out of "
-                f"memory: each holds about 80 MiB per 1,000 laptops); run again with fewer "
+                f"memory: a shard of 1,000 laptops needs about 80 MiB); run again with fewer "
                 f"workers or a smaller shard_size") from exc
 
     def run(self, executor: Executor | None = None, workers: int | None = None,

@@ -289,7 +289,7 @@ class Scenario(Strict):
     events: list[EventSpec] = Field(default_factory=list)
     # A fleet bigger than this is simulated as independent shards of this many laptops, each
     # with its own instance of every network and its own public addresses (sim.fleet.shards);
-    # raise it to keep more laptops behind one NAT. None: the default (1000).
+    # raise it to keep more laptops behind one NAT. None: the default (250).
     shard_size: int | None = Field(default=None, ge=1, le=1_000_000)
     base_dir: str | None = Field(default=None, exclude=False)
 
