@@ -130,7 +130,7 @@ class Host(Node):
             self.kernel.drop(self.name, pkt, f"{self.name} is down")
             return
         dst = pkt.dst
-        if (dst._ip if dst._version == 4 else dst) not in self.local_keys:
+        if (dst._ip if dst._version == 4 else ~dst._ip) not in self.local_keys:
             self.kernel.drop(self.name, pkt, f"{self.name} does not forward packets")
             return
         handler = self.handlers.get(pkt.proto)
@@ -144,8 +144,9 @@ class Host(Node):
         family."""
         hop = self.routes.lookup(dst)
         if hop is not None:
+            version = dst._version
             for addr in hop[0].addresses:
-                if addr.version == dst.version:
+                if addr._version == version:
                     return addr
         raise LookupError(f"{self.name}: no address to reach {dst}")
 
@@ -203,7 +204,7 @@ class Host(Node):
         env = self.kernel.env
         self._ping_seq += 1
         ident = self._ping_seq
-        proto = ICMP if dst.version == 4 else ICMPV6
+        proto = ICMP if dst._version == 4 else ICMPV6
         if src is None:
             src = next((a for a in via.addresses if a.version == dst.version), None) \
                 if via is not None else self.source_for(dst)

@@ -48,9 +48,9 @@ def schedule_hop(env, delay: float, callbacks: list, pkt: Packet) -> None:
     heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), hop))
 
 
-def _key(addr: Address) -> int | Address:
+def _key(addr: Address) -> int:
     """``sim.net.node.addr_key`` (node.py imports this module)."""
-    return addr._ip if addr._version == 4 else addr
+    return addr._ip if addr._version == 4 else ~addr._ip
 
 
 def _setting(name: str, doc: str) -> property:
@@ -99,7 +99,7 @@ class Link:
         self._up = True
         self.ends: list[Interface] = []
         # on a segment, the end that owns each address, by ``addr_key`` (hot path)
-        self.by_key: dict[int | Address, Interface] = {}
+        self.by_key: dict[int, Interface] = {}
         self.rng = kernel.rng(f"link:{name}")
 
     def attach(self, iface: Interface) -> None:

@@ -19,11 +19,12 @@ if TYPE_CHECKING:
 Network = IPv4Network | IPv6Network
 
 
-def addr_key(addr: Address) -> int | Address:
-    """A cheap dictionary key for an address: an ``IPv4Address`` hashes by calling ``hex()`` in
-    Python, its integer (the ``_ip`` slot) hashes in C. IPv6 addresses stay themselves, so the
-    two families never collide. Hot paths inline the expression."""
-    return addr._ip if addr._version == 4 else addr
+def addr_key(addr: Address) -> int:
+    """A cheap dictionary key for an address: its integer (the ``_ip`` slot), which hashes in
+    C where an ``IPv4Address`` hashes by calling ``hex()`` and an ``IPv6Address`` by hashing a
+    tuple, both in Python. IPv6 integers are complemented (negative), so the two families never
+    collide. Hot paths inline the expression."""
+    return addr._ip if addr._version == 4 else ~addr._ip
 
 
 class Interface:
@@ -66,7 +67,7 @@ class Interface:
         # Link.transmit's fast path, inline: schedule_hop(env, latency, callbacks, pkt)
         env, delay, callbacks, segment = wire
         if segment is not None:
-            end = segment.get(next_hop._ip if next_hop._version == 4 else next_hop)
+            end = segment.get(next_hop._ip if next_hop._version == 4 else ~next_hop._ip)
             if end is None:
                 self.link.transmit(pkt, self, next_hop)   # which reports the drop
                 return
@@ -94,7 +95,7 @@ class RoutingTable:
 
     def __init__(self) -> None:
         self._routes: list[tuple[Network, Interface, Address | None]] = []
-        self._cache: dict[Address, tuple[Interface, Address | None] | None] = {}
+        self._cache: dict[int, tuple[Interface, Address | None] | None] = {}   # by addr_key
 
     def add(self, prefix: Any, iface: Interface, via: Any = None) -> None:
         net = prefix if isinstance(prefix, IPv4Network | IPv6Network) else ip_network(
@@ -115,7 +116,7 @@ class RoutingTable:
         self._cache.clear()
 
     def lookup(self, dst: Address) -> tuple[Interface, Address | None] | None:
-        key = dst._ip if dst._version == 4 else dst
+        key = dst._ip if dst._version == 4 else ~dst._ip
         try:
             return self._cache[key]
         except KeyError:
@@ -196,7 +197,7 @@ class Node(ABC):
         the hop is scheduled here, which is what ``Interface.send`` would do."""
         dst = pkt.dst
         try:  # RoutingTable.lookup's cache, inline
-            hop = self.routes._cache[dst._ip if dst._version == 4 else dst]
+            hop = self.routes._cache[dst._ip if dst._version == 4 else ~dst._ip]
         except KeyError:
             hop = self.routes.lookup(dst)
         if hop is None:
@@ -210,7 +211,7 @@ class Node(ABC):
         env, delay, callbacks, segment = wire
         if segment is not None:   # a LAN: the end that owns the next hop
             nh = gw if gw is not None else dst
-            end = segment.get(nh._ip if nh._version == 4 else nh)
+            end = segment.get(nh._ip if nh._version == 4 else ~nh._ip)
             if end is None:
                 iface.link.transmit(pkt, iface, nh)   # which reports the drop
                 return True

@@ -29,7 +29,7 @@ class Router(Node):
 
     def receive(self, pkt: Packet, iface: Interface) -> None:
         dst = pkt.dst
-        if (dst._ip if dst._version == 4 else dst) in self.local_keys:
+        if (dst._ip if dst._version == 4 else ~dst._ip) in self.local_keys:
             self.local_delivery(pkt, iface)
         else:
             self.send(pkt)
@@ -81,13 +81,13 @@ class Gateway(Router):
                 if pkt is None:
                     return
             dst = pkt.dst
-            if (dst._ip if dst._version == 4 else dst) in self.local_keys:
+            if (dst._ip if dst._version == 4 else ~dst._ip) in self.local_keys:
                 self.local_delivery(pkt, iface)
             else:
                 self.send(pkt)
             return
         dst = pkt.dst
-        if (dst._ip if dst._version == 4 else dst) in self.local_keys \
+        if (dst._ip if dst._version == 4 else ~dst._ip) in self.local_keys \
                 and dst not in self.outside.addresses:
             self.local_delivery(pkt, iface)
             return
@@ -96,7 +96,7 @@ class Gateway(Router):
             if pkt is None:
                 return
         dst = pkt.dst
-        if (dst._ip if dst._version == 4 else dst) in self._external_keys:
+        if (dst._ip if dst._version == 4 else ~dst._ip) in self._external_keys:
             # Sent by an inside host to one of our own public addresses (RFC 4787 §6).
             if not self.hairpinning:
                 self.kernel.drop(self.name, pkt, "hairpinning not supported")
@@ -111,7 +111,7 @@ class Gateway(Router):
             if pkt is None:
                 return
         dst = pkt.dst
-        if (dst._ip if dst._version == 4 else dst) in self.local_keys:
+        if (dst._ip if dst._version == 4 else ~dst._ip) in self.local_keys:
             self.local_delivery(pkt, self.outside)
         else:
             self.send(pkt)

@@ -29,6 +29,7 @@ from sim.net.errors import (
     SocketError,
 )
 from sim.net.host import Mailbox
+from sim.net.node import addr_key
 from sim.net.packet import (
     ACK,
     FIN,
@@ -418,13 +419,13 @@ class TcpStack:
         self.env = host.kernel.env
         self.config = config or TcpConfig()
         self.rng = host.kernel.rng(f"tcp:{host.name}")
-        self.connections: dict[tuple, TcpConnection] = {}
+        self.connections: dict[tuple, TcpConnection] = {}   # (addr_key, port, addr_key, port)
         self.listeners: dict[int, Listener] = {}
         self.ports_in_use: set[int] = set()
         host.handlers[TCP] = self.receive
 
     def forget(self, conn: TcpConnection) -> None:
-        key = (conn.local, conn.lport, conn.remote, conn.rport)
+        key = (addr_key(conn.local), conn.lport, addr_key(conn.remote), conn.rport)
         if self.connections.get(key) is conn:
             del self.connections[key]
             if conn.active:
@@ -447,7 +448,7 @@ class TcpStack:
         self.ports_in_use.add(lport)
         conn = TcpConnection(self, local, lport, dst, port, self.rng.getrandbits(32), cfg)
         conn.active = True
-        self.connections[(local, lport, dst, port)] = conn
+        self.connections[(addr_key(local), lport, addr_key(dst), port)] = conn
         rto = cfg.initial_rto
         for attempt in range(cfg.max_syn_retransmissions + 1):
             self.host.send(conn._segment(SYN, conn.isn))
@@ -473,7 +474,9 @@ class TcpStack:
 
     def receive(self, pkt: Packet, iface: Interface | None = None) -> None:
         """Demultiplex one segment to its connection, a listener, or a RST."""
-        key = (pkt.dst, pkt.dport, pkt.src, pkt.sport)
+        dst, src = pkt.dst, pkt.src   # the key by addr_key(), inline
+        key = (dst._ip if dst._version == 4 else ~dst._ip, pkt.dport,
+               src._ip if src._version == 4 else ~src._ip, pkt.sport)
         conn = self.connections.get(key)
         flags = pkt.flags
         if conn is not None:

@@ -137,6 +137,16 @@ class TeredoServer:
             Packet(LINK_LOCAL_NO_CONE, dst, ICMPV6, size=IPV6_HEADER + ra.size, payload=ra)
             for dst in (LINK_LOCAL_CONE, LINK_LOCAL_NO_CONE))
         self._global: dict[int, bool] = {}   # is_global_ipv4 by the address's integer
+        self._parsed: dict[int, TeredoAddressInfo | None] = {}   # by the address's integer
+
+    def _teredo_info(self, addr: IPv6Address) -> TeredoAddressInfo | None:
+        """``parse_teredo_address``, remembered: a client's address is parsed on every packet
+        it relays."""
+        try:
+            return self._parsed[addr._ip]
+        except KeyError:
+            info = self._parsed[addr._ip] = parse_teredo_address(addr)
+            return info
 
     def _on_packet(self, pkt: Packet) -> None:
         if not self.up:
@@ -155,7 +165,7 @@ class TeredoServer:
         if isinstance(inner.payload, RouterSolicitation):
             self._answer_rs(pkt, inner)
             return
-        info = parse_teredo_address(inner.src)
+        info = self._teredo_info(inner.src)
         if info is None or info.mapped != pkt.src or info.port != pkt.sport:
             self.kernel.drop(self.host.name, pkt,
                              "Teredo: inner source does not match the UDP source (RFC 4380 "
@@ -180,7 +190,7 @@ class TeredoServer:
                             source=str(src), cone=cone)
 
     def _relay_out(self, inner: Packet) -> None:
-        info = parse_teredo_address(inner.dst)
+        info = self._teredo_info(inner.dst)
         if info is None:
             return
         self.socket.sendto(info.mapped, info.port, src=self.primary, inner=inner)
