@@ -108,6 +108,7 @@ class DirectAccessClient:
         self.iphttps_setting = iphttps if iphttps != "default" else profile.iphttps
         self.probe_interval = probe_interval        # connectivity assistant (DCA/NCA)
         self._probing = False
+        self._probe_round = 0      # a restart starts a new round of connectivity checks
         self.state = ClientState()
         self.teredo: TeredoClient | None = None
         self.sixtofour: SixToFourTunnel | None = None
@@ -159,7 +160,7 @@ class DirectAccessClient:
         if method is not None and self.state.connected_at is None:
             self.state.connected_at = self.env.now
         if method is not None and self.probe_interval and not self._probing:
-            self.spawn(self._connectivity_probes())
+            self._start_probes()
         if method:
             self.note("DirectAccess traffic now uses ", method)
         else:
@@ -169,26 +170,42 @@ class DirectAccessClient:
         self.sixtofour_state = state
         self.sixtofour_history.append((self.env.now, state))
 
-    def _connectivity_probes(self):
+    def _start_probes(self) -> None:
         """The connectivity assistant (DCA on Windows 7, NCA later): while DirectAccess has
-        a method, ping the intranet through it every ``probe_interval`` seconds (DCA 1.5
-        polls every 30 s: Microsoft Edge Access blog, "DirectAccess Connectivity Assistant
-        polling interval"). The echo crosses the tunnel and every device on its path, so a fleet's
-        tunnels carry traffic, not only their set-up."""
+        a method, ping the intranet through it every ``probe_interval`` seconds after the
+        previous answer or time-out (DCA 1.5 polls every 30 s: Microsoft Edge Access blog,
+        "DirectAccess Connectivity Assistant polling interval"). The echo crosses the tunnel
+        and every device on its path, so a fleet's tunnels carry traffic, not only their
+        set-up. Timer callbacks rather than a process; a restart ends the round by changing
+        ``_probe_round``."""
         self._probing = True
-        try:
-            while self.state.method is not None:
-                yield self.env.timeout(self.probe_interval)
-                if self.state.method is None:
-                    break
-                rtt = yield from self.host.ping(self.policy.intranet,
-                                                timeout=self.profile.tunnel_probe_timeout)
-                if rtt is None:
-                    self.state.probes_failed += 1
-                else:
-                    self.state.probes_ok += 1
-        finally:
+        self._probe_round += 1
+        self._next_probe(self._probe_round)
+
+    def _next_probe(self, round_: int) -> None:
+        self.env.timeout(self.probe_interval).callbacks.append(
+            lambda _t: self._probe(round_))
+
+    def _probe(self, round_: int) -> None:
+        if round_ != self._probe_round:
+            return
+        if self.state.method is None:
             self._probing = False
+            return
+
+        def answered(rtt: float | None) -> None:
+            if round_ != self._probe_round:
+                return
+            if rtt is None:
+                self.state.probes_failed += 1
+            else:
+                self.state.probes_ok += 1
+            if self.state.method is None:
+                self._probing = False
+            else:
+                self._next_probe(round_)
+
+        self.host.echo(self.policy.intranet, self.profile.tunnel_probe_timeout, answered)
 
     # -- the run -----------------------------------------------------------------------
     def spawn(self, gen) -> Any:
@@ -208,6 +225,8 @@ class DirectAccessClient:
             if proc.is_alive:
                 proc.interrupt(reason)
         self._procs = []
+        self._probe_round += 1
+        self._probing = False
         if self.teredo is not None:
             self.teredo.shutdown()
             self.teredo = None

@@ -122,7 +122,7 @@ class Host(Node):
         self._port_rng = kernel.rng(f"host:{name}:ports")
         self._next_port = self._port_rng.randint(EPHEMERAL_FIRST, EPHEMERAL_LAST)
         self.up = True
-        self._pings: dict[tuple[int, int], Event] = {}
+        self._pings: dict[tuple[int, int], tuple[float, Callable]] = {}   # (sent, done)
         self._ping_seq = 0
 
     def receive(self, pkt: Packet, iface: Interface) -> None:
@@ -189,39 +189,48 @@ class Host(Node):
                            payload=EchoMessage("echo-reply", msg.ident, msg.seq))
             self.send(reply)
         elif kind == "echo-reply":
-            waiter = self._pings.pop((msg.ident, msg.seq), None)
-            if waiter is not None and not waiter.triggered:
-                waiter.succeed(pkt)
+            waiting = self._pings.pop((msg.ident, msg.seq), None)
+            if waiting is not None:
+                start, done = waiting
+                done(self.kernel.env._now - start)
         elif self.icmp_listener is not None:
             self.icmp_listener(pkt)
 
     icmp_listener: Callable[[Packet], None] | None = None
 
-    def ping(self, dst: Address, timeout: float = 4.0, via: Interface | None = None,
-             src: Address | None = None, size: int = 64):
-        """Send one echo request (through ``via`` if given, else by routing) and return the
-        round-trip time, or None after ``timeout``. A generator for SimPy processes."""
+    def echo(self, dst: Address, timeout: float, done: Callable[[float | None], Any],
+             via: Interface | None = None, src: Address | None = None, size: int = 64) -> None:
+        """Send one echo request (through ``via`` if given, else by routing); ``done`` gets
+        the round-trip time when the reply arrives, or None after ``timeout``. Callbacks, not
+        a process: a fleet's connectivity assistants ping millions of times."""
         env = self.kernel.env
         self._ping_seq += 1
-        ident = self._ping_seq
-        proto = ICMP if dst._version == 4 else ICMPV6
+        key = (self._ping_seq, 1)
         if src is None:
-            src = next((a for a in via.addresses if a.version == dst.version), None) \
+            src = next((a for a in via.addresses if a._version == dst._version), None) \
                 if via is not None else self.source_for(dst)
-        pkt = Packet(src, dst, proto, size=size, payload=EchoMessage("echo-request", ident, 1))
-        waiter = self._pings[(ident, 1)] = env.event()
-        start = env.now
+        pkt = Packet(src, dst, ICMP if dst._version == 4 else ICMPV6, size=size,
+                     payload=EchoMessage("echo-request", *key))
+        pings = self._pings
+        pings[key] = (env._now, done)
         if via is not None:
             via.send(pkt, dst)
         else:
             self.send(pkt)
-        # the reply or the timer triggers the one event waited on (no AnyOf condition: a
-        # fleet's connectivity assistants ping millions of times)
-        env.timeout(timeout).callbacks.append(
-            lambda _t: waiter.triggered or waiter.succeed(None))
-        reply = yield waiter
-        self._pings.pop((ident, 1), None)
-        return env.now - start if reply is not None else None
+
+        def expire(_t: Any) -> None:
+            if pings.pop(key, None) is not None:
+                done(None)
+
+        env.timeout(timeout).callbacks.append(expire)
+
+    def ping(self, dst: Address, timeout: float = 4.0, via: Interface | None = None,
+             src: Address | None = None, size: int = 64):
+        """``echo`` for SimPy processes: a generator that returns the round-trip time, or
+        None after ``timeout``."""
+        waiter = self.kernel.env.event()
+        self.echo(dst, timeout, waiter.succeed, via, src, size)
+        return (yield waiter)
 
 
 class EchoMessage:
