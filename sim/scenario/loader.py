@@ -26,6 +26,10 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = Fal
     seen: dict[Any, yaml.Node] = {}
     for key_node, _value in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        if not isinstance(key_node, yaml.ScalarNode):   # `? {a: b}`: YAML allows it, we don't
+            raise yaml.constructor.ConstructorError(
+                None, None, "a key must be a plain value, not a mapping or a list",
+                key_node.start_mark)
         if key in seen:
             first = seen[key].start_mark.line + 1
             raise yaml.constructor.ConstructorError(
