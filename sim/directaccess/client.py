@@ -15,6 +15,7 @@ import simpy
 
 from sim.directaccess.profiles import ClientProfile
 from sim.net.internet import PRIVATE_V4, SHARED_V4, SPECIAL_V4
+from sim.net.kernel import call_later
 from sim.transition.sixtofour import SIXTOFOUR_PREFIX, SixToFourTunnel
 from sim.transition.teredo import TEREDO_PREFIX, TeredoClient, TeredoConfig
 
@@ -183,8 +184,7 @@ class DirectAccessClient:
         self._next_probe(self._probe_round)
 
     def _next_probe(self, round_: int) -> None:
-        self.env.timeout(self.probe_interval).callbacks.append(
-            lambda _t: self._probe(round_))
+        call_later(self.env, self.probe_interval, lambda _t: self._probe(round_))
 
     def _probe(self, round_: int) -> None:
         if round_ != self._probe_round:

@@ -6,6 +6,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from sim.net.kernel import call_later
 from sim.net.node import Interface, Node
 from sim.net.packet import ICMP, ICMPV6, IPV4_HEADER, IPV6_HEADER, UDP, UDP_HEADER, Packet
 
@@ -61,7 +62,7 @@ class Mailbox:
             return ev
         self.waiter = ev
         if timeout is not None:
-            self.env.timeout(timeout).callbacks.append(lambda _t: self._expire(ev))
+            call_later(self.env, timeout, lambda _t: self._expire(ev))
         return ev
 
     def _expire(self, ev: Event) -> None:
@@ -222,7 +223,7 @@ class Host(Node):
             if pings.pop(key, None) is not None:
                 done(None)
 
-        env.timeout(timeout).callbacks.append(expire)
+        call_later(env, timeout, expire)
 
     def ping(self, dst: Address, timeout: float = 4.0, via: Interface | None = None,
              src: Address | None = None, size: int = 64):

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from heapq import heappush
 from typing import Any
 
 import simpy
+from simpy.core import NORMAL
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,29 @@ class Trace:
 
     def of_kind(self, *kinds: str) -> list[TraceRecord]:
         return [r for r in self.records if r.kind in kinds]
+
+
+class Timer:
+    """A callback after a delay, as the least that SimPy's ``Environment.step`` reads from an
+    event (``callbacks``, ``_ok``, ``_value``). Made by :func:`call_later`."""
+
+    __slots__ = ("_value", "callbacks")
+    _ok = True
+
+
+_new_timer = object.__new__
+
+
+def call_later(env: simpy.Environment, delay: float, fn: Any, value: Any = None) -> Timer:
+    """Call ``fn(timer)`` after ``delay``: what ``env.timeout(delay, value).callbacks.append(fn)``
+    does — same time, priority and event-id order, so runs stay identical — without
+    ``Timeout``'s generic constructor and ``Environment.schedule``. Protocol timers (NAT
+    bindings, Teredo refreshes, TCP retransmissions, pings) set millions of them."""
+    timer = _new_timer(Timer)
+    timer.callbacks = [fn]
+    timer._value = value
+    heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), timer))
+    return timer
 
 
 class Stream:

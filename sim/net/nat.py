@@ -29,9 +29,8 @@ from enum import IntEnum
 from ipaddress import IPv4Address, ip_address
 from typing import TYPE_CHECKING, Any
 
-from simpy.events import Timeout
-
 from sim.net.host import EchoMessage
+from sim.net.kernel import Timer, call_later
 from sim.net.packet import FIN, ICMP, IPV6_IN_IPV4, RST, SYN, TCP, UDP, IcmpError, Packet
 
 if TYPE_CHECKING:
@@ -260,7 +259,7 @@ class Binding:
         self.last_sport = -1
         self.alive = True
         self.closing = False
-        self.timer: Timeout | None = None
+        self.timer: Timer | None = None
         self.timer_at = 0.0
 
     @property
@@ -680,12 +679,10 @@ class Nat:
 
     def _arm(self, b: Binding, at: float) -> None:
         env = self._env
-        ev = Timeout(env, at - env.now, b)
-        ev.callbacks.append(self._on_timer)
-        b.timer = ev
+        b.timer = call_later(env, at - env._now, self._on_timer, b)
         b.timer_at = at
 
-    def _on_timer(self, ev: Timeout) -> None:
+    def _on_timer(self, ev: Timer) -> None:
         b = ev._value
         if not b.alive or b.timer is not ev:
             return  # removed meanwhile, or superseded by an earlier timer

@@ -29,6 +29,7 @@ from sim.net.errors import (
     SocketError,
 )
 from sim.net.host import Mailbox
+from sim.net.kernel import call_later
 from sim.net.node import addr_key
 from sim.net.packet import (
     ACK,
@@ -191,7 +192,7 @@ class TcpConnection:
 
     def _schedule(self, at: float) -> None:
         self._timer_at = at
-        self.env.timeout(at - self.env.now).callbacks.append(lambda _e: self._timer(at))
+        call_later(self.env, at - self.env._now, lambda _e: self._timer(at))
 
     def _timer(self, at: float) -> None:
         if at != self._timer_at:

@@ -20,6 +20,7 @@ from simpy import Interrupt
 
 from sim.net.icmpv6 import ALL_ROUTERS, RS_SIZE, RouterAdvertisement, RouterSolicitation
 from sim.net.internet import PRIVATE_V4, SPECIAL_V4
+from sim.net.kernel import call_later
 from sim.net.packet import ICMPV6, IPV6_HEADER, Packet
 from sim.transition.snapshot import Snapshot, text_or_empty
 from sim.transition.tunnel import TunnelInterface
@@ -431,9 +432,8 @@ class TeredoClient:
     def _schedule_refresh(self) -> None:
         """The next refresh after 75–100 % of the interval (RFC 4380 §5.2.5, F3.7)."""
         low, high = self.config.refresh_jitter
-        timer = self._timer = self.env.timeout(
-            self.config.refresh_interval * self.rng.uniform(low, high))
-        timer.callbacks.append(self._refresh_due)
+        self._timer = call_later(self.env, self.config.refresh_interval
+                                 * self.rng.uniform(low, high), self._refresh_due)
 
     def _refresh_due(self, timer: Any) -> None:
         if timer is self._timer:
@@ -444,8 +444,7 @@ class TeredoClient:
         """One RS to the server with the qualified cone bit, up to ``rs_tries`` times."""
         self._tries += 1
         self._nonce = self._send_rs(self.server, self.cone)
-        timer = self._timer = self.env.timeout(self.config.rs_timeout)
-        timer.callbacks.append(self._refresh_timed_out)
+        self._timer = call_later(self.env, self.config.rs_timeout, self._refresh_timed_out)
 
     def _refresh_timed_out(self, timer: Any) -> None:
         if timer is not self._timer:
