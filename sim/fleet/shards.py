@@ -81,13 +81,14 @@ class Fleet:
     """Every shard of a scenario; ``run`` merges them into one :class:`RunResult`."""
 
     def __init__(self, scenario: Any, seed: int | None = None) -> None:
-        from sim.scenario.build import client_count, shard_size
+        from sim.scenario.build import client_count, document, shard_count, shard_size
 
         self.scenario = scenario
         self.seed = seed
-        self.size = shard_size(scenario)
-        self.clients = client_count(scenario)
-        self.shards = max(1, -(-self.clients // self.size))
+        self.doc = document(scenario)
+        self.size = shard_size(self.doc)
+        self.clients = client_count(self.doc)
+        self.shards = shard_count(self.doc)
         self.events = 0
         self.series: list[tuple[float, float]] | None = None
 
@@ -95,7 +96,7 @@ class Fleet:
         """The shard that carries the named laptop (shard 0 for None or an unknown name)."""
         from sim.scenario.build import fleet_index
 
-        index = fleet_index(self.scenario, client) if client else None
+        index = fleet_index(self.doc, client) if client else None
         return 0 if index is None else index // self.size
 
     def simulation(self, client: str | None = None, trace: bool = False) -> Simulation:

@@ -19,7 +19,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sim.net.node import addr_key
 from sim.net.packet import (
     ACK,
     ADMIN_PROHIBITED,
@@ -36,6 +35,7 @@ from sim.net.packet import (
     UDP,
     IcmpError,
     Packet,
+    addr_key,
     icmp_error,
 )
 

@@ -43,23 +43,23 @@ class Trace:
         return [r for r in self.records if r.kind in kinds]
 
 
-class Timer:
-    """A callback after a delay, as the least that SimPy's ``Environment.step`` reads from an
-    event (``callbacks``, ``_ok``, ``_value``). Made by :func:`call_later`."""
+class LightEvent:
+    """The least that SimPy's ``Environment.step`` reads from an event (``callbacks``, ``_ok``,
+    ``_value``): a timer made by :func:`call_later`, or a packet in flight (``sim.net.link``)."""
 
     __slots__ = ("_value", "callbacks")
     _ok = True
 
 
-_new_timer = object.__new__
+_new_event = object.__new__
 
 
-def call_later(env: simpy.Environment, delay: float, fn: Any, value: Any = None) -> Timer:
+def call_later(env: simpy.Environment, delay: float, fn: Any, value: Any = None) -> LightEvent:
     """Call ``fn(timer)`` after ``delay``: what ``env.timeout(delay, value).callbacks.append(fn)``
     does — same time, priority and event-id order, so runs stay identical — without
     ``Timeout``'s generic constructor and ``Environment.schedule``. Protocol timers (NAT
     bindings, Teredo refreshes, TCP retransmissions, pings) set millions of them."""
-    timer = _new_timer(Timer)
+    timer = _new_event(LightEvent)
     timer.callbacks = [fn]
     timer._value = value
     heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), timer))

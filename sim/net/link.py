@@ -20,21 +20,19 @@ from typing import TYPE_CHECKING
 
 from simpy.core import NORMAL
 
+from sim.net.kernel import LightEvent
+from sim.net.packet import addr_key
+
 if TYPE_CHECKING:
     from sim.net.kernel import Kernel
     from sim.net.node import Interface
     from sim.net.packet import Address, Packet
 
 
-class Hop:
-    """A packet in flight: the least SimPy's ``Environment.step`` reads from an event
-    (``callbacks``, ``_ok``) plus the packet as ``_value``. ``callbacks`` is the receiving
-    interface's shared one-element list: ``step`` swaps it out for ``None`` on the event and
-    never mutates the list itself."""
-
-    __slots__ = ("_value", "callbacks")
-    _ok = True
-
+# A packet in flight: a light event whose value is the packet and whose ``callbacks`` is the
+# receiving interface's shared one-element list (``step`` swaps it out for ``None`` on the
+# event and never mutates the list itself).
+Hop = LightEvent
 
 _new_hop = object.__new__
 
@@ -46,11 +44,6 @@ def schedule_hop(env, delay: float, callbacks: list, pkt: Packet) -> None:
     hop.callbacks = callbacks
     hop._value = pkt
     heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), hop))
-
-
-def _key(addr: Address) -> int:
-    """``sim.net.node.addr_key`` (node.py imports this module)."""
-    return addr._ip if addr._version == 4 else ~addr._ip
 
 
 def _setting(name: str, doc: str) -> property:
@@ -105,7 +98,7 @@ class Link:
     def attach(self, iface: Interface) -> None:
         self.ends.append(iface)
         for addr in iface.addresses:
-            self.by_key[_key(addr)] = iface
+            self.by_key[addr_key(addr)] = iface
         self._rewire()
 
     def detach(self, iface: Interface) -> None:
@@ -117,7 +110,7 @@ class Link:
 
     def learn(self, iface: Interface, addr: Address) -> None:
         """An interface took a new address on this segment (DHCP, a tunnel's endpoint)."""
-        self.by_key[_key(addr)] = iface
+        self.by_key[addr_key(addr)] = iface
 
     def _rewire(self) -> None:
         """Give each end its wire (fast path) when nothing per packet needs deciding, else
@@ -143,7 +136,7 @@ class Link:
         if len(ends) == 2:
             receiver = ends[1] if sender is ends[0] else ends[0]
         else:
-            receiver = self.by_key.get(_key(next_hop))
+            receiver = self.by_key.get(addr_key(next_hop))
             if receiver is None:
                 self.kernel.drop(self.name, pkt, f"no host {next_hop} on segment {self.name}")
                 return

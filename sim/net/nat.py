@@ -30,7 +30,7 @@ from ipaddress import IPv4Address, ip_address
 from typing import TYPE_CHECKING, Any
 
 from sim.net.host import EchoMessage
-from sim.net.kernel import Timer, call_later
+from sim.net.kernel import LightEvent, call_later
 from sim.net.packet import FIN, ICMP, IPV6_IN_IPV4, RST, SYN, TCP, UDP, IcmpError, Packet
 
 if TYPE_CHECKING:
@@ -259,7 +259,7 @@ class Binding:
         self.last_sport = -1
         self.alive = True
         self.closing = False
-        self.timer: Timer | None = None
+        self.timer: LightEvent | None = None
         self.timer_at = 0.0
 
     @property
@@ -682,7 +682,7 @@ class Nat:
         b.timer = call_later(env, at - env._now, self._on_timer, b)
         b.timer_at = at
 
-    def _on_timer(self, ev: Timer) -> None:
+    def _on_timer(self, ev: LightEvent) -> None:
         b = ev._value
         if not b.alive or b.timer is not ev:
             return  # removed meanwhile, or superseded by an earlier timer

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from simpy.core import NORMAL
 
 from sim.net.link import Hop, _new_hop
+from sim.net.packet import addr_key
 
 if TYPE_CHECKING:
     from sim.net.kernel import Kernel
@@ -17,14 +18,6 @@ if TYPE_CHECKING:
     from sim.net.packet import Address, Packet
 
 Network = IPv4Network | IPv6Network
-
-
-def addr_key(addr: Address) -> int:
-    """A cheap dictionary key for an address: its integer (the ``_ip`` slot), which hashes in
-    C where an ``IPv4Address`` hashes by calling ``hex()`` and an ``IPv6Address`` by hashing a
-    tuple, both in Python. IPv6 integers are complemented (negative), so the two families never
-    collide. Hot paths inline the expression."""
-    return addr._ip if addr._version == 4 else ~addr._ip
 
 
 class Interface:

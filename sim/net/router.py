@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from sim.net.node import Interface, Node, addr_key
+from sim.net.node import Interface, Node
+from sim.net.packet import addr_key
 
 if TYPE_CHECKING:
     from sim.net.packet import Address, Packet

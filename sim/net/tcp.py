@@ -30,7 +30,6 @@ from sim.net.errors import (
 )
 from sim.net.host import Mailbox
 from sim.net.kernel import call_later
-from sim.net.node import addr_key
 from sim.net.packet import (
     ACK,
     FIN,
@@ -42,6 +41,7 @@ from sim.net.packet import (
     TCP,
     TCP_HEADER,
     Packet,
+    addr_key,
 )
 
 if TYPE_CHECKING:

@@ -33,6 +33,7 @@ from sim.net.proxy import HttpProxy
 from sim.net.topology import AccessNetwork, Topology
 from sim.pki import CertStore, Hierarchy, MachineStores, load_certificates
 from sim.scenario import events as scenario_events
+from sim.scenario.model import member_name
 from sim.scenario.plan import PUBLIC_DNS, PUBLIC_WEB, AddressPlan
 from sim.transition.iphttps import IpHttpsClient, IpHttpsServer
 
@@ -70,7 +71,8 @@ class SourceExempt:
         return pkt if pkt.dst in self.sources else self.stage.inbound(pkt)
 
 
-def _doc(scenario: Any) -> dict[str, Any]:
+def document(scenario: Any) -> dict[str, Any]:
+    """The scenario as plain data (a validated Scenario, or already a dict)."""
     if hasattr(scenario, "model_dump"):
         return scenario.model_dump(mode="python", exclude_none=True)
     return dict(scenario)
@@ -100,12 +102,12 @@ class Simulation:
         """``shard``: which slice of a fleet bigger than its ``shard_size`` this run carries
         (``sim.fleet.shards``); shard 0 of a scenario that fits in one is all of it."""
         self.scenario = scenario
-        self.doc = doc = _doc(scenario)
+        self.doc = doc = document(scenario)
         self.seed = doc.get("seed", 1) if seed is None else seed
         self.start: dt.datetime = doc.get("start") or dt.datetime(2026, 6, 1, 9, tzinfo=dt.UTC)
         self.duration = float(doc.get("duration", 300))
         self.shard = shard
-        self.shards = max(1, -(-client_count(doc) // shard_size(doc)))
+        self.shards = shard_count(doc)
         if not 0 <= shard < self.shards:
             raise InputError(f"shard {shard}: the fleet has shards 0 to {self.shards - 1}")
         self.kernel = Kernel(self.seed, trace=trace, streams=f"shard{shard}/" if shard else "")
@@ -347,8 +349,7 @@ class Simulation:
                 networks = _apportioned(tuple(sorted(mix.items())), count)[lo:hi] if mix \
                     else [spec["network"]] * (hi - lo)
                 for i, network in enumerate(networks, lo):
-                    name = spec["name"] if count == 1 else f"{spec['name']}-{i + 1:05d}"
-                    out.append((name, network, spec))
+                    out.append((member_name(spec["name"], i, count), network, spec))
             at += count
         return out
 
@@ -481,20 +482,22 @@ from cryptography.hazmat.primitives.hashes import SHA256 as _SHA256_CLS  # noqa:
 _SHA256 = _SHA256_CLS()
 
 
-def client_count(scenario: Any) -> int:
-    """How many laptops the scenario has, fleets counted."""
-    doc = scenario if isinstance(scenario, dict) else _doc(scenario)
+def client_count(doc: dict[str, Any]) -> int:
+    """How many laptops the scenario document has, fleets counted."""
     return sum(int(c.get("count", 1)) for c in doc.get("clients") or [])
 
 
-def shard_size(scenario: Any) -> int:
-    doc = scenario if isinstance(scenario, dict) else _doc(scenario)
+def shard_size(doc: dict[str, Any]) -> int:
     return int(doc.get("shard_size") or DEFAULT_SHARD_SIZE)
 
 
-def fleet_index(scenario: Any, name: str) -> int | None:
+def shard_count(doc: dict[str, Any]) -> int:
+    """How many shards the fleet is cut into (one at least)."""
+    return max(1, -(-client_count(doc) // shard_size(doc)))
+
+
+def fleet_index(doc: dict[str, Any], name: str) -> int | None:
     """The position of laptop ``name`` in the whole fleet (``laptop-00042`` → its index)."""
-    doc = scenario if isinstance(scenario, dict) else _doc(scenario)
     at = 0
     for spec in doc.get("clients") or []:
         count = int(spec.get("count", 1))

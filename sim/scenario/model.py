@@ -223,6 +223,12 @@ Profile = Literal["windows7", "windows8.1", "windows10", "windows10-1803", "wind
                   "windows11"]
 
 
+def member_name(fleet: str, index: int, count: int) -> str:
+    """The name of a fleet's member ``index`` (from 0): ``laptop-00042``; a lone client keeps
+    the fleet's name."""
+    return fleet if count == 1 else f"{fleet}-{index + 1:05d}"
+
+
 class ClientSpec(Strict):
     name: str
     network: str | None = None
@@ -337,7 +343,7 @@ class Scenario(Strict):
             check(("server", "iphttps", "certificate"), self.server.iphttps.certificate,
                   certs, "certificate")
         names = {c.name for c in self.clients}   # a fleet's name means all its members
-        names |= {f"{c.name}-{i + 1:05d}" for c in self.clients if c.count > 1
+        names |= {member_name(c.name, i, c.count) for c in self.clients if c.count > 1
                   for i in range(min(c.count, 100_000))}
         for i, c in enumerate(self.clients):
             check(("clients", i, "network"), c.network, nets, "network")

@@ -323,8 +323,7 @@ class TeredoClient:
                 return None
             # One event that the RA or the timer triggers (cheaper than an AnyOf condition).
             waiter = self._waiter = self.env.event()
-            self.env.timeout(remaining).callbacks.append(
-                lambda _t, w=waiter: w.triggered or w.succeed(None))
+            call_later(self.env, remaining, lambda _t, w=waiter: w.triggered or w.succeed(None))
             pkt = yield waiter
             if pkt is None:
                 self._waiter = None
