@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from heapq import heappush
+from heapq import heappop, heappush
 from typing import Any
 
 import simpy
-from simpy.core import NORMAL
+from simpy.core import NORMAL, URGENT, StopSimulation
+from simpy.events import Event
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,11 +118,57 @@ def derive_seed(seed: int, name: str) -> int:
     return int.from_bytes(digest[:8], "big")
 
 
+class Environment(simpy.Environment):
+    """SimPy's environment with ``step`` inlined into ``run``.
+
+    A fleet shard processes millions of events, and a method call per event is a tenth of
+    what a packet hop costs. The loop does exactly what ``Environment.step`` does, in the same
+    order: pop, swap the callbacks out, call them, re-schedule the rest on ``StopSimulation``,
+    crash on a failed event nobody defused."""
+
+    def run(self, until: float | Event | None = None) -> Any:
+        if until is not None:
+            if not isinstance(until, Event):
+                at = until if isinstance(until, int) else float(until)
+                if at <= self._now:
+                    raise ValueError(
+                        f"until ({at}) must be greater than the current simulation time")
+                until = Event(self)
+                until._ok = True
+                until._value = None
+                self.schedule(until, URGENT, at - self._now)
+            elif until.callbacks is None:
+                return until.value
+            until.callbacks.append(StopSimulation.callback)
+        queue = self._queue
+        try:
+            while queue:
+                self._now, _, _, event = heappop(queue)
+                callbacks, event.callbacks = event.callbacks, None
+                try:
+                    for callback in callbacks:
+                        callback(event)
+                except StopSimulation:
+                    event.callbacks = callbacks[callbacks.index(callback) + 1:]
+                    self.schedule(event, -1)
+                    raise
+                if not event._ok and not hasattr(event, "_defused"):
+                    exc = type(event._value)(*event._value.args)
+                    exc.__cause__ = event._value
+                    raise exc
+        except StopSimulation as stop:
+            return stop.args[0]
+        if until is not None:
+            raise RuntimeError(f'No scheduled events left but "until" event was not '
+                               f"triggered: {until}")
+        return None
+
+
 class Kernel:
     """The SimPy environment of one run, its seed, its random streams and its trace."""
 
     def __init__(self, seed: int = 1, trace: bool = False, streams: str = "") -> None:
-        self.env = simpy.Environment()
+        self.env = Environment()
         self.seed = seed
         self.streams = streams   # a prefix of every stream's name: a fleet shard's own draws
         self.trace = Trace(trace)
