@@ -7,7 +7,9 @@ pool of ``--workers`` processes.
 Prints, per size: wall time; simulated events per wall second and per CPU second; peak memory
 (this process plus each worker at its largest); the cost per client in wall and in CPU time;
 the ratio of the simulator's event rate per CPU second to a bare SimPy loop of the same number
-of events measured in the same run. Ends with one summary line
+of events measured in the same run. Beside it, for reading the gap rather than for the target,
+the same ratio against a bare loop that keeps as many events pending as a shard does (SimPy's
+heap then costs it what it costs the simulator). Ends with one summary line
 fleet10k_wall_s=… mem100k_mib=… scaling=… simpy_ratio=…
 where scaling is the CPU cost per client at the largest size over that at the smallest and
 simpy_ratio the mean per-CPU ratio (the wall-clock ratio, which counts every core, is printed
@@ -27,12 +29,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 CHILD = r"""
-import json, resource, sys, time
+import json, random, resource, sys, time
 import simpy
 from sim.fleet.shards import Fleet
 from sim.scenario import load_scenario
-n, hours, path, probe, workers = sys.argv[1:6]
-n, hours, probe, workers = int(n), float(hours), float(probe), int(workers)
+n, hours, path, probe, workers, depth = sys.argv[1:7]
+n, hours, probe, workers, depth = int(n), float(hours), float(probe), int(workers), int(depth)
 overrides = {"clients.0.count": n, "duration": hours * 3600,
              "clients.0.connectivity_probe": probe or None}
 t0 = time.perf_counter()
@@ -45,25 +47,60 @@ pool = min(workers, fleet.shards) if fleet.shards > 1 else 0
 peak = (me.ru_maxrss + pool * kids.ru_maxrss) / 1024
 # a bare SimPy loop scheduling the same number of events (at most 5 M, timed and scaled:
 # its rate does not depend on the count), in the same process
-env = simpy.Environment()
-def loop(k):
-    for _ in range(k):
-        yield env.timeout(1)
-k = min(fleet.events, 5_000_000)
-env.process(loop(k))
-b0 = time.perf_counter()
-env.run()
-bare = (time.perf_counter() - b0) * fleet.events / k
+def bare_loop(pending):
+    # seconds a bare SimPy loop takes for the fleet's events, with `pending` processes
+    # each waiting on a timeout (so that many events in the heap)
+    env = simpy.Environment()
+    draw = random.Random(1).expovariate
+    def loop(k):
+        for _ in range(k):
+            yield env.timeout(draw(1.0))
+    k = min(fleet.events, 5_000_000) // pending
+    for _ in range(pending):
+        env.process(loop(k))
+    b0 = time.perf_counter()
+    env.run()
+    return (time.perf_counter() - b0) * fleet.events / (k * pending)
+bare, bare_deep = bare_loop(1), bare_loop(depth)
 print(json.dumps({"n": n, "wall": wall, "cpu": cpu, "events": fleet.events, "bare": bare,
+                  "bare_deep": bare_deep,
                   "shards": fleet.shards, "peak_mib": peak,
                   "connected": result.summary()["connected"]}))
 """
 
 
-def measure(n: int, hours: float, probe: float, workers: int) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, str(n), str(hours),
-                          str(ROOT / "scenarios" / "mixed-fleet.yaml"), str(probe),
-                          str(workers)],
+DEPTH = r"""
+import sys
+from sim.scenario import load_scenario
+from sim.scenario.build import Simulation
+hours, path, probe = float(sys.argv[1]), sys.argv[2], float(sys.argv[3])
+sim = Simulation(load_scenario(path, {"clients.0.count": 1000, "duration": hours * 3600,
+                                      "clients.0.connectivity_probe": probe or None}), shard=0)
+env, depths = sim.kernel.env, []
+def sample():
+    while True:
+        depths.append(len(env._queue))
+        yield env.timeout(10)
+env.process(sample())
+sim.run()
+print(round(sum(depths) / len(depths)))
+"""
+
+
+def scenario_path() -> str:
+    return str(ROOT / "scenarios" / "mixed-fleet.yaml")
+
+
+def queue_depth(hours: float, probe: float) -> int:
+    """The mean number of events pending in one shard's heap over the run."""
+    out = subprocess.run([sys.executable, "-c", DEPTH, str(hours), scenario_path(), str(probe)],
+                         capture_output=True, text=True, check=True, cwd=ROOT)
+    return int(out.stdout.strip().splitlines()[-1])
+
+
+def measure(n: int, hours: float, probe: float, workers: int, depth: int) -> dict:
+    out = subprocess.run([sys.executable, "-c", CHILD, str(n), str(hours), scenario_path(),
+                          str(probe), str(workers), str(depth)],
                          capture_output=True, text=True, check=True, cwd=ROOT)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -81,19 +118,23 @@ def main() -> None:
         else "no connectivity checks"
     print(f"mixed-fleet, {args.hours:g} simulated hour(s), {checks}, {args.workers} worker(s)",
           flush=True)
+    depth = queue_depth(args.hours, args.probe)
+    print(f"a shard keeps {depth} events pending on average", flush=True)
     rows = []
     for n in (int(s) for s in args.sizes.split(",")):
-        r = measure(n, args.hours, args.probe, args.workers)
+        r = measure(n, args.hours, args.probe, args.workers, depth)
         bare_rate = r["events"] / r["bare"]
         r.update(wall_ms=r["wall"] / n * 1000, cpu_ms=r["cpu"] / n * 1000,
                  ratio=r["events"] / r["cpu"] / bare_rate,
-                 wall_ratio=r["events"] / r["wall"] / bare_rate)
+                 wall_ratio=r["events"] / r["wall"] / bare_rate,
+                 deep_ratio=r["bare_deep"] / r["cpu"])
         rows.append(r)
         print(f"{n:>7} clients, {r['shards']:>3} shard(s): wall {r['wall']:7.1f} s, "
               f"{r['events']:>11,} events, {r['events'] / r['wall']:>9,.0f} events/s "
               f"({r['events'] / r['cpu']:,.0f} per CPU s), peak {r['peak_mib']:6.0f} MiB, "
               f"{r['wall_ms']:.2f} ms/client wall, {r['cpu_ms']:.2f} CPU, simpy ratio "
-              f"{r['ratio']:.2f} per CPU ({r['wall_ratio']:.2f} wall), "
+              f"{r['ratio']:.2f} per CPU ({r['wall_ratio']:.2f} wall; "
+              f"{r['deep_ratio']:.2f} against a loop with {depth} pending), "
               f"connected {r['connected']}", flush=True)
     by_n = {r["n"]: r for r in rows}
     small, large = rows[0], rows[-1]
