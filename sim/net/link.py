@@ -1,16 +1,20 @@
 """Links and LAN segments: latency, jitter, loss and bandwidth.
 
 A hop is one SimPy event whose callback hands the packet to the receiving interface: no
-process and no closure per packet, which keeps the hot path close to bare SimPy.
+process and no closure per packet, which keeps the hot path close to bare SimPy. The event is
+the packet itself (its ``callbacks`` slot set to the receiving interface's ``_arrivals``), so a
+hop allocates nothing; a packet already in flight elsewhere (an inner packet that a Teredo
+server shares between its answers) travels in a :class:`Hop` wrapper whose callbacks are the
+interface's ``_hop_arrivals``.
 
 Fast path: a link without loss, jitter or bandwidth limit, and up, needs no decision per
 packet but the receiving end. The link then gives each end a *wire* ``(env, latency,
-callbacks, segment)``: on a cable ``callbacks`` are the other end's, on a segment ``segment``
+receiver, segment)``: on a cable ``receiver`` is the other end, on a segment ``segment``
 maps each next-hop address (by ``addr_key``) to its end. ``Interface.send`` and ``Node.send``
-put a :class:`Hop` straight on SimPy's queue, as ``Timeout`` would (same time, priority and
-event id, so runs stay identical), without ``Timeout``'s generic constructor,
-``Environment.schedule`` and a callback list per packet. Any change of those settings or of
-the ends recomputes the wires.
+put the hop straight on SimPy's queue, as ``Timeout`` would (same time, priority and event id,
+so runs stay identical), without ``Timeout``'s generic constructor, ``Environment.schedule``
+and a callback list per packet. Any change of those settings or of the ends recomputes the
+wires.
 """
 
 from __future__ import annotations
@@ -29,21 +33,26 @@ if TYPE_CHECKING:
     from sim.net.packet import Address, Packet
 
 
-# A packet in flight: a light event whose value is the packet and whose ``callbacks`` is the
-# receiving interface's shared one-element list (``step`` swaps it out for ``None`` on the
-# event and never mutates the list itself).
+# A packet in flight while the same packet object is already in flight elsewhere: a light
+# event whose value is the packet. (``step`` swaps an event's ``callbacks`` out for ``None``
+# and never mutates the list, so every hop to an interface shares its one-element list.)
 Hop = LightEvent
 
 _new_hop = object.__new__
 
 
-def schedule_hop(env, delay: float, callbacks: list, pkt: Packet) -> None:
-    """Schedule ``pkt`` to reach ``callbacks`` after ``delay``: what
-    ``Timeout(env, delay, pkt).callbacks.append(...)`` does, at a fraction of the cost."""
-    hop = _new_hop(Hop)
-    hop.callbacks = callbacks
-    hop._value = pkt
-    heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), hop))
+def schedule_hop(env, delay: float, receiver: Interface, pkt: Packet) -> None:
+    """Schedule ``pkt`` to reach ``receiver`` after ``delay``: what
+    ``Timeout(env, delay, pkt).callbacks.append(...)`` does, at a fraction of the cost.
+    ``Interface.send`` and ``Node.send`` inline it."""
+    if pkt.callbacks is None:
+        pkt.callbacks = receiver._arrivals
+        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), pkt))
+    else:
+        hop = _new_hop(Hop)
+        hop.callbacks = receiver._hop_arrivals
+        hop._value = pkt
+        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), hop))
 
 
 def _setting(name: str, doc: str) -> property:
@@ -126,7 +135,7 @@ class Link:
             if not (simple and plain):
                 end._wire = None
             elif len(ends) == 2:
-                end._wire = (env, self._latency, ends[1 - i]._hop_callbacks, None)
+                end._wire = (env, self._latency, ends[1 - i], None)
             else:
                 end._wire = (env, self._latency, None, self.by_key)
 
@@ -154,5 +163,5 @@ class Link:
             start = sender.tx_free_at if sender.tx_free_at > now else now
             sender.tx_free_at = start + pkt.size * 8.0 / self._bandwidth
             delay += sender.tx_free_at - now
-        schedule_hop(self.kernel.env, delay, receiver._hop_callbacks, pkt)
+        schedule_hop(self.kernel.env, delay, receiver, pkt)
 

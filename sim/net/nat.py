@@ -294,6 +294,7 @@ def _rewrite(p: Packet, src: Any, sport: int, dst: Any, dport: int) -> Packet:
     n.seq = p.seq
     n.ack = p.ack
     n.ttl = p.ttl
+    n.callbacks = None
     return n
 
 

@@ -27,8 +27,8 @@ class Interface:
     ``_wire`` is set by the link when a packet needs no decision on it (see ``sim.net.link``):
     ``send`` then schedules the hop itself instead of calling ``Link.transmit``."""
 
-    __slots__ = ("_hop_callbacks", "_wire", "addresses", "capture", "link", "name", "networks",
-                 "node", "tx_free_at")
+    __slots__ = ("_arrivals", "_hop_arrivals", "_wire", "addresses", "capture", "link", "name",
+                 "networks", "node", "tx_free_at")
 
     def __init__(self, node: Node, name: str, link: Link | None, addresses: list[Any]) -> None:
         self.node = node
@@ -40,12 +40,16 @@ class Interface:
         self.capture: list | None = None
         self.tx_free_at = 0.0
         self._wire: tuple | None = None
-        # the callback list of every hop arriving here (SimPy never mutates it)
-        self._hop_callbacks = [self.deliver]
+        # the callback list of every packet arriving here, and of every Hop wrapper (SimPy
+        # never mutates them)
+        self._arrivals = [self.deliver]
+        self._hop_arrivals = [self._deliver_hop]
 
-    def deliver(self, event: Any) -> None:
+    def _deliver_hop(self, hop: Any) -> None:
+        self.deliver(hop._value)
+
+    def deliver(self, pkt: Packet) -> None:
         """Link callback: the packet arrived on this interface."""
-        pkt = event._value
         if self.capture is not None:
             self.capture.append((self.node.kernel.env._now, "in", pkt))
         self.node.receive(pkt, self)
@@ -57,18 +61,21 @@ class Interface:
         if wire is None:
             self.link.transmit(pkt, self, next_hop)
             return
-        # Link.transmit's fast path, inline: schedule_hop(env, latency, callbacks, pkt)
-        env, delay, callbacks, segment = wire
+        # Link.transmit's fast path, inline: schedule_hop(env, latency, end, pkt)
+        env, delay, end, segment = wire
         if segment is not None:
             end = segment.get(next_hop._ip if next_hop._version == 4 else ~next_hop._ip)
             if end is None:
                 self.link.transmit(pkt, self, next_hop)   # which reports the drop
                 return
-            callbacks = end._hop_callbacks
-        hop = _new_hop(Hop)
-        hop.callbacks = callbacks
-        hop._value = pkt
-        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), hop))
+        if pkt.callbacks is None:
+            pkt.callbacks = end._arrivals
+            heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), pkt))
+        else:
+            hop = _new_hop(Hop)
+            hop.callbacks = end._hop_arrivals
+            hop._value = pkt
+            heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), hop))
 
     @property
     def address(self) -> Address:
@@ -201,18 +208,21 @@ class Node(ABC):
         if wire is None or iface.capture is not None:
             iface.send(pkt, gw if gw is not None else dst)
             return True
-        env, delay, callbacks, segment = wire
+        env, delay, end, segment = wire
         if segment is not None:   # a LAN: the end that owns the next hop
             nh = gw if gw is not None else dst
             end = segment.get(nh._ip if nh._version == 4 else ~nh._ip)
             if end is None:
                 iface.link.transmit(pkt, iface, nh)   # which reports the drop
                 return True
-            callbacks = end._hop_callbacks
-        event = _new_hop(Hop)
-        event.callbacks = callbacks
-        event._value = pkt
-        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), event))
+        if pkt.callbacks is None:   # schedule_hop, inline
+            pkt.callbacks = end._arrivals
+            heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), pkt))
+        else:
+            hop = _new_hop(Hop)
+            hop.callbacks = end._hop_arrivals
+            hop._value = pkt
+            heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), hop))
         return True
 
     def no_route_reason(self, dst: Address) -> str:

@@ -39,12 +39,17 @@ def addr_key(addr: Address) -> int:
 
 
 class Packet:
-    """One IP packet: addresses, protocol, ports, TCP fields, size in bytes, payload, inner."""
+    """One IP packet: addresses, protocol, ports, TCP fields, size in bytes, payload, inner.
+
+    A packet crossing a link is its own SimPy event (``sim.net.link``): ``callbacks`` holds
+    the receiving interface's arrival list while it is in flight and is ``None`` otherwise,
+    and ``_ok`` is what ``Environment.step`` checks after the callbacks."""
 
     __slots__ = (
-        "ack", "dport", "dst", "flags", "inner", "payload", "proto", "seq", "size", "sport",
-        "src", "ttl",
+        "ack", "callbacks", "dport", "dst", "flags", "inner", "payload", "proto", "seq", "size",
+        "sport", "src", "ttl",
     )
+    _ok = True
 
     def __init__(
         self,
@@ -73,12 +78,14 @@ class Packet:
         self.seq = seq
         self.ack = ack
         self.ttl = ttl
+        self.callbacks = None
 
     def replace(self, **changes: Any) -> Packet:
         """A copy with some fields changed (a NAT's rewrite)."""
         new = Packet.__new__(Packet)
         for name in Packet.__slots__:
             setattr(new, name, changes[name] if name in changes else getattr(self, name))
+        new.callbacks = None   # the copy is not in flight
         return new
 
     @property

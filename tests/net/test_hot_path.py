@@ -150,3 +150,30 @@ def test_interfaces_with_their_own_send_never_get_a_wire():
     k.run()
     assert ia.sent == 1 and len(got) == 1
     assert TunnelInterface(a, "t", None, ["2001:db8::1/64"])._wire is None
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_one_packet_object_in_flight_twice_arrives_twice(fast):
+    """A packet is its own event while it crosses a link; the same object sent again before
+    it arrives (a shared inner packet) rides in a wrapper event, and both copies arrive, in
+    order, on the fast path and on the general one."""
+    from sim.net.packet import UDP, Packet
+
+    k = Kernel(seed=1)
+    link = Link(k, "cable", latency=0.01)
+    a, b = Host(k, "a"), Host(k, "b")
+    ia = a.add_interface(link, "10.0.0.1/24")
+    b.add_interface(link, "10.0.0.2/24")
+    if not fast:
+        link.jitter = 0.0001   # any per-packet decision takes the general path
+    assert (ia._wire is not None) is fast
+    got = []
+    b.udp_open(7, on_packet=lambda p: got.append((k.now, p)))
+    pkt = Packet(ip_address("10.0.0.1"), ip_address("10.0.0.2"), UDP, 1000, 7, size=28)
+    a.send(pkt)
+    k.env.timeout(0.005).callbacks.append(lambda _e: a.send(pkt))
+    k.run()
+    assert [p for _, p in got] == [pkt, pkt]
+    assert got[0][0] == pytest.approx(0.01, abs=2e-4)
+    assert got[1][0] == pytest.approx(0.015, abs=2e-4)
+    assert pkt.callbacks is None   # no longer in flight
