@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from simpy.core import NORMAL
 
-from sim.net.link import Hop, _new_hop
+from sim.net.link import Hop, _new_hop, schedule_hop
 from sim.net.packet import addr_key
 
 if TYPE_CHECKING:
@@ -61,21 +61,14 @@ class Interface:
         if wire is None:
             self.link.transmit(pkt, self, next_hop)
             return
-        # Link.transmit's fast path, inline: schedule_hop(env, latency, end, pkt)
+        # Link.transmit's fast path: no decision but the receiving end
         env, delay, end, segment = wire
         if segment is not None:
             end = segment.get(next_hop._ip if next_hop._version == 4 else ~next_hop._ip)
             if end is None:
                 self.link.transmit(pkt, self, next_hop)   # which reports the drop
                 return
-        if pkt.callbacks is None:
-            pkt.callbacks = end._arrivals
-            heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), pkt))
-        else:
-            hop = _new_hop(Hop)
-            hop.callbacks = end._hop_arrivals
-            hop._value = pkt
-            heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), hop))
+        schedule_hop(env, delay, end, pkt)
 
     @property
     def address(self) -> Address:
