@@ -6,8 +6,9 @@ pool of ``--workers`` processes.
 
 Prints, per size: wall time; simulated events per wall second and per CPU second; peak memory
 (this process plus each worker at its largest); the cost per client in wall and in CPU time;
-the ratio of the simulator's event rate per CPU second to a bare SimPy loop of the same number
-of events measured in the same run. Beside it, for reading the gap rather than for the target,
+the ratio of the simulator's event rate per CPU second to a bare SimPy loop's, measured in the
+same process just before and just after the fleet (their mean: the machine's speed drifts over
+a long run; the drift is printed). Beside it, for reading the gap rather than for the target,
 the same ratio against a bare loop that keeps as many events pending as a shard does (SimPy's
 heap then costs it what it costs the simulator). Ends with one summary line
 fleet10k_wall_s=… mem100k_mib=… scaling=… simpy_ratio=…
@@ -37,33 +38,40 @@ n, hours, path, probe, workers, depth = sys.argv[1:7]
 n, hours, probe, workers, depth = int(n), float(hours), float(probe), int(workers), int(depth)
 overrides = {"clients.0.count": n, "duration": hours * 3600,
              "clients.0.connectivity_probe": probe or None}
-t0 = time.perf_counter()
-fleet = Fleet(load_scenario(path, overrides))
-result = fleet.run(workers=workers)
-wall = time.perf_counter() - t0
-me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-cpu = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
-pool = min(workers, fleet.shards) if fleet.shards > 1 else 0
-peak = (me.ru_maxrss + pool * kids.ru_maxrss) / 1024
-# a bare SimPy loop scheduling the same number of events (at most 5 M, timed and scaled:
-# its rate does not depend on the count), in the same process
-def bare_loop(pending):
-    # seconds a bare SimPy loop takes for the fleet's events, with `pending` processes
-    # each waiting on a timeout (so that many events in the heap)
+def bare_rate(pending, events=2_000_000):
+    # events per CPU second of a bare SimPy loop: `pending` processes each waiting on a
+    # timeout (so that many events in the heap); its rate does not depend on the count
     env = simpy.Environment()
     draw = random.Random(1).expovariate
     def loop(k):
         for _ in range(k):
             yield env.timeout(draw(1.0))
-    k = min(fleet.events, 5_000_000) // pending
+    k = events // pending
     for _ in range(pending):
         env.process(loop(k))
-    b0 = time.perf_counter()
+    b0 = time.process_time()
     env.run()
-    return (time.perf_counter() - b0) * fleet.events / (k * pending)
-bare, bare_deep = bare_loop(1), bare_loop(depth)
-print(json.dumps({"n": n, "wall": wall, "cpu": cpu, "events": fleet.events, "bare": bare,
-                  "bare_deep": bare_deep,
+    return k * pending / (time.process_time() - b0)
+def usage():
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me, kids, me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+# the bare loops run before and after the fleet, in this process, and count as their mean:
+# the machine's speed drifts over a long run, and so the ratio compares like with like
+before = bare_rate(1), bare_rate(depth)
+cpu0 = usage()[2]
+t0 = time.perf_counter()
+fleet = Fleet(load_scenario(path, overrides))
+result = fleet.run(workers=workers)
+wall = time.perf_counter() - t0
+me, kids, cpu1 = usage()
+after = bare_rate(1), bare_rate(depth)
+pool = min(workers, fleet.shards) if fleet.shards > 1 else 0
+peak = (me.ru_maxrss + pool * kids.ru_maxrss) / 1024
+print(json.dumps({"n": n, "wall": wall, "cpu": cpu1 - cpu0, "events": fleet.events,
+                  "bare_rate": (before[0] + after[0]) / 2,
+                  "bare_deep_rate": (before[1] + after[1]) / 2,
+                  "bare_drift": after[0] / before[0],
                   "shards": fleet.shards, "peak_mib": peak,
                   "connected": result.summary()["connected"]}))
 """
@@ -123,18 +131,19 @@ def main() -> None:
     rows = []
     for n in (int(s) for s in args.sizes.split(",")):
         r = measure(n, args.hours, args.probe, args.workers, depth)
-        bare_rate = r["events"] / r["bare"]
+        bare_rate = r["bare_rate"]
         r.update(wall_ms=r["wall"] / n * 1000, cpu_ms=r["cpu"] / n * 1000,
                  ratio=r["events"] / r["cpu"] / bare_rate,
                  wall_ratio=r["events"] / r["wall"] / bare_rate,
-                 deep_ratio=r["bare_deep"] / r["cpu"])
+                 deep_ratio=r["events"] / r["cpu"] / r["bare_deep_rate"])
         rows.append(r)
         print(f"{n:>7} clients, {r['shards']:>3} shard(s): wall {r['wall']:7.1f} s, "
               f"{r['events']:>11,} events, {r['events'] / r['wall']:>9,.0f} events/s "
               f"({r['events'] / r['cpu']:,.0f} per CPU s), peak {r['peak_mib']:6.0f} MiB, "
               f"{r['wall_ms']:.2f} ms/client wall, {r['cpu_ms']:.2f} CPU, simpy ratio "
               f"{r['ratio']:.2f} per CPU ({r['wall_ratio']:.2f} wall; "
-              f"{r['deep_ratio']:.2f} against a loop with {depth} pending), "
+              f"{r['deep_ratio']:.2f} against a loop with {depth} pending; bare loop "
+              f"{bare_rate:,.0f} events per CPU s, after/before {r['bare_drift']:.2f}), "
               f"connected {r['connected']}", flush=True)
     by_n = {r["n"]: r for r in rows}
     small, large = rows[0], rows[-1]
