@@ -87,7 +87,7 @@ sim = Simulation(load_scenario(path, {"clients.0.count": 1000, "duration": hours
 env, depths = sim.kernel.env, []
 def sample():
     while True:
-        depths.append(len(env._queue))
+        depths.append(env.pending)
         yield env.timeout(10)
 env.process(sample())
 sim.run()

@@ -12,7 +12,7 @@ from heapq import heappop, heappush
 from typing import Any
 
 import simpy
-from simpy.core import NORMAL, URGENT, StopSimulation
+from simpy.core import NORMAL, URGENT, EmptySchedule, Infinity, StopSimulation
 from simpy.events import Event
 
 
@@ -54,8 +54,11 @@ class LightEvent:
 
 _new_event = object.__new__
 
+# Events due sooner than this go on the near heap, later ones on the far heap (Environment).
+NEAR = 1.0
 
-def call_later(env: simpy.Environment, delay: float, fn: Any, value: Any = None) -> LightEvent:
+
+def call_later(env: Environment, delay: float, fn: Any, value: Any = None) -> LightEvent:
     """Call ``fn(timer)`` after ``delay``: what ``env.timeout(delay, value).callbacks.append(fn)``
     does — same time, priority and event-id order, so runs stay identical — without
     ``Timeout``'s generic constructor and ``Environment.schedule``. Protocol timers (NAT
@@ -63,7 +66,8 @@ def call_later(env: simpy.Environment, delay: float, fn: Any, value: Any = None)
     timer = _new_event(LightEvent)
     timer.callbacks = [fn]
     timer._value = value
-    heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), timer))
+    heappush(env._queue if delay < NEAR else env._later,
+             (env._now + delay, NORMAL, next(env._eid), timer))
     return timer
 
 
@@ -119,12 +123,51 @@ def derive_seed(seed: int, name: str) -> int:
 
 
 class Environment(simpy.Environment):
-    """SimPy's environment with ``step`` inlined into ``run``.
+    """SimPy's environment with two heaps and ``step`` inlined into ``run``.
 
-    A fleet shard processes millions of events, and a method call per event is a tenth of
-    what a packet hop costs. The loop does exactly what ``Environment.step`` does, in the same
-    order: pop, swap the callbacks out, call them, re-schedule the rest on ``StopSimulation``,
-    crash on a failed event nobody defused."""
+    A fleet shard keeps hundreds of timers pending (refreshes, checks, retransmissions) while
+    most events are packet hops due within milliseconds. On one heap every hop pays for the
+    timers' depth; here events due within ``NEAR`` seconds go on ``_queue`` (the near heap,
+    also where ``sim.net.link`` pushes hops) and later ones on ``_later``. Each step takes
+    the smaller of the two heads, so events still run in SimPy's order (time, priority,
+    event id) and runs stay identical. The loop does what ``Environment.step`` does, in the
+    same order: pop, swap the callbacks out, call them, re-schedule the rest on
+    ``StopSimulation``, crash on a failed event nobody defused."""
+
+    def __init__(self, initial_time: float = 0) -> None:
+        super().__init__(initial_time)
+        self._later: list = []
+
+    def schedule(self, event: Event, priority: int = NORMAL, delay: float = 0) -> None:
+        heappush(self._queue if delay < NEAR else self._later,
+                 (self._now + delay, priority, next(self._eid), event))
+
+    def peek(self) -> float:
+        heads = [q[0][0] for q in (self._queue, self._later) if q]
+        return min(heads) if heads else Infinity
+
+    def _pop(self) -> tuple:
+        near, later = self._queue, self._later
+        if later and (not near or later[0] < near[0]):
+            return heappop(later)
+        if near:
+            return heappop(near)
+        raise EmptySchedule
+
+    def step(self) -> None:
+        self._now, _, _, event = self._pop()
+        callbacks, event.callbacks = event.callbacks, None
+        try:
+            for callback in callbacks:
+                callback(event)
+        except StopSimulation:
+            event.callbacks = callbacks[callbacks.index(callback) + 1:]
+            self.schedule(event, -1)
+            raise
+        if not event._ok and not hasattr(event, "_defused"):
+            exc = type(event._value)(*event._value.args)
+            exc.__cause__ = event._value
+            raise exc
 
     def run(self, until: float | Event | None = None) -> Any:
         if until is not None:
@@ -140,10 +183,16 @@ class Environment(simpy.Environment):
             elif until.callbacks is None:
                 return until.value
             until.callbacks.append(StopSimulation.callback)
-        queue = self._queue
+        near, later = self._queue, self._later
         try:
-            while queue:
-                self._now, _, _, event = heappop(queue)
+            while True:
+                # step, inline
+                if later and (not near or later[0] < near[0]):
+                    self._now, _, _, event = heappop(later)
+                elif near:
+                    self._now, _, _, event = heappop(near)
+                else:
+                    break
                 callbacks, event.callbacks = event.callbacks, None
                 try:
                     for callback in callbacks:
@@ -162,6 +211,11 @@ class Environment(simpy.Environment):
             raise RuntimeError(f'No scheduled events left but "until" event was not '
                                f"triggered: {until}")
         return None
+
+    @property
+    def pending(self) -> int:
+        """Events scheduled and not yet processed."""
+        return len(self._queue) + len(self._later)
 
 
 class Kernel:
