@@ -6,11 +6,13 @@ pool of ``--workers`` processes.
 
 Prints, per size: wall time; simulated events per wall second and per CPU second; peak memory
 (this process plus each worker at its largest); the cost per client in wall and in CPU time;
-the ratio of the simulator's event rate per CPU second to a bare SimPy loop's, measured in the
-same process just before and just after the fleet (their mean: the machine's speed drifts over
-a long run; the drift is printed). Beside it, for reading the gap rather than for the target,
-the same ratio against a bare loop that keeps as many events pending as a shard does (SimPy's
-heap then costs it what it costs the simulator). Ends with one summary line
+the ratio of the simulator's event rate per CPU second to a bare SimPy loop's, measured just
+before and just after the fleet (their mean: the machine's speed drifts over a long run; the
+drift is printed) on as many processes at once as the fleet has workers (a core is slower
+when its neighbour is busy too, and the fleet kept both busy). Beside it, for reading the gap
+rather than for the target, the same ratio against a bare loop that keeps as many events
+pending as a shard does (SimPy's heap then costs it what it costs the simulator). Ends with
+one summary line
 fleet10k_wall_s=… mem100k_mib=… scaling=… simpy_ratio=…
 where scaling is the CPU cost per client at the largest size over that at the smallest and
 simpy_ratio the mean per-CPU ratio (the wall-clock ratio, which counts every core, is printed
@@ -30,7 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 CHILD = r"""
-import json, random, resource, sys, time
+import json, multiprocessing, random, resource, sys, time
+from concurrent.futures import ProcessPoolExecutor
 import simpy
 from sim.fleet.shards import Fleet
 from sim.scenario import load_scenario
@@ -52,20 +55,26 @@ def bare_rate(pending, events=2_000_000):
     b0 = time.process_time()
     env.run()
     return k * pending / (time.process_time() - b0)
+def bare_rates(pending):
+    # the bare loop on as many processes at once as the fleet's workers, so that it runs
+    # under the same load as the simulator did (two busy cores are each slower than one)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as ex:
+        rates = list(ex.map(bare_rate, [pending] * workers))
+    return sum(rates) / len(rates)
 def usage():
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     return me, kids, me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
-# the bare loops run before and after the fleet, in this process, and count as their mean:
-# the machine's speed drifts over a long run, and so the ratio compares like with like
-before = bare_rate(1), bare_rate(depth)
+# the bare loops run just before and just after the fleet and count as their mean: the
+# machine's speed drifts over a long run
+before = bare_rates(1), bare_rates(depth)
 cpu0 = usage()[2]
 t0 = time.perf_counter()
 fleet = Fleet(load_scenario(path, overrides))
 result = fleet.run(workers=workers)
 wall = time.perf_counter() - t0
 me, kids, cpu1 = usage()
-after = bare_rate(1), bare_rate(depth)
+after = bare_rates(1), bare_rates(depth)
 pool = min(workers, fleet.shards) if fleet.shards > 1 else 0
 peak = (me.ru_maxrss + pool * kids.ru_maxrss) / 1024
 print(json.dumps({"n": n, "wall": wall, "cpu": cpu1 - cpu0, "events": fleet.events,
