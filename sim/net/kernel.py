@@ -123,15 +123,16 @@ def derive_seed(seed: int, name: str) -> int:
 
 
 class Environment(simpy.Environment):
-    """SimPy's environment with two heaps and ``step`` inlined into ``run``.
+    """SimPy's environment with two heaps, and ``step`` as a loop rather than a call per
+    event.
 
     A fleet shard keeps hundreds of timers pending (refreshes, checks, retransmissions) while
     most events are packet hops due within milliseconds. On one heap every hop pays for the
     timers' depth; here events due within ``NEAR`` seconds go on ``_queue`` (the near heap,
     also where ``sim.net.link`` pushes hops) and later ones on ``_later``. Each step takes
     the smaller of the two heads, so events still run in SimPy's order (time, priority,
-    event id) and runs stay identical. The loop does what ``Environment.step`` does, in the
-    same order: pop, swap the callbacks out, call them, re-schedule the rest on
+    event id) and runs stay identical. ``_process`` does what ``Environment.step`` does, in
+    the same order: pop, swap the callbacks out, call them, re-schedule the rest on
     ``StopSimulation``, crash on a failed event nobody defused."""
 
     def __init__(self, initial_time: float = 0) -> None:
@@ -146,28 +147,10 @@ class Environment(simpy.Environment):
         heads = [q[0][0] for q in (self._queue, self._later) if q]
         return min(heads) if heads else Infinity
 
-    def _pop(self) -> tuple:
-        near, later = self._queue, self._later
-        if later and (not near or later[0] < near[0]):
-            return heappop(later)
-        if near:
-            return heappop(near)
-        raise EmptySchedule
-
     def step(self) -> None:
-        self._now, _, _, event = self._pop()
-        callbacks, event.callbacks = event.callbacks, None
-        try:
-            for callback in callbacks:
-                callback(event)
-        except StopSimulation:
-            event.callbacks = callbacks[callbacks.index(callback) + 1:]
-            self.schedule(event, -1)
-            raise
-        if not event._ok and not hasattr(event, "_defused"):
-            exc = type(event._value)(*event._value.args)
-            exc.__cause__ = event._value
-            raise exc
+        if not (self._queue or self._later):
+            raise EmptySchedule
+        self._process(once=True)
 
     def run(self, until: float | Event | None = None) -> Any:
         if until is not None:
@@ -183,34 +166,39 @@ class Environment(simpy.Environment):
             elif until.callbacks is None:
                 return until.value
             until.callbacks.append(StopSimulation.callback)
-        near, later = self._queue, self._later
         try:
-            while True:
-                # step, inline
-                if later and (not near or later[0] < near[0]):
-                    self._now, _, _, event = heappop(later)
-                elif near:
-                    self._now, _, _, event = heappop(near)
-                else:
-                    break
-                callbacks, event.callbacks = event.callbacks, None
-                try:
-                    for callback in callbacks:
-                        callback(event)
-                except StopSimulation:
-                    event.callbacks = callbacks[callbacks.index(callback) + 1:]
-                    self.schedule(event, -1)
-                    raise
-                if not event._ok and not hasattr(event, "_defused"):
-                    exc = type(event._value)(*event._value.args)
-                    exc.__cause__ = event._value
-                    raise exc
+            self._process(once=False)
         except StopSimulation as stop:
             return stop.args[0]
         if until is not None:
             raise RuntimeError(f'No scheduled events left but "until" event was not '
                                f"triggered: {until}")
         return None
+
+    def _process(self, once: bool) -> None:
+        """Process events until none is left (or after one): SimPy's ``step`` in a loop."""
+        near, later = self._queue, self._later
+        while True:
+            if later and (not near or later[0] < near[0]):
+                self._now, _, _, event = heappop(later)
+            elif near:
+                self._now, _, _, event = heappop(near)
+            else:
+                return
+            callbacks, event.callbacks = event.callbacks, None
+            try:
+                for callback in callbacks:
+                    callback(event)
+            except StopSimulation:
+                event.callbacks = callbacks[callbacks.index(callback) + 1:]
+                self.schedule(event, -1)
+                raise
+            if not event._ok and not hasattr(event, "_defused"):
+                exc = type(event._value)(*event._value.args)
+                exc.__cause__ = event._value
+                raise exc
+            if once:
+                return
 
     @property
     def pending(self) -> int:
