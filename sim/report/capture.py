@@ -21,11 +21,12 @@ def attach_capture(sim: Simulation, point: str | None) -> list:
     kind, _, name = point.partition(":")
     if kind == "client":
         iface = sim.client(name).host.interfaces[0]
-    elif kind == "nat":
-        if name not in sim.networks:
+    elif kind == "nat":   # a network (its first site) or one site: nat:home#2
+        site = sim.topo.networks.get(name)
+        if site is None:
             raise InputError(f"--point nat:{name}: no network {name!r}; networks: "
                              + ", ".join(sim.networks))
-        iface = sim.networks[name].gateway.outside
+        iface = site.gateway.outside
     elif kind == "server":
         iface = sim.server_host.interfaces[0]
     else:
@@ -71,7 +72,7 @@ def names_by_address(sim: Simulation) -> dict[Any, str]:
     out: dict[Any, str] = {}
     hosts = [sim.server_host, sim.public_dns_host, sim.public_web_host, sim.corp_dns_host,
              sim.nls_host, sim.dc_host, sim.corp_web_host]
-    for net in sim.networks.values():
+    for net in sim.topo.networks.values():   # every site of every network
         hosts.append(net.gateway)
         hosts.extend(net.hosts)
     for node in hosts:

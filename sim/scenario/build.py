@@ -50,6 +50,7 @@ class SimClient:
     da: DirectAccessClient
     stores: MachineStores
     started_at: float = 0.0
+    site: str = ""   # which instance of the network: "home", "home#2", … (laptops_per_site)
 
 
 class SourceExempt:
@@ -153,19 +154,45 @@ class Simulation:
         if not any(n.get("corporate") for n in nets.values()):
             nets = {**nets, "corp": {"corporate": True}}
         self.network_specs = nets
+        self.sites: dict[str, list[AccessNetwork]] = {}
+        self._prefixes: dict[str, Any] = {}
+        self._placed: dict[str, int] = {}
         for name in _order_networks(nets):
-            self._build_network(name, nets[name])
+            self.networks[name] = self._build_network(name, nets[name], 0)
+            self.sites[name] = [self.networks[name]]
 
-    def _build_network(self, name: str, spec: dict[str, Any]) -> None:
+    def place(self, network: str) -> AccessNetwork:
+        """The site of ``network`` that the next laptop joins: its only instance, or, with
+        ``laptops_per_site``, the last site until it is full, then a new one (a home of its
+        own, another hotel) with its own edge address and NAT."""
+        sites = self.sites[network]
+        per = self.network_specs[network].get("laptops_per_site")
+        placed = self._placed.get(network, 0)
+        self._placed[network] = placed + 1
+        if per is None:
+            return sites[0]
+        index = placed // per
+        if index == len(sites):
+            sites.append(self._build_network(network, self.network_specs[network], index))
+        return sites[index]
+
+    def _build_network(self, name: str, spec: dict[str, Any], site: int) -> AccessNetwork:
+        """Site ``site`` of network ``name`` (site 0 bears the network's name, site 1
+        ``name#2``, …): every site has the same private prefix, as every home has its
+        192.168.1.0/24, behind its own edge address."""
         k = self.kernel
         corporate = bool(spec.get("corporate"))
         nat_spec = spec.get("nat")
         if corporate and nat_spec is None:
             nat_spec = {"preset": "linux-masquerade"}
         addressing = spec.get("addressing") or ("private" if nat_spec else "public")
-        prefix = spec.get("prefix") or self.plan.lan(addressing)
-        if addressing == "pseudo-public":
-            self.topo.internet.declare_pseudo_public(prefix)
+        prefix = self._prefixes.get(name)
+        if prefix is None:
+            prefix = self._prefixes[name] = spec.get("prefix") or self.plan.lan(addressing)
+            if addressing == "pseudo-public":
+                self.topo.internet.declare_pseudo_public(prefix)
+        if site:
+            name = f"{name}#{site + 1}"
         upstream = spec.get("upstream") or "internet"
         if upstream == "internet":
             outside = [self.plan.edge()]
@@ -179,8 +206,7 @@ class Simulation:
             name, prefix, outside=outside, upstream=None if up is None else upstream,
             latency=link.get("latency", 0.010), prefix6=prefix6, routed=nat_spec is None,
             link_options={k2: link[k2] for k2 in ("jitter", "loss", "bandwidth") if k2 in link})
-        self.networks[name] = net
-        self.dns_for[name] = PUBLIC_DNS
+        self.dns_for.setdefault(name.partition("#")[0], PUBLIC_DNS)
         stages: list[Any] = []
         exempt: set = set()
         if spec.get("proxy"):
@@ -195,6 +221,7 @@ class Simulation:
         for stage in stages:
             net.gateway.add_stage(stage)
         net.spec = spec
+        return net
 
     @staticmethod
     def _nat_spec(spec: dict[str, Any]) -> dict[str, Any]:
@@ -371,7 +398,7 @@ class Simulation:
         for name, network, spec in self._client_entries():
             if network not in self.networks:
                 raise InputError(f"client {name}: unknown network {network!r}")
-            net = self.networks[network]
+            net = self.place(network)
             host = net.add_host(name)
             host.dns_servers = [self.dns_for[network]]
             prof = windows_profile(spec.get("profile", "windows10")).with_overrides(
@@ -380,7 +407,7 @@ class Simulation:
                 prof = prof.with_overrides(crl_enforced=True)
             stores = self._stores(spec)
             client = SimClient(name, network, host, None, stores,  # type: ignore[arg-type]
-                               float(spec.get("start_at", 0)))
+                               float(spec.get("start_at", 0)), net.name)
             teredo = spec.get("teredo", "default")
             nls_stores = stores
             if self.nls_trusted_root is not None:
@@ -392,7 +419,7 @@ class Simulation:
                 host, self.policy, prof,
                 nls_probe=services.nls_prober(self.nls_url, nls_verify,
                                               services.connector(prof)),
-                iphttps_factory=self._iphttps_factory(client, net),
+                iphttps_factory=self._iphttps_factory(client),
                 managed_probe=services.domain_prober(),
                 teredo_type=None if teredo == "default" else teredo,
                 sixtofour=spec.get("sixtofour", "default"),
@@ -419,20 +446,22 @@ class Simulation:
             host.remove_address(old, addr)
         host.routes.remove_interface(old)
         host.interfaces.remove(old)
-        self.networks[network].add_host(client.name, host=host)
+        site = self.place(network)
+        site.add_host(client.name, host=host)
         host.interfaces.insert(0, host.interfaces.pop())
         host.dns_servers = [self.dns_for[network]]
         host.__dict__.pop("dns_cache", None)
-        client.network = network
+        client.network, client.site = network, site.name
         client.da.restart(f"roamed to network {network}")
 
     def _start_later(self, client: SimClient):
         yield self.kernel.env.timeout(client.started_at)
         client.da.start()
 
-    def _iphttps_factory(self, client: SimClient, net: AccessNetwork):
+    def _iphttps_factory(self, client: SimClient):
         def make(da: DirectAccessClient) -> IpHttpsClient:
-            proxy = getattr(net, "proxy_address", None)
+            # the proxy of the site the laptop is on now (it may have roamed since)
+            proxy = getattr(self.topo.networks[client.site], "proxy_address", None)
             return IpHttpsClient(
                 client.host, self.policy.iphttps_url,
                 verify=services.chain_verifier(client.host, client.stores, self.now,

@@ -90,12 +90,14 @@ def run_event(sim: Simulation, event: dict[str, Any]):
     elif action == "roam":
         for c in _clients(sim, event.get("client")):
             sim.roam(c, event["network"])
-    elif action == "portal_login":
-        sim.networks[event["network"]].portal.login()
+    elif action == "portal_login":   # on every site of the network (each hotel)
+        for site in sim.sites[event["network"]]:
+            site.portal.login()
     elif action == "nat_reboot":
-        for stage in sim.networks[event["network"]].gateway.stages:
-            if hasattr(stage, "nat_reboot"):
-                stage.nat_reboot()
+        for site in sim.sites[event["network"]]:
+            for stage in site.gateway.stages:
+                if hasattr(stage, "nat_reboot"):
+                    stage.nat_reboot()
     elif action == "server_down":
         sim.server.down()
     elif action == "server_up":

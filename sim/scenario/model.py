@@ -216,6 +216,10 @@ class NetworkSpec(Strict):
     upstream: str = "internet"
     corporate: bool = False
     link: LinkSpec | None = None
+    # How many of a fleet's laptops share one instance (a "site") of this network: 1 for
+    # homes and tethered phones (each laptop its own router), a few dozen for hotels. None:
+    # every laptop of a shard on this network shares its one instance (a carrier's NAT).
+    laptops_per_site: int | None = Field(default=None, ge=1, le=240)
 
 
 # -- clients and events ------------------------------------------------------------------
@@ -319,6 +323,17 @@ class Scenario(Strict):
                 check(("networks", n, "upstream"), spec.upstream, nets, "network")
             if spec.proxy is not None and spec.proxy.ca:
                 check(("networks", n, "proxy", "ca"), spec.proxy.ca, auths, "authority")
+        uplinks = {spec.upstream for spec in self.networks.values()}
+        for n, spec in self.networks.items():
+            if spec.laptops_per_site is None:
+                continue
+            why = ("a corporate network is one site" if spec.corporate else
+                   "its sites share one private prefix, so it needs a nat" if spec.nat is None
+                   else "other networks name it as their upstream, which would be ambiguous"
+                   if n in uplinks else None)
+            if why:
+                raise RefError(("networks", n, "laptops_per_site"),
+                               f"network {n!r} cannot have laptops_per_site: {why}")
         for n in self.networks:   # upstream chains must end at the Internet
             seen, cur = [n], self.networks[n].upstream
             while cur != "internet":
