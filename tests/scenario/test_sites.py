@@ -1,0 +1,125 @@
+"""Sites: a network with ``laptops_per_site`` is many instances (homes, hotels), each with its
+own gateway, NAT and edge address; events act on all of them; roaming joins a site."""
+
+from collections import Counter
+from ipaddress import IPv4Address
+from pathlib import Path
+
+import pytest
+
+from sim.errors import InputError
+from sim.scenario import load_scenario
+from sim.scenario.build import Simulation
+from sim.scenario.plan import EDGE_LIMIT, AddressPlan
+
+ROOT = Path(__file__).resolve().parents[2]
+MIXED = ROOT / "scenarios" / "mixed-fleet.yaml"
+# 40 laptops, each home its own site, hotels of up to 3 guests (the rest as in the file)
+SITES = {"clients.0.count": 40, "duration": 120, "networks.home.laptops_per_site": 1,
+         "networks.hotel.laptops_per_site": 3}
+
+
+def teredo_mapping(client) -> str | None:
+    entries = client.interfaces.get("teredo") or [{}]
+    return entries[-1].get("external_mapping")
+
+
+@pytest.fixture(scope="module")
+def sited():
+    sim = Simulation(load_scenario(MIXED, SITES))
+    return sim, sim.run()
+
+
+def test_each_home_laptop_has_its_own_site_and_hotels_take_three_guests(sited):
+    sim, _ = sited
+    per_site = Counter(c.site for c in sim.clients)
+    homes = [c for c in sim.clients if c.network == "home"]
+    hotels = [c for c in sim.clients if c.network == "hotel"]
+    assert len(homes) == 12 and len(hotels) == 8
+    assert [c.site for c in homes] == ["home"] + [f"home#{i}" for i in range(2, 13)]
+    assert [per_site[s] for s in ("hotel", "hotel#2", "hotel#3")] == [3, 3, 2]
+    # networks without laptops_per_site stay one shared instance
+    assert {c.site for c in sim.clients if c.network == "carrier-shared"} == {"carrier-shared"}
+    assert len(sim.sites["home"]) == 12 and len(sim.sites["carrier-shared"]) == 1
+    # each site is a gateway of its own, behind its own public edge address
+    edges = [site.gateway.outside.address for site in sim.sites["home"]]
+    assert len(set(edges)) == 12
+    # …with the network's one private prefix, as every home has its 192.168.1.0/24
+    assert {site.prefix for site in sim.sites["home"]} == {sim.networks["home"].prefix}
+
+
+def test_home_laptops_reach_the_teredo_server_from_their_own_public_address(sited):
+    sim, result = sited
+    by_name = {c.name: c for c in result.clients}
+    home = [by_name[c.name] for c in sim.clients if c.network == "home"]
+    assert all(c.connected and c.method == "teredo" for c in home)
+    addresses = {teredo_mapping(c).split(":")[0] for c in home}
+    edges = {str(site.gateway.outside.address) for site in sim.sites["home"]}
+    assert addresses == edges
+
+
+def test_sites_do_not_change_which_method_each_network_gets(sited):
+    _, result = sited
+    one_each = {f"networks.{n}.laptops_per_site": None
+                for n in ("home", "home-full-cone", "hotel", "hotel-inspecting", "phone")}
+    shared = Simulation(load_scenario(MIXED, {"clients.0.count": 40, "duration": 120,
+                                              **one_each})).run()
+    assert len(shared.clients) == 40
+
+    def outcome(r):
+        return Counter((c.network, c.method, c.connected) for c in r.clients)
+
+    assert outcome(result) == outcome(shared)
+
+
+def test_a_nat_reboot_event_power_cycles_every_site_of_the_network():
+    events = [{"at": 60, "action": "nat_reboot", "network": "home"}]
+    sim = Simulation(load_scenario(MIXED, {**SITES, "events": events}))
+    sim.kernel.run(until=60.0001)
+    nats = [site.gateway.stages[-1] for site in sim.sites["home"]]
+    assert len(nats) == 12 and all(n.counters["reboots"] == 1 for n in nats)
+    hotel_nats = [site.gateway.stages[-1] for site in sim.sites["hotel"]]
+    assert all(n.counters["reboots"] == 0 for n in hotel_nats)
+
+
+def test_roaming_joins_a_site_and_uses_that_sites_proxy():
+    # a home laptop walks into an inspecting hotel: its IP-HTTPS goes through that hotel's
+    # proxy, which re-signs with a root the laptop does not trust (KB 2980667's error)
+    overrides = {**SITES, "duration": 200, "networks.hotel-inspecting.laptops_per_site": 2}
+    sim = Simulation(load_scenario(MIXED, overrides))
+    laptop = next(c for c in sim.clients if c.network == "home")
+    sim.kernel.env.process(_roam_at(sim, laptop, 30.0, "hotel-inspecting"))
+    result = {c.name: c for c in sim.run().clients}[laptop.name]
+    inspecting = [c for c in sim.clients if c.network == "hotel-inspecting"]
+    assert laptop.site == f"hotel-inspecting#{(len(inspecting) + 1) // 2}"
+    assert not result.connected and result.last_error == "0x800b0109"
+
+
+def _roam_at(sim, client, at, network):
+    yield sim.kernel.env.timeout(at)
+    sim.roam(client, network)
+
+
+def test_edge_addresses_go_on_past_the_documentation_range_then_stop_clearly():
+    plan = AddressPlan(0)
+    edges = [plan.edge() for _ in range(300)]
+    assert edges[0] == IPv4Address("198.51.100.10") and edges[244] == IPv4Address(
+        "198.51.100.254")
+    assert edges[245] == IPv4Address("80.0.0.255") and len(set(edges)) == 300
+    plan = AddressPlan(3)
+    for _ in range(EDGE_LIMIT - 10):
+        last = plan.edge()
+    assert last == IPv4Address("80.3.15.255")
+    with pytest.raises(InputError, match="network sites in one shard"):
+        plan.edge()
+
+
+@pytest.mark.parametrize("overrides,why", [
+    ({"networks.corp.laptops_per_site": 2}, "a corporate network is one site"),
+    ({"networks.open": {"addressing": "public", "laptops_per_site": 2}}, "needs a nat"),
+    ({"networks.behind": {"nat": {"preset": "symmetric"}, "upstream": "home"},
+      "networks.home.laptops_per_site": 1}, "upstream, which would be ambiguous"),
+], ids=["corporate", "no-nat", "upstream"])
+def test_laptops_per_site_where_it_cannot_apply_is_a_clear_error(overrides, why):
+    with pytest.raises(InputError, match=f"networks.*laptops_per_site.*{why}"):
+        load_scenario(MIXED, overrides)
