@@ -323,7 +323,7 @@ def explain(scenario_file: str, client_name: str | None, seed: int | None) -> No
         if i:
             click.echo("")
         click.echo(narrate(by_name[c.name].as_dict(), c.da.state.timeline(),
-                           sim.kernel.trace.records, c.host), nl=False)
+                           sim.kernel.trace.records, c.host, site=c.site), nl=False)
 
 
 @cli.command()

@@ -105,10 +105,13 @@ def remedy_for(attempt: dict[str, Any]) -> str | None:
 
 
 def narrate(client_result: dict[str, Any], events: list[tuple[float, str]],
-            trace: list | None = None, host: Any = None) -> str:
-    """The client's timeline: its own events, then each failed attempt's cause and remedy."""
+            trace: list | None = None, host: Any = None, site: str | None = None) -> str:
+    """The client's timeline: its own events, then each failed attempt's cause and remedy.
+    ``site``: which instance of the network (``home#14``), named when it has several."""
     name = client_result["name"]
-    lines = [f"Client {name} on network {client_result['network']}:"]
+    network = client_result["network"]
+    where = f"{network} (site {site})" if site and site != network else network
+    lines = [f"Client {name} on network {where}:"]
     for t, text in events:
         lines.append(f"  t={t:.1f} s  {text}")
     failures = [a for a in client_result["attempts"] if a["result"] == "failed"]

@@ -123,3 +123,17 @@ def test_edge_addresses_go_on_past_the_documentation_range_then_stop_clearly():
 def test_laptops_per_site_where_it_cannot_apply_is_a_clear_error(overrides, why):
     with pytest.raises(InputError, match=f"networks.*laptops_per_site.*{why}"):
         load_scenario(MIXED, overrides)
+
+
+def test_the_story_of_a_laptop_names_its_site(sited):
+    from sim.report.narrative import narrate
+
+    sim, result = sited
+    laptop = [c for c in sim.clients if c.network == "home"][1]
+    story = narrate({c.name: c for c in result.clients}[laptop.name].as_dict(),
+                    laptop.da.state.timeline(), site=laptop.site)
+    assert story.startswith(f"Client {laptop.name} on network home (site home#2):")
+    shared = next(c for c in sim.clients if c.network == "carrier-shared")
+    story = narrate({c.name: c for c in result.clients}[shared.name].as_dict(),
+                    shared.da.state.timeline(), site=shared.site)
+    assert story.startswith(f"Client {shared.name} on network carrier-shared:")
