@@ -204,7 +204,8 @@ class Simulation:
         prefix6 = self.plan.native_v6() if spec.get("ipv6") == "native" else None
         net = self.topo.add_network(
             name, prefix, outside=outside, upstream=None if up is None else upstream,
-            latency=link.get("latency", 0.010), prefix6=prefix6, routed=nat_spec is None,
+            latency=self._latency(name, link.get("latency", 0.010)), prefix6=prefix6,
+            routed=nat_spec is None,
             link_options={k2: link[k2] for k2 in ("jitter", "loss", "bandwidth") if k2 in link})
         self.dns_for.setdefault(name.partition("#")[0], PUBLIC_DNS)
         stages: list[Any] = []
@@ -222,6 +223,14 @@ class Simulation:
             net.gateway.add_stage(stage)
         net.spec = spec
         return net
+
+    def _latency(self, site: str, latency: float | list[float]) -> float:
+        """The uplink latency of one site: fixed, or drawn from ``[low, high]`` by the site's
+        own random stream (so adding a site never changes another's)."""
+        if isinstance(latency, list):
+            low, high = latency
+            return self.kernel.rng(f"latency:{site}").uniform(low, high)
+        return latency
 
     @staticmethod
     def _nat_spec(spec: dict[str, Any]) -> dict[str, Any]:

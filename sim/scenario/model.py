@@ -16,11 +16,11 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def parse_duration(value: Any) -> float:
-    """Seconds from a number or a string like "90s", "5m", "2h", "3d", "1h30m"."""
+    """Seconds from a number or a string like "20ms", "90s", "5m", "2h", "3d", "1h30m"."""
     if isinstance(value, bool):
         raise ValueError("a duration is a number of seconds or a string like 5m")
     if isinstance(value, int | float):
@@ -29,15 +29,15 @@ def parse_duration(value: Any) -> float:
         return float(value)
     if isinstance(value, str):
         text = value.strip().lower().replace(" ", "")
-        parts = re.fullmatch(r"((\d+(\.\d+)?)([smhd]))+", text)
+        parts = re.fullmatch(r"((\d+(\.\d+)?)(ms|[smhd]))+", text)
         if parts:
             return float(sum(float(n) * _UNITS[u] for n, _f, u in
-                             re.findall(r"(\d+(\.\d+)?)([smhd])", text)))
+                             re.findall(r"(\d+(\.\d+)?)(ms|[smhd])", text)))
         try:
             return parse_duration(float(text))
         except ValueError:
             pass
-    raise ValueError(f"{value!r} is not a duration (seconds, or e.g. 90s, 5m, 2h, 3d)")
+    raise ValueError(f"{value!r} is not a duration (seconds, or e.g. 20ms, 90s, 5m, 2h, 3d)")
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
@@ -198,8 +198,21 @@ class PortalSpec(Strict):
     https: Literal["drop", "reset"] = "drop"
 
 
+def parse_latency(value: Any) -> Any:
+    """A duration, or ``[low, high]``: each site of the network draws its own latency from
+    that range (homes and hotels are not all as far from the Internet)."""
+    if isinstance(value, list | tuple):
+        if len(value) != 2:
+            raise ValueError("a latency range is [low, high], e.g. [5ms, 40ms]")
+        low, high = parse_duration(value[0]), parse_duration(value[1])
+        if low > high:
+            raise ValueError(f"latency range [{value[0]}, {value[1]}]: low is above high")
+        return [low, high]
+    return parse_duration(value)
+
+
 class LinkSpec(Strict):
-    latency: Duration = 0.010
+    latency: Annotated[float | list[float], BeforeValidator(parse_latency)] = 0.010
     jitter: Duration = 0.0
     loss: float = Field(default=0.0, ge=0.0, le=1.0)
     bandwidth: float | None = Field(default=None, gt=0)

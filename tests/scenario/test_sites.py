@@ -137,3 +137,21 @@ def test_the_story_of_a_laptop_names_its_site(sited):
     story = narrate({c.name: c for c in result.clients}[shared.name].as_dict(),
                     shared.da.state.timeline(), site=shared.site)
     assert story.startswith(f"Client {shared.name} on network carrier-shared:")
+
+
+def test_each_site_draws_its_uplink_latency_from_the_networks_range(sited):
+    sim, result = sited
+    latencies = [site.gateway.outside.link.latency for site in sim.sites["home"]]
+    assert all(0.005 <= x <= 0.040 for x in latencies) and len(set(latencies)) == 12
+    # the same draws in a run with more laptops: a site's draw is its own stream's
+    bigger = Simulation(load_scenario(MIXED, {**SITES, "clients.0.count": 80}))
+    assert [s.gateway.outside.link.latency for s in bigger.sites["home"][:12]] == latencies
+    # …so home laptops' times to connect spread instead of standing in one step
+    by_name = {c.name: c for c in result.clients}
+    home_ttc = {by_name[c.name].time_to_connect_s for c in sim.clients if c.network == "home"}
+    assert len(home_ttc) == 12
+
+
+def test_a_fixed_latency_and_milliseconds():
+    sim = Simulation(load_scenario(MIXED, {**SITES, "networks.home.link": {"latency": "25ms"}}))
+    assert {s.gateway.outside.link.latency for s in sim.sites["home"]} == {0.025}
