@@ -458,7 +458,7 @@ def sweep(scenario_file: str, sets: tuple[str, ...], replications: int, seed: in
                    f"failed: {row['error']}", err=True)
     ok = df[df["error"].isna()]
     if params and len(ok):
-        share = ok.groupby(params)["connected"].mean()
+        share = ok.groupby(params, sort=False)["connected"].mean()   # in --set order
         for combo, value in share.items():
             label = combo if isinstance(combo, tuple) else (combo,)
             click.echo("  " + ", ".join(f"{p}={v}" for p, v in zip(params, label, strict=True))

@@ -171,15 +171,32 @@ def run_sweep(scenario_path: str | Path, sets: list[tuple[str, list[Any]]], repl
 
 
 def table(rows: Iterable[dict], params: list[str]):
-    """The rows as a pandas DataFrame with a stable column order."""
+    """The rows as a pandas DataFrame with a stable column order. A parameter whose values
+    are all numbers, all booleans or all text keeps that type; one that mixes them (``1,20,
+    null``; ``60,2m``) is written as the text of each value, so that no value turns into
+    ``1.0`` or ``NaN`` and parquet can store the column."""
     import pandas as pd
 
-    df = pd.DataFrame(list(rows))
+    rows = list(rows)
+    df = pd.DataFrame(rows)
     cols = ["run_id", *params, "replication", "seed"] + [c for c in COLUMNS[3:]]
     for c in cols:
         if c not in df.columns:
             df[c] = None
+    for p in params:   # from the rows: the frame has already made 1 and None into 1.0, NaN
+        values = [row.get(p) for row in rows]
+        kinds = {bool if isinstance(v, bool) else float if isinstance(v, int | float) else
+                 type(v) for v in values}
+        if len(kinds) > 1:
+            df[p] = [value_text(v) for v in values]
     return df[cols]
+
+
+def value_text(value: Any) -> str:
+    """A --set value as it is written in YAML (``null``, ``true``, ``20``, ``2m``)."""
+    if value is None or isinstance(value, bool):
+        return yaml.safe_dump(value).split("\n")[0]
+    return str(value)
 
 
 def write_table(df: Any, out: Path) -> None:

@@ -163,8 +163,10 @@ def sweep_summary(df: Any, params: list[str], path: str) -> str:
     """Connected share per parameter combination, with the spread over replications."""
     with plt.rc_context(STYLE):
         if params:
-            per_run = df.groupby([*params, "run_id"])["connected"].mean().reset_index()
-            stats = per_run.groupby(params)["connected"].agg(["mean", "min", "max"])
+            # combinations in the order of the --set values, as the runs were planned
+            per_run = df.groupby([*params, "run_id"], sort=False)["connected"].mean()
+            stats = per_run.reset_index().groupby(params, sort=False)["connected"].agg(
+                ["mean", "min", "max"])
             labels = [", ".join(map(str, k if isinstance(k, tuple) else (k,)))
                       for k in stats.index]
         else:

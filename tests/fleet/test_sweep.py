@@ -105,3 +105,18 @@ def test_bad_set_options_exit_2(tmp_path, bad):
                          text=True)
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_a_parameter_that_mixes_null_numbers_and_text_keeps_each_value_as_written(tmp_path):
+    rows = [{"run_id": i, "replication": 0, "seed": 1, "a": a, "b": b, "client": "x",
+             "connected": True} for i, (a, b) in enumerate([(1, 30), (20, 120), (None, 300),
+                                                            (1, "2m")])]
+    df = sw.table(rows, ["a", "b"])
+    assert df["a"].tolist() == ["1", "20", "null", "1"]     # not 1.0, 20.0, NaN
+    assert df["b"].tolist() == ["30", "120", "300", "2m"]
+    # one type throughout stays that type
+    same = sw.table(rows[:2], ["a", "b"])
+    assert same["a"].tolist() == [1, 20] and same["a"].dtype.kind == "i"
+    out = tmp_path / "t.parquet"
+    sw.write_table(df, out)
+    assert pd.read_parquet(out)["a"].tolist() == ["1", "20", "null", "1"]
