@@ -263,7 +263,9 @@ class Simulation:
         exempt.add(host.interfaces[0].address)
 
     def _build_portal(self, net: AccessNetwork, spec: dict[str, Any]) -> Any:
-        portal = CaptivePortal(self.kernel, f"{net.name}-portal", https=spec.get("https", "drop"))
+        chain = self.pki.chain(spec["certificate"]) if spec.get("certificate") else None
+        portal = CaptivePortal(self.kernel, f"{net.name}-portal", https=spec.get("https", "drop"),
+                               certificate=chain)
         login_at = spec.get("login_at")
         if login_at is not None:
             portal.schedule_login(float(login_at))

@@ -195,7 +195,18 @@ class ProxySpec(Strict):
 
 class PortalSpec(Strict):
     login_at: Duration | None = None
-    https: Literal["drop", "reset"] = "drop"
+    # TCP 443 before login: dropped, reset, or intercepted by the portal's own TLS server
+    # presenting ``certificate`` (a name under pki.certificates), so the client's chain check
+    # fails on the portal's chain
+    https: Literal["drop", "reset", "intercept"] = "drop"
+    certificate: str | None = None
+
+    @model_validator(mode="after")
+    def _certificate(self) -> PortalSpec:
+        if self.https == "intercept" and not self.certificate:
+            raise ValueError("https: intercept needs certificate: the portal's certificate, "
+                             "a name under pki.certificates")
+        return self
 
 
 def parse_latency(value: Any) -> Any:
@@ -336,6 +347,10 @@ class Scenario(Strict):
                 check(("networks", n, "upstream"), spec.upstream, nets, "network")
             if spec.proxy is not None and spec.proxy.ca:
                 check(("networks", n, "proxy", "ca"), spec.proxy.ca, auths, "authority")
+            if spec.captive_portal is not None:
+                check(("networks", n, "captive_portal", "certificate"),
+                      spec.captive_portal.certificate, set(self.pki.certificates),
+                      "certificate")
         uplinks = {spec.upstream for spec in self.networks.values()}
         for n, spec in self.networks.items():
             if spec.laptops_per_site is None:
