@@ -10,10 +10,14 @@ from typing import Any
 REMEDIES: dict[str, str] = {
     "0x800b0109": (
         "The IP-HTTPS certificate chains to a root that is not in the client's Trusted Root "
-        "Certification Authorities store (KB 2980667). Import the issuing root CA certificate "
-        "into Trusted Root Certification Authorities (and any intermediate into Intermediate "
-        "Certification Authorities) and deploy it to all clients by Group Policy; then restart "
-        "the IP Helper service or wait for the next IP-HTTPS retry."),
+        "Certification Authorities store (KB 2980667). If the chain presented is your "
+        "DirectAccess server's, import the issuing root CA certificate into Trusted Root "
+        "Certification Authorities (and any intermediate into Intermediate Certification "
+        "Authorities) and deploy it to all clients by Group Policy; then restart the IP Helper "
+        "service or wait for the next IP-HTTPS retry. If it ends at another organisation's CA, "
+        "a device on the path answered for the server: a TLS-inspecting proxy (exempt the "
+        "IP-HTTPS URL from SSL inspection; DirectAccess test lab guide) or a captive portal "
+        "(log in first); do not trust its CA."),
     "0x800b010a": (
         "The chain is incomplete: an intermediate CA is neither sent by the server nor in the "
         "client's Intermediate store, and no AIA URL supplied it. Send the whole chain from "

@@ -56,6 +56,14 @@ def backoff_wait(first_failure: float, now: float) -> float:
     return min(max(now - first_failure, BACKOFF_FIRST), BACKOFF_CAP)
 
 
+
+def presented(result: Any) -> str:
+    """Whose chain the client was shown, for a rejected certificate: the server's, or a
+    device's on the path (a TLS-inspecting proxy, a captive portal), F5.7 and S3."""
+    labels = getattr(result, "labels", ())
+    return f" (chain presented: {' → '.join(labels)})" if labels else ""
+
+
 class IpHttpsFailure(Exception):
     def __init__(self, code: int, reason: str) -> None:
         super().__init__(reason)
@@ -168,7 +176,8 @@ class IpHttpsClient:
         except IpHttpsFailure as exc:
             return self._failed(start, exc.code, exc.reason)
         except TlsError as exc:
-            return self._failed(start, exc.code, f"TLS: {exc}", exc.detail)
+            return self._failed(start, exc.code, f"TLS: {exc}{presented(exc.detail)}",
+                                exc.detail)
         except Exception as exc:
             code = getattr(exc, "code", None)
             if code is None:
@@ -248,6 +257,7 @@ class IpHttpsClient:
         return False
 
     last_detail: Any = None
+
 
     # -- the interface's life ----------------------------------------------------------
     def run(self):

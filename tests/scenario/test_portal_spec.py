@@ -37,3 +37,15 @@ def test_intercept_without_a_known_certificate_is_a_clear_error(portal, message)
     overrides = {**INTERCEPT, "networks.hotel.captive_portal": portal}
     with pytest.raises(InputError, match=re.escape(message)):
         load_scenario(PORTAL, overrides)
+
+
+def test_the_failure_names_the_chain_presented_and_the_story_tells_whose_it_is():
+    from sim.report.narrative import narrate
+
+    sim = Simulation(load_scenario(PORTAL, INTERCEPT))
+    client = sim.run().clients[0]
+    failed = next(a for a in client.attempts if a.get("error") == "0x800b0109")
+    assert failed["reason"].endswith(
+        "(chain presented: portal.hotel.example → hotel-portal-ca)")
+    story = narrate(client.as_dict(), sim.clients[0].da.state.timeline())
+    assert "a captive portal (log in first); do not trust its CA" in story
