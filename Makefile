@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench figures clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+# the README's figures, from their scenarios (byte-identical on every run)
+figures: $(STAMP)
+	$(BIN)/dasim plot scenarios/kb2980667-untrusted-root.yaml --kind timeline --out docs/figures/kb2980667-timeline.svg
+	$(BIN)/dasim plot scenarios/mixed-fleet.yaml --kind outcomes --out docs/figures/mixed-fleet-outcomes.svg
+	$(BIN)/dasim plot scenarios/mixed-fleet.yaml --kind ttc --out docs/figures/mixed-fleet-ttc.svg
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -25,7 +25,10 @@ RESULT_HATCH = {"failed": "////", "not_eligible": "..", "connected": "", "runnin
                 "standby": "xx"}
 STYLE = {"figure.dpi": 120, "font.size": 9, "axes.spines.top": False,
          "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3,
-         "savefig.bbox": "tight"}
+         "savefig.bbox": "tight",
+         # SVG element ids from a fixed salt, not a random one: the same figure twice is the
+         # same file (else every re-render is a diff in the documentation's figures)
+         "svg.hashsalt": "dasim"}
 
 
 def _save(fig: Any, path: str) -> str:

@@ -98,13 +98,17 @@ def test_proxy_connect_and_6in4_dissect(tmp_path):
     ("timeline", "kb2980667-untrusted-root"), ("sequence", "home-nat"),
     ("outcomes", "enterprise-proxy"), ("ttc", "crl-inside-only"),
     ("connected", "kb2980667-untrusted-root")])
-def test_figures_are_written_and_not_empty(tmp_path, kind, scenario):
+def test_figures_are_written_not_empty_and_the_same_every_time(tmp_path, kind, scenario):
     for suffix in (".png", ".svg"):
-        out = tmp_path / f"{kind}{suffix}"
-        res = CliRunner().invoke(cli, ["plot", str(SCEN / f"{scenario}.yaml"), "--kind", kind,
-                                       "--out", str(out)])
-        assert res.exit_code == 0, res.output
-        assert out.stat().st_size > 2000
+        made = []
+        for n in (1, 2):
+            out = tmp_path / f"{kind}{n}{suffix}"
+            res = CliRunner().invoke(cli, ["plot", str(SCEN / f"{scenario}.yaml"), "--kind",
+                                           kind, "--out", str(out)])
+            assert res.exit_code == 0, res.output
+            assert out.stat().st_size > 2000
+            made.append(out.read_bytes())
+        assert made[0] == made[1], f"{kind}{suffix} differs between two renders"
 
 
 def test_netsh_teredo_and_6to4_views(tmp_path):
