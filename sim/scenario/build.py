@@ -191,6 +191,7 @@ class Simulation:
             prefix = self._prefixes[name] = spec.get("prefix") or self.plan.lan(addressing)
             if addressing == "pseudo-public":
                 self.topo.internet.declare_pseudo_public(prefix)
+        kind = name
         if site:
             name = f"{name}#{site + 1}"
         upstream = spec.get("upstream") or "internet"
@@ -207,7 +208,7 @@ class Simulation:
             latency=self._latency(name, link.get("latency", 0.010)), prefix6=prefix6,
             routed=nat_spec is None,
             link_options={k2: link[k2] for k2 in ("jitter", "loss", "bandwidth") if k2 in link})
-        self.dns_for.setdefault(name.partition("#")[0], PUBLIC_DNS)
+        self.dns_for.setdefault(kind, PUBLIC_DNS)
         stages: list[Any] = []
         exempt: set = set()
         if spec.get("proxy"):

@@ -343,6 +343,9 @@ class Scenario(Strict):
                 raise RefError(loc, f"unknown {what} {name!r}{suggest(name, valid)}")
 
         for n, spec in self.networks.items():
+            if "#" in n:
+                raise RefError(("networks", n), f"network name {n!r}: '#' is kept for naming "
+                               "a network's sites (home#2)")
             if spec.upstream != "internet":
                 check(("networks", n, "upstream"), spec.upstream, nets, "network")
             if spec.proxy is not None and spec.proxy.ca:

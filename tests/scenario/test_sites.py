@@ -114,14 +114,20 @@ def test_edge_addresses_go_on_past_the_documentation_range_then_stop_clearly():
         plan.edge()
 
 
+NOT_HERE = "cannot have laptops_per_site: "
+
+
 @pytest.mark.parametrize("overrides,why", [
-    ({"networks.corp.laptops_per_site": 2}, "a corporate network is one site"),
-    ({"networks.open": {"addressing": "public", "laptops_per_site": 2}}, "needs a nat"),
+    ({"networks.corp.laptops_per_site": 2}, NOT_HERE + "a corporate network is one site"),
+    ({"networks.open": {"addressing": "public", "laptops_per_site": 2}},
+     NOT_HERE + "its sites share one private prefix, so it needs a nat"),
     ({"networks.behind": {"nat": {"preset": "symmetric"}, "upstream": "home"},
-      "networks.home.laptops_per_site": 1}, "upstream, which would be ambiguous"),
-], ids=["corporate", "no-nat", "upstream"])
-def test_laptops_per_site_where_it_cannot_apply_is_a_clear_error(overrides, why):
-    with pytest.raises(InputError, match=f"networks.*laptops_per_site.*{why}"):
+      "networks.home.laptops_per_site": 1},
+     NOT_HERE + "other networks name it as their upstream"),
+    ({"networks.floor#1": {"nat": {"preset": "symmetric"}}}, "'#' is kept for naming"),
+], ids=["corporate", "no-nat", "upstream", "hash-in-name"])
+def test_sites_where_they_cannot_apply_are_a_clear_error(overrides, why):
+    with pytest.raises(InputError, match=f"networks.*{why}"):
         load_scenario(MIXED, overrides)
 
 
