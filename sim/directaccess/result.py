@@ -38,11 +38,12 @@ class ClientResult:
     last_error: str | None
     attempt_values: tuple[tuple, ...] = ()
     probes: tuple[int, int] | None = None   # connectivity checks (answered, unanswered)
+    site: str | None = None   # which site of its network ("home#12"), if it has several
     histories: dict[str, list[tuple[float, Any]]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, client: DirectAccessClient, name: str, network: str,
-           started_at: float = 0.0) -> ClientResult:
+           started_at: float = 0.0, site: str | None = None) -> ClientResult:
         st = client.state
         histories: dict[str, list[tuple[float, Any]]] = {}
         # copies of the lists (not of the snapshots): what was recorded up to now
@@ -62,6 +63,7 @@ class ClientResult:
                                  for a in st.attempts),
             histories=histories,
             probes=(st.probes_ok, st.probes_failed) if client.probe_interval else None,
+            site=site,
         )
 
     @property
@@ -81,7 +83,9 @@ class ClientResult:
                 for kind, history in self.histories.items()}
 
     def as_dict(self, with_interfaces: bool = False) -> dict[str, Any]:
-        out = {"name": self.name, "network": self.network, "location": self.location,
+        out = {"name": self.name, "network": self.network,
+               **({"site": self.site} if self.site is not None else {}),
+               "location": self.location,
                "connected": self.connected, "method": self.method,
                "time_to_connect_s": self.time_to_connect_s, "last_error": self.last_error,
                "attempts": self.attempts}

@@ -507,8 +507,15 @@ class Simulation:
         return RunResult(
             scenario=self.doc.get("name", "scenario"), seed=self.seed,
             duration_s=self.duration,
-            clients=[ClientResult.of(c.da, c.name, c.network, c.started_at)
-                     for c in self.clients])
+            clients=[ClientResult.of(c.da, c.name, c.network, c.started_at,
+                                     self._site_label(c)) for c in self.clients])
+
+    def _site_label(self, client: SimClient) -> str | None:
+        """The laptop's site for the result, when its network has sites: unique in a whole
+        fleet (shard k's ``home#2`` is another home than shard 0's: ``shard3/home#2``)."""
+        if self.network_specs[client.network].get("laptops_per_site") is None:
+            return None
+        return f"shard{self.shard}/{client.site}" if self.shard else client.site
 
     def client(self, name: str) -> SimClient:
         for c in self.clients:

@@ -161,3 +161,15 @@ def test_each_site_draws_its_uplink_latency_from_the_networks_range(sited):
 def test_a_fixed_latency_and_milliseconds():
     sim = Simulation(load_scenario(MIXED, {**SITES, "networks.home.link": {"latency": "25ms"}}))
     assert {s.gateway.outside.link.latency for s in sim.sites["home"]} == {0.025}
+
+
+def test_the_result_names_each_laptops_site_uniquely_across_a_fleets_shards():
+    from sim.fleet.shards import Fleet
+
+    fleet = Fleet(load_scenario(MIXED, {"clients.0.count": 40, "duration": 60,
+                                        "shard_size": 20}))
+    clients = [c.as_dict() for c in fleet.run(workers=1).clients]
+    home = [c["site"] for c in clients if c["network"] == "home"]
+    assert home[0] == "home" and home[-1].startswith("shard1/home")
+    assert len(set(home)) == len(home) == 12   # one home each, none named twice
+    assert all("site" not in c for c in clients if c["network"] == "carrier-shared")
