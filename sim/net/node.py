@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from simpy.core import NORMAL
 
-from sim.net.link import Hop, _new_hop, schedule_hop
+from sim.net.link import schedule_hop
 from sim.net.packet import addr_key
 
 if TYPE_CHECKING:
@@ -208,14 +208,11 @@ class Node(ABC):
             if end is None:
                 iface.link.transmit(pkt, iface, nh)   # which reports the drop
                 return True
-        if pkt.callbacks is None:   # schedule_hop, inline
+        if pkt.callbacks is None:   # schedule_hop's common case, inline
             pkt.callbacks = end._arrivals
             heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), pkt))
-        else:
-            hop = _new_hop(Hop)
-            hop.callbacks = end._hop_arrivals
-            hop._value = pkt
-            heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), hop))
+        else:                       # the same packet already in flight: rare
+            schedule_hop(env, delay, end, pkt)
         return True
 
     def no_route_reason(self, dst: Address) -> str:
