@@ -161,6 +161,15 @@ def _atomic_write(path: str, writer) -> None:
     suffix = os.path.splitext(path)[1]
     fd, tmp = tempfile.mkstemp(dir=folder, suffix=suffix, prefix=".dasim-")
     os.close(fd)
+    # mkstemp makes the file private (0600); the result gets the mode any new file would
+    # (or the one it replaces keeps its own)
+    try:
+        mode = os.stat(path).st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    os.chmod(tmp, mode)
     try:
         writer(tmp)
         os.replace(tmp, path)
@@ -437,6 +446,8 @@ def sweep(scenario_file: str, sets: tuple[str, ...], replications: int, seed: in
     journal = sw.Journal(Path(out + ".journal"))
 
     def progress(total: int, done: int):
+        if done:
+            click.echo(f"resuming: {done} of {total} runs already in {journal.path}", err=True)
         return tqdm(total=total, initial=done, unit="run", desc="sweep", file=sys.stderr,
                     disable=None)
 
@@ -456,6 +467,11 @@ def sweep(scenario_file: str, sets: tuple[str, ...], replications: int, seed: in
         values = ", ".join(f"{p}={row[p]}" for p in params)
         click.echo(f"run {row['run_id']} ({values}, replication {row['replication']}) "
                    f"failed: {row['error']}", err=True)
+    if len(failed):
+        click.echo(f"the completed runs stay in {journal.path}: the same command again "
+                   "retries only the failed ones", err=True)
+    else:   # the table is the whole sweep: the journal has done its job
+        journal.path.unlink(missing_ok=True)
     ok = df[df["error"].isna()]
     if params and len(ok):
         share = ok.groupby(params, sort=False)["connected"].mean()   # in --set order

@@ -6,11 +6,13 @@ The table does not depend on the executor or the number of workers: every run is
 function of (scenario text, overrides, seed), and rows are sorted by run id. Completed runs are
 appended to a journal next to the output, so an interrupted sweep resumes where it stopped
 and still holds every run exactly once; a failed run is reported with its parameters while the
-others complete.
+others complete, and is retried on resume. The journal's first line names its sweep, so that
+the runs of one sweep never end up in another's table.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import os
@@ -91,29 +93,66 @@ def run_one(text: str, source: str, base_dir: str | None, spec: RunSpec) -> list
 
 
 class Journal:
-    """Append-only record of completed runs (one JSON line each); a torn last line from an
-    interrupted write is ignored."""
+    """Append-only record of completed runs (one JSON line each) after a first line naming the
+    sweep it belongs to. A torn last line from an interrupted write is ignored; a failed run is
+    recorded but not counted as done, so that resuming retries it."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._header: str | None = None   # written with the first run, so that a sweep
+        #                                    that never starts leaves no file behind
 
-    def load(self) -> dict[int, list[dict]]:
+    def load(self, sweep: dict[str, Any]) -> dict[int, list[dict]]:
+        """The completed runs of ``sweep`` (see :func:`identity`). A journal of another sweep
+        is refused: its runs have the same ids but other parameters or seeds."""
         done: dict[int, list[dict]] = {}
-        if not self.path.exists():
-            return done
-        for line in self.path.read_text().splitlines():
+        lines = self.path.read_text().splitlines() if self.path.exists() else []
+        entries = []
+        for line in lines:
             try:
-                entry = json.loads(line)
+                entries.append(json.loads(line))
             except json.JSONDecodeError:
                 continue
-            done.setdefault(entry["run_id"], entry["rows"])
+        if not entries:
+            self._header = json.dumps({"sweep": sweep}) + "\n"
+            return done
+        recorded = entries[0].get("sweep") if isinstance(entries[0], dict) else None
+        if recorded is None:
+            raise InputError(f"{self.path}: not a sweep journal of this dasim (no sweep on its "
+                             "first line); delete it to start over, or choose another --out")
+        if recorded != sweep:
+            differ = [SWEEP_KEYS[k] for k in sweep if recorded.get(k) != sweep[k]]
+            raise InputError(
+                f"{self.path}: this journal is of another sweep (other {' and '.join(differ)});"
+                " delete it to start over, or choose another --out")
+        for entry in entries[1:]:
+            rows = entry.get("rows") if isinstance(entry, dict) else None
+            if rows and not any(row.get("error") for row in rows):
+                done.setdefault(entry["run_id"], rows)
         return done
 
     def append(self, run_id: int, rows: list[dict]) -> None:
-        with self.path.open("a") as f:
+        with self.path.open("w" if self._header else "a") as f:
+            if self._header:
+                f.write(self._header)
+                self._header = None
             f.write(json.dumps({"run_id": run_id, "rows": rows}, default=str) + "\n")
             f.flush()
             os.fsync(f.fileno())
+
+
+# what identifies a sweep, as an error message names it
+SWEEP_KEYS = {"scenario_sha256": "scenario text", "sets": "--set values",
+              "replications": "replications", "seed": "seed"}
+
+
+def identity(text: str, sets: list[tuple[str, list[Any]]], replications: int,
+             seed: int) -> dict[str, Any]:
+    """What makes two sweeps the same: the scenario's text, the --set paths and values, the
+    replications and the seed (a run id means the same run only under all four)."""
+    return {"scenario_sha256": hashlib.sha256(text.encode()).hexdigest(),
+            "sets": [[p, [value_text(v) for v in values]] for p, values in sets],
+            "replications": replications, "seed": seed}
 
 
 def local_executor(workers: int | None) -> Executor:
@@ -148,7 +187,7 @@ def run_sweep(scenario_path: str | Path, sets: list[tuple[str, list[Any]]], repl
             load_scenario(path, {p: v})
     text = path.read_text()
     specs = plan(sets, replications, seed)
-    done = journal.load()
+    done = journal.load(identity(text, sets, replications, seed))
     pending = [s for s in specs if s.run_id not in done]
     bar = progress(len(specs), len(specs) - len(pending)) if progress else None
     futures = {executor.submit(run_one, text, str(path), str(path.resolve().parent), s): s

@@ -68,34 +68,88 @@ def test_an_interrupted_sweep_resumes_with_every_run_exactly_once(tmp_path):
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     deadline = time.time() + 120
-    while time.time() < deadline and (not journal.exists() or
-                                      len(journal.read_text().splitlines()) < 2):
+    while time.time() < deadline and (not journal.exists() or   # its sweep and 2 runs
+                                      len(journal.read_text().splitlines()) < 3):
         time.sleep(0.1)
     os.killpg(proc.pid, signal.SIGKILL)   # the whole sweep, workers included
     proc.wait()
-    before = sw.Journal(journal).load()
+    gpo = ROOT / "scenarios" / "gpo-rollout.yaml"
+    before = sw.Journal(journal).load(
+        sw.identity(gpo.read_text(), [("duration", ["2h", "3h", "4h"])], 4, 1))
     assert 2 <= len(before) < 12, "the sweep should have been cut off midway"
     assert not out.exists()
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+    assert f"resuming: {len(before)} of 12 runs already in {journal}" in done.stderr
     df = pd.read_csv(out)
     assert sorted(df["run_id"].unique()) == list(range(12))
     assert df.groupby("run_id").size().eq(50).all()   # 50 clients per run, no duplicates
-    lines = [line for line in journal.read_text().splitlines() if line.strip()]
-    ids = [int(line.split(",")[0].split(":")[1]) for line in lines if line.endswith("}")]
-    assert len(ids) == len(set(ids))
+    kept = df[df["run_id"].isin(before)].sort_values(["run_id", "client"])
+    first = pd.DataFrame([r for rows in before.values() for r in rows])
+    assert kept["seed"].tolist() == first.sort_values(["run_id", "client"])["seed"].tolist()
+    assert not journal.exists()   # the table holds the whole sweep: the journal is gone
 
 
 def test_a_failed_run_is_reported_with_its_parameters_and_the_others_complete(tmp_path):
     out = tmp_path / "f.csv"
-    res = subprocess.run(
-        [sys.executable, "-m", "sim.cli", "sweep", str(HOME), "--set",
-         "pki.certificates.iphttps.chain_file=missing.pem,null", "--workers", "1",
-         "--out", str(out)], cwd=ROOT, capture_output=True, text=True)
+    cmd = [sys.executable, "-m", "sim.cli", "sweep", str(HOME), "--set",
+           "pki.certificates.iphttps.chain_file=missing.pem,null", "--workers", "1",
+           "--out", str(out)]
+    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert "chain_file=missing.pem" in res.stderr and "failed" in res.stderr
     df = pd.read_csv(out)
     assert df["error"].notna().sum() == 1 and df["connected"].eq(True).sum() == 1
+    # the journal stays, and running again retries the failed run only
+    assert "retries only the failed ones" in res.stderr
+    again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    assert "resuming: 1 of 2 runs" in again.stderr and "chain_file=missing.pem" in again.stderr
+
+
+def test_a_worker_that_died_is_retried_when_the_sweep_is_resumed(tmp_path):
+    sets = [("clients.0.profile", ["windows10", "windows11"])]
+    journal = sw.Journal(tmp_path / "w.journal")
+    sweep = sw.identity(HOME.read_text(), sets, 1, 11)
+    journal.load(sweep)
+    journal.append(0, [{"run_id": 0, "client": None, "error": "worker failed: BrokenProcessPool"}])
+    assert sw.Journal(journal.path).load(sweep) == {}
+    df = sweep_table(sw.local_executor(1), tmp_path, "w", sets, replications=1)
+    assert df["error"].isna().all() and df["run_id"].tolist() == [0, 1]
+    assert set(sw.Journal(journal.path).load(sweep)) == {0, 1}
+
+
+@pytest.mark.parametrize("change, named", [
+    (["--set", "clients.0.profile=windows10,windows7"], "other --set values"),
+    (["--set", "clients.0.profile=windows10,windows11", "--seed", "2"], "other seed"),
+    (["--set", "clients.0.profile=windows10,windows11", "--replications", "2"],
+     "other replications")])
+def test_a_journal_of_another_sweep_is_refused_rather_than_mixed_in(tmp_path, change, named):
+    out = tmp_path / "j.csv"
+    journal = sw.Journal(Path(str(out) + ".journal"))
+    journal.load(sw.identity(HOME.read_text(), [("clients.0.profile",
+                                                 ["windows10", "windows11"])], 1, 1))
+    journal.append(0, [{"run_id": 0, "client": "laptop", "connected": True}])
+    text = journal.path.read_text()
+    res = subprocess.run([sys.executable, "-m", "sim.cli", "sweep", str(HOME), *change,
+                          "--out", str(out)], cwd=ROOT, capture_output=True, text=True)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert f"{journal.path}: this journal is of another sweep ({named})" in res.stderr
+    assert not out.exists() and journal.path.read_text() == text
+
+
+def test_a_sweep_table_gets_the_mode_of_any_new_file_not_a_private_one(tmp_path):
+    out = tmp_path / "m.csv"
+    old = os.umask(0o022)
+    try:
+        res = subprocess.run([sys.executable, "-m", "sim.cli", "sweep", str(HOME), "--set",
+                              "clients.0.profile=windows10", "--workers", "1", "--out", str(out),
+                              "--plot", str(tmp_path / "m.svg")], cwd=ROOT, capture_output=True,
+                             text=True)
+    finally:
+        os.umask(old)
+    assert res.returncode == 0, res.stderr
+    assert (out.stat().st_mode & 0o777) == 0o644
+    assert ((tmp_path / "m.svg").stat().st_mode & 0o777) == 0o644
 
 
 @pytest.mark.parametrize("bad", ["clients.0.profile", "nosuch.key=1", "clients.0.profile=win9"])
