@@ -474,11 +474,13 @@ def sweep(scenario_file: str, sets: tuple[str, ...], replications: int, seed: in
         journal.path.unlink(missing_ok=True)
     ok = df[df["error"].isna()]
     if params and len(ok):
-        share = ok.groupby(params, sort=False)["connected"].mean()   # in --set order
-        for combo, value in share.items():
+        for combo, runs in ok.groupby(params, sort=False):   # in --set order
             label = combo if isinstance(combo, tuple) else (combo,)
+            split = ", ".join(f"{m} {n / len(runs):.0%}"
+                              for m, n in runs["method"].value_counts().items())
             click.echo("  " + ", ".join(f"{p}={v}" for p, v in zip(params, label, strict=True))
-                       + f": {value:.0%} connected")
+                       + f": {runs['connected'].mean():.0%} connected"
+                       + (f" ({split})" if split else ""))
     if plot:
         from sim.report import plots
 

@@ -41,17 +41,21 @@ class RunSpec:
 
 
 def parse_set(option: str) -> tuple[str, list[Any]]:
-    """``networks.home.nat.udp_timeout=30,120,300`` → (path, [30, 120, 300]); values are
-    read as YAML scalars, so numbers stay numbers."""
+    """``networks.home.nat.udp_timeout=30,120,300`` → (path, [30, 120, 300]). The values are
+    read as the items of a YAML flow sequence, so numbers stay numbers and a value may itself
+    be a list or a mapping: ``server.methods=[teredo,iphttps],[iphttps]`` is two values."""
     path, sep, values = option.partition("=")
     if not sep or not path.strip() or not values.strip():
         raise InputError(f"--set {option!r}: expected PATH=VALUE[,VALUE...]")
-    parsed = []
-    for text in values.split(","):
-        try:
-            parsed.append(yaml.safe_load(text.strip()))
-        except yaml.YAMLError:
-            parsed.append(text.strip())
+    try:
+        parsed = yaml.safe_load(f"[{values}]")
+    except yaml.YAMLError:   # not YAML as a whole (``@x``): each value by itself, or as text
+        parsed = []
+        for text in values.split(","):
+            try:
+                parsed.append(yaml.safe_load(text.strip()))
+            except yaml.YAMLError:
+                parsed.append(text.strip())
     return path.strip(), parsed
 
 
@@ -212,8 +216,9 @@ def run_sweep(scenario_path: str | Path, sets: list[tuple[str, list[Any]]], repl
 def table(rows: Iterable[dict], params: list[str]):
     """The rows as a pandas DataFrame with a stable column order. A parameter whose values
     are all numbers, all booleans or all text keeps that type; one that mixes them (``1,20,
-    null``; ``60,2m``) is written as the text of each value, so that no value turns into
-    ``1.0`` or ``NaN`` and parquet can store the column."""
+    null``; ``60,2m``) or holds lists or mappings (``[teredo, iphttps]``) is written as the
+    text of each value, so that no value turns into ``1.0`` or ``NaN``, parquet can store the
+    column and the summary can group by it."""
     import pandas as pd
 
     rows = list(rows)
@@ -226,13 +231,16 @@ def table(rows: Iterable[dict], params: list[str]):
         values = [row.get(p) for row in rows]
         kinds = {bool if isinstance(v, bool) else float if isinstance(v, int | float) else
                  type(v) for v in values}
-        if len(kinds) > 1:
+        if len(kinds) > 1 or kinds & {list, dict}:
             df[p] = [value_text(v) for v in values]
     return df[cols]
 
 
 def value_text(value: Any) -> str:
-    """A --set value as it is written in YAML (``null``, ``true``, ``20``, ``2m``)."""
+    """A --set value as it is written in YAML (``null``, ``true``, ``20``, ``2m``,
+    ``[teredo, iphttps]``)."""
+    if isinstance(value, list | dict):
+        return yaml.safe_dump(value, default_flow_style=True, sort_keys=False).strip()
     if value is None or isinstance(value, bool):
         return yaml.safe_dump(value).split("\n")[0]
     return str(value)

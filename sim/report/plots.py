@@ -4,7 +4,8 @@
 - ``sequence``: the exchanges of one client across the devices it crossed;
 - ``outcome_by_network``: stacked bars of the method (or error) each network's clients ended on;
 - ``ttc_cdf``: time-to-connect distributions by method;
-- ``connected_share``: the share of clients with DirectAccess over time (a rollout).
+- ``connected_share``: the share of clients with DirectAccess over time (a rollout);
+- ``sweep_summary``: per combination of a sweep's parameters, the share on each method.
 
 matplotlib is imported here only, so commands that draw nothing never pay for it.
 """
@@ -97,14 +98,17 @@ def sequence(records: list[tuple[float, str, str, str]], path: str, title: str) 
         return _save(fig, path)
 
 
+def _outcome(method: str | None, last_error: str | None) -> str:
+    """How a client ended: the method that carries its traffic, or none and why."""
+    return method or (f"none ({last_error})" if last_error else "none")
+
+
 def outcome_by_network(result: dict[str, Any], path: str) -> str:
     """Stacked bars: how each network's clients ended (method, or the last error)."""
     with plt.rc_context(STYLE):
         counts: dict[str, Counter] = defaultdict(Counter)
         for c in result["clients"]:
-            outcome = c["method"] or (f"none ({c['last_error']})" if c["last_error"]
-                                      else "none")
-            counts[c["network"]][outcome] += 1
+            counts[c["network"]][_outcome(c["method"], c["last_error"])] += 1
         networks = sorted(counts)
         outcomes = sorted({o for cnt in counts.values() for o in cnt},
                           key=lambda o: (o.startswith("none"), o))
@@ -163,26 +167,40 @@ def connected_share(series: list[tuple[float, float]], path: str, title: str,
 
 
 def sweep_summary(df: Any, params: list[str], path: str) -> str:
-    """Connected share per parameter combination, with the spread over replications."""
+    """Per parameter combination, the share of clients on each method (or without one, by
+    their last error), stacked, with the spread of the connected share over replications:
+    how many connect, and by which method, as a parameter changes."""
+    import pandas as pd
+
     with plt.rc_context(STYLE):
-        if params:
-            # combinations in the order of the --set values, as the runs were planned
-            per_run = df.groupby([*params, "run_id"], sort=False)["connected"].mean()
-            stats = per_run.reset_index().groupby(params, sort=False)["connected"].agg(
-                ["mean", "min", "max"])
-            labels = [", ".join(map(str, k if isinstance(k, tuple) else (k,)))
-                      for k in stats.index]
-        else:
-            per_run = df.groupby("run_id")["connected"].mean()
-            stats = per_run.agg(["mean", "min", "max"]).to_frame().T
-            labels = ["all runs"]
+        df = df.assign(outcome=[_outcome(None if pd.isna(m) else m,
+                                         None if pd.isna(e) else e)
+                                for m, e in zip(df["method"], df["last_error"], strict=True)])
+        keys = params or [df["run_id"].map(lambda _: "all runs")]
+        # combinations in the order of the --set values, as the runs were planned
+        shares = (df.groupby(keys, sort=False)["outcome"].value_counts(normalize=True)
+                  .unstack(fill_value=0.0))
+        spread = (df.groupby([*keys, "run_id"], sort=False)["connected"].mean()
+                  .groupby(level=list(range(len(keys))), sort=False).agg(["min", "max"]))
+        labels = [", ".join(map(str, k if isinstance(k, tuple) else (k,)))
+                  for k in shares.index]
+        outcomes = sorted(shares.columns, key=lambda o: (o.startswith("none"), o))
         fig, ax = plt.subplots(figsize=(max(5, 0.9 * len(labels)), 3.4))
-        means = stats["mean"].to_numpy()
-        ax.bar(labels, means, color=METHOD_COLOURS["iphttps"],
-               yerr=[means - stats["min"].to_numpy(), stats["max"].to_numpy() - means],
-               capsize=3)
+        bottom = [0.0] * len(labels)
+        palette = plt.get_cmap("Reds")
+        for k, outcome in enumerate(outcomes):
+            values = shares[outcome].to_list()
+            colour = METHOD_COLOURS.get(outcome) or palette(0.4 + 0.5 * k / len(outcomes))
+            ax.bar(labels, values, bottom=bottom, label=outcome, color=colour)
+            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        connected = sum((shares[o] for o in outcomes if not o.startswith("none")),
+                        start=pd.Series(0.0, index=shares.index))
+        ax.errorbar(labels, connected.to_list(), fmt="none", ecolor="black", capsize=3,
+                    yerr=[(connected - spread["min"]).clip(lower=0).to_list(),
+                          (spread["max"] - connected).clip(lower=0).to_list()])
         ax.set_ylim(0, 1.05)
-        ax.set_ylabel("share connected (min–max over replications)")
+        ax.set_ylabel("share of clients\n(whisker: connected, min–max over replications)")
         ax.set_title(" × ".join(params) if params else "sweep")
+        ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1, 1))
         plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
         return _save(fig, path)

@@ -174,3 +174,35 @@ def test_a_parameter_that_mixes_null_numbers_and_text_keeps_each_value_as_writte
     out = tmp_path / "t.parquet"
     sw.write_table(df, out)
     assert pd.read_parquet(out)["a"].tolist() == ["1", "20", "null", "1"]
+
+
+def test_a_value_may_be_a_list_so_methods_can_be_turned_off_at_the_server(tmp_path):
+    assert sw.parse_set("server.methods=[6to4,teredo,iphttps],[6to4,iphttps]") == (
+        "server.methods", [["6to4", "teredo", "iphttps"], ["6to4", "iphttps"]])
+    assert sw.parse_set("x=30, 2m ,null,@odd") == ("x", [30, "2m", None, "@odd"])
+    out = tmp_path / "m.csv"
+    res = subprocess.run([sys.executable, "-m", "sim.cli", "sweep", str(HOME), "--set",
+                          "server.methods=[6to4,teredo,iphttps],[6to4,iphttps]", "--workers",
+                          "1", "--out", str(out), "--plot", str(tmp_path / "m.svg")],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    df = pd.read_csv(out)
+    assert df["server.methods"].tolist() == ["[6to4, teredo, iphttps]", "[6to4, iphttps]"]
+    assert df["method"].tolist() == ["teredo", "iphttps"]
+    assert "server.methods=[6to4, iphttps]: 100% connected (iphttps 100%)" in res.stdout
+
+
+def test_the_summary_figure_stacks_the_methods_and_is_the_same_every_time(tmp_path):
+    from sim.report import plots
+
+    rows = [{"run_id": r, "replication": r % 2, "seed": r, "p": p, "client": f"c{i}",
+             "method": m, "connected": m is not None, "last_error": e}
+            for r, p in enumerate(["a", "a", "b", "b"])
+            for i, (m, e) in enumerate([("teredo" if p == "a" else "iphttps", None),
+                                        (None, "0x800b0109")])]
+    df = sw.table(rows, ["p"])
+    first = plots.sweep_summary(df, ["p"], str(tmp_path / "one.svg"))
+    second = plots.sweep_summary(df, ["p"], str(tmp_path / "two.svg"))
+    svg = Path(first).read_text()
+    assert svg == Path(second).read_text()
+    assert all(label in svg for label in ("teredo", "iphttps", "none (0x800b0109)"))
