@@ -135,3 +135,32 @@ def test_list_shows_every_library_scenario():
     out = CliRunner().invoke(cli, ["list", str(SCEN)])
     assert out.exit_code == 0
     assert len(out.output.splitlines()) == len(list(SCEN.glob("*.yaml")))
+
+
+def test_a_fleet_summary_gives_each_network_its_methods_times_and_errors():
+    from sim.report.text import summary_table
+
+    def client(i, network, method, ttc, error=None):
+        return {"name": f"laptop-{i:05}", "network": network, "location": "outside",
+                "method": method, "connected": method is not None, "time_to_connect_s": ttc,
+                "last_error": error}
+
+    clients = ([client(i, "home", "teredo", 12.0 + i / 10) for i in range(10)]
+               + [client(10, "hotel", "iphttps", 24.4),
+                  client(11, "hotel", None, None, "0x800b0109"),
+                  client(12, "hotel", None, None, "0x800b0109")])
+    result = {"scenario": "s", "seed": 1, "duration_s": 600, "clients": clients,
+              "summary": {"connected": 11, "clients": 13,
+                          "by_method": {"teredo": 10, "iphttps": 1},
+                          "by_error": {"0x800b0109": 2}}}
+    text = summary_table(result, limit=5)
+    table = text.split("By network")[1].splitlines()
+    assert table[1].split() == ["network", "clients", "connected", "teredo", "iphttps",
+                                "median", "(s)", "p90", "(s)", "not", "connected"]
+    # nearest rank: the 5th and 9th of 12.0 … 12.9
+    assert table[3].split() == ["home", "10", "10", "10", "-", "12.4", "12.8", "-"]
+    assert table[4].split() == ["hotel", "3", "1", "-", "1", "24.4", "24.4", "0x800b0109",
+                                "x2"]
+    # one network, or a handful of clients: no breakdown to read
+    one = {**result, "clients": clients[:10]}
+    assert "By network" not in summary_table(one)
