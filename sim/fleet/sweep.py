@@ -26,7 +26,9 @@ import yaml
 
 from sim.errors import InputError
 
-COLUMNS = ["run_id", "replication", "seed", "client", "network", "method", "connected",
+# "site": which home, hotel or phone of its network a laptop was at (``home#12``), for
+# networks with ``laptops_per_site``; empty for the others
+COLUMNS = ["run_id", "replication", "seed", "client", "network", "site", "method", "connected",
            "time_to_connect_s", "last_error", "error"]
 
 
@@ -88,10 +90,11 @@ def run_one(text: str, source: str, base_dir: str | None, spec: RunSpec) -> list
                                   overrides=dict(spec.params))
         result = Fleet(scenario, seed=spec.seed).run(workers=1)   # the sweep is parallel
     except Exception as exc:  # reported with its parameters; the sweep goes on
-        return [{**base, "client": None, "network": None, "method": None, "connected": None,
+        return [{**base, "client": None, "network": None, "site": None, "method": None,
+                 "connected": None,
                  "time_to_connect_s": None, "last_error": None,
                  "error": f"{type(exc).__name__}: {exc}"}]
-    return [{**base, "client": c.name, "network": c.network, "method": c.method,
+    return [{**base, "client": c.name, "network": c.network, "site": c.site, "method": c.method,
              "connected": c.connected, "time_to_connect_s": c.time_to_connect_s,
              "last_error": c.last_error, "error": None} for c in result.clients]
 

@@ -206,3 +206,13 @@ def test_the_summary_figure_stacks_the_methods_and_is_the_same_every_time(tmp_pa
     svg = Path(first).read_text()
     assert svg == Path(second).read_text()
     assert all(label in svg for label in ("teredo", "iphttps", "none (0x800b0109)"))
+
+
+def test_rows_name_the_site_of_a_laptop_on_a_network_with_sites(tmp_path):
+    mixed = ROOT / "scenarios" / "mixed-fleet.yaml"
+    rows = sw.run_sweep(mixed, [("clients.0.count", [30])], 1, 3, ThreadPoolExecutor(1),
+                        sw.Journal(tmp_path / "s.journal"))
+    df = sw.table(rows, ["clients.0.count"])
+    homes = df[df["network"] == "home"]["site"]
+    assert homes.str.fullmatch(r"home(#\d+)?").all() and homes.is_unique
+    assert df[df["network"].str.startswith("carrier")]["site"].isna().all()
