@@ -10,6 +10,12 @@ A fleet bigger than its ``shard_size`` comes back as a :class:`sim.fleet.shards.
 ``run(workers=N)`` runs the shards side by side and returns the same ``RunResult``; its
 ``simulation(client)`` is the live shard of one laptop.
 
+A sweep (``dasim sweep``) from a notebook::
+
+    from sim import sweep
+    df = sweep("scenarios/home-nat.yaml", {"networks.home.nat.udp_timeout": [20, 120]},
+               replications=5)   # one row per client per run (pandas)
+
 Heavy modules load only when used, so ``import sim`` stays cheap.
 """
 
@@ -22,7 +28,7 @@ if TYPE_CHECKING:
     from sim.fleet.shards import Fleet
     from sim.scenario.build import Simulation
 
-__all__ = ["simulate"]
+__all__ = ["simulate", "sweep"]
 
 
 def simulate(scenario: str | Path | Any, seed: int | None = None,
@@ -37,3 +43,14 @@ def simulate(scenario: str | Path | Any, seed: int | None = None,
         scenario = load_scenario(scenario, overrides)
     fleet = Fleet(scenario, seed=seed)
     return fleet.simulation(trace=trace) if fleet.shards == 1 else fleet
+
+
+def sweep(scenario: str | Path, sets: dict[str, list[Any]], replications: int = 1,
+          seed: int = 1, workers: int | None = None, executor: Any = None) -> Any:
+    """The table (pandas) of a parameter sweep: every combination of ``sets`` (a dotted
+    path into the scenario → its values) × ``replications``, each run with its own seed
+    from ``seed``, on a local process pool (``workers``) or any ``concurrent.futures``
+    executor (a Dask client's ``get_executor()``). The same table as ``dasim sweep``."""
+    from sim.fleet.sweep import sweep as run
+
+    return run(scenario, sets, replications, seed, workers, executor)

@@ -478,9 +478,12 @@ def sweep(scenario_file: str, sets: tuple[str, ...], replications: int, seed: in
             label = combo if isinstance(combo, tuple) else (combo,)
             split = ", ".join(f"{m} {n / len(runs):.0%}"
                               for m, n in runs["method"].value_counts().items())
+            checks = runs["probes_answered"].sum() + runs["probes_unanswered"].sum()
+            answered = (f"; connectivity checks answered "
+                        f"{runs['probes_answered'].sum() / checks:.1%}" if checks else "")
             click.echo("  " + ", ".join(f"{p}={v}" for p, v in zip(params, label, strict=True))
                        + f": {runs['connected'].mean():.0%} connected"
-                       + (f" ({split})" if split else ""))
+                       + (f" ({split})" if split else "") + answered)
     if plot:
         from sim.report import plots
 

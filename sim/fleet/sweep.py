@@ -28,8 +28,11 @@ from sim.errors import InputError
 
 # "site": which home, hotel or phone of its network a laptop was at (``home#12``), for
 # networks with ``laptops_per_site``; empty for the others
+# "probes_answered"/"_unanswered": the connectivity assistant's checks through the tunnel
+# (``connectivity_probe``), which show a tunnel that connected but then lost traffic, as
+# when a NAT's binding expires between Teredo refreshes; empty without checks
 COLUMNS = ["run_id", "replication", "seed", "client", "network", "site", "method", "connected",
-           "time_to_connect_s", "last_error", "error"]
+           "time_to_connect_s", "probes_answered", "probes_unanswered", "last_error", "error"]
 
 
 @dataclass(frozen=True)
@@ -91,11 +94,13 @@ def run_one(text: str, source: str, base_dir: str | None, spec: RunSpec) -> list
         result = Fleet(scenario, seed=spec.seed).run(workers=1)   # the sweep is parallel
     except Exception as exc:  # reported with its parameters; the sweep goes on
         return [{**base, "client": None, "network": None, "site": None, "method": None,
-                 "connected": None,
-                 "time_to_connect_s": None, "last_error": None,
+                 "connected": None, "time_to_connect_s": None, "probes_answered": None,
+                 "probes_unanswered": None, "last_error": None,
                  "error": f"{type(exc).__name__}: {exc}"}]
     return [{**base, "client": c.name, "network": c.network, "site": c.site, "method": c.method,
              "connected": c.connected, "time_to_connect_s": c.time_to_connect_s,
+             "probes_answered": c.probes[0] if c.probes else None,
+             "probes_unanswered": c.probes[1] if c.probes else None,
              "last_error": c.last_error, "error": None} for c in result.clients]
 
 
@@ -183,9 +188,10 @@ def dask_executor(scheduler: str) -> tuple[Executor, Any]:
 
 
 def run_sweep(scenario_path: str | Path, sets: list[tuple[str, list[Any]]], replications: int,
-              seed: int, executor: Executor, journal: Journal,
+              seed: int, executor: Executor, journal: Journal | None,
               progress: Callable[[int, int], Any] | None = None) -> list[dict]:
-    """Run what the journal lacks on ``executor``; return every row, sorted by run id."""
+    """Run what the journal lacks (every run, without one) on ``executor``; return every row,
+    sorted by run id."""
     from sim.scenario import load_scenario
 
     path = Path(scenario_path)
@@ -194,7 +200,7 @@ def run_sweep(scenario_path: str | Path, sets: list[tuple[str, list[Any]]], repl
             load_scenario(path, {p: v})
     text = path.read_text()
     specs = plan(sets, replications, seed)
-    done = journal.load(identity(text, sets, replications, seed))
+    done = journal.load(identity(text, sets, replications, seed)) if journal else {}
     pending = [s for s in specs if s.run_id not in done]
     bar = progress(len(specs), len(specs) - len(pending)) if progress else None
     futures = {executor.submit(run_one, text, str(path), str(path.resolve().parent), s): s
@@ -207,13 +213,29 @@ def run_sweep(scenario_path: str | Path, sets: list[tuple[str, list[Any]]], repl
             rows = [{"run_id": spec.run_id, "replication": spec.replication,
                      "seed": spec.seed, **dict(spec.params), "client": None,
                      "error": f"worker failed: {type(exc).__name__}: {exc}"}]
-        journal.append(spec.run_id, rows)
+        if journal is not None:
+            journal.append(spec.run_id, rows)
         done[spec.run_id] = rows
         if bar is not None:
             bar.update(1)
     if bar is not None:
         bar.close()
     return [row for run_id in sorted(done) if run_id < len(specs) for row in done[run_id]]
+
+
+def sweep(scenario: str | Path, sets: dict[str, list[Any]], replications: int = 1,
+          seed: int = 1, workers: int | None = None, executor: Executor | None = None) -> Any:
+    """``dasim sweep`` from Python: the table (pandas) of every run of ``sets`` (path →
+    values) × ``replications``, on ``executor`` or a local pool of ``workers`` processes."""
+    pairs = list(sets.items())
+    own = executor is None
+    executor = local_executor(workers) if own else executor
+    try:
+        rows = run_sweep(scenario, pairs, replications, seed, executor, None)
+    finally:
+        if own:
+            executor.shutdown()
+    return table(rows, [p for p, _ in pairs])
 
 
 def table(rows: Iterable[dict], params: list[str]):
@@ -236,6 +258,8 @@ def table(rows: Iterable[dict], params: list[str]):
                  type(v) for v in values}
         if len(kinds) > 1 or kinds & {list, dict}:
             df[p] = [value_text(v) for v in values]
+    for c in ("probes_answered", "probes_unanswered"):   # counts, empty without checks
+        df[c] = df[c].astype("Int64")
     return df[cols]
 
 

@@ -197,9 +197,17 @@ def sweep_summary(df: Any, params: list[str], path: str) -> str:
                         start=pd.Series(0.0, index=shares.index))
         ax.errorbar(labels, connected.to_list(), fmt="none", ecolor="black", capsize=3,
                     yerr=[(connected - spread["min"]).clip(lower=0).to_list(),
-                          (spread["max"] - connected).clip(lower=0).to_list()])
+                          (spread["max"] - connected).clip(lower=0).to_list()],
+                    label="connected: min–max over replications")
+        if "probes_answered" in df and df["probes_answered"].notna().any():
+            # a tunnel can be up and still lose traffic (a NAT binding that expires between
+            # Teredo refreshes): the connectivity assistant's checks show it
+            sums = df.groupby(keys, sort=False)[["probes_answered", "probes_unanswered"]].sum()
+            answered = sums["probes_answered"] / sums.sum(axis=1)
+            ax.plot(labels, answered.reindex(shares.index).to_list(), "D", color="white",
+                    markeredgecolor="black", label="connectivity checks answered")
         ax.set_ylim(0, 1.05)
-        ax.set_ylabel("share of clients\n(whisker: connected, min–max over replications)")
+        ax.set_ylabel("share")
         ax.set_title(" × ".join(params) if params else "sweep")
         ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1, 1))
         plt.setp(ax.get_xticklabels(), rotation=30, ha="right")

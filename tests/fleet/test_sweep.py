@@ -216,3 +216,29 @@ def test_rows_name_the_site_of_a_laptop_on_a_network_with_sites(tmp_path):
     homes = df[df["network"] == "home"]["site"]
     assert homes.str.fullmatch(r"home(#\d+)?").all() and homes.is_unique
     assert df[df["network"].str.startswith("carrier")]["site"].isna().all()
+
+
+def test_connectivity_checks_show_a_nat_timeout_shorter_than_teredo_refreshes(tmp_path):
+    # a binding that expires between refreshes (20 s < 22.5-30 s) comes back on a new port
+    # when the NAT allocates ports at random: the Teredo address, which carries the old
+    # mapping, stops receiving until the client re-qualifies. With port preservation the new
+    # binding is the old one again. The tunnel stays "connected" in both cases: only the
+    # checks tell them apart.
+    out = tmp_path / "u.csv"
+    res = subprocess.run(
+        [sys.executable, "-m", "sim.cli", "sweep", str(HOME), "--set",
+         "networks.home.nat.port_allocation=preservation,random", "--set",
+         "networks.home.nat.udp_timeout=20", "--set", "duration=30m", "--set",
+         "clients.0.connectivity_probe=30", "--workers", "1", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    df = pd.read_csv(out).set_index("networks.home.nat.port_allocation")
+    assert df["connected"].all() and df["method"].eq("teredo").all()
+    assert df.loc["preservation", "probes_unanswered"] == 0
+    assert df.loc["preservation", "probes_answered"] == 59
+    assert 0 < df.loc["random", "probes_unanswered"] < df.loc["random", "probes_answered"]
+    assert "preservation, networks.home.nat.udp_timeout=20, duration=30m, " \
+           "clients.0.connectivity_probe=30: 100% connected (teredo 100%); connectivity " \
+           "checks answered 100.0%" in res.stdout
+    plain = sw.table([{"run_id": 0, "client": "x", "connected": True}], [])
+    assert plain["probes_answered"].isna().all()   # no checks, no count
