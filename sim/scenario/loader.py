@@ -116,7 +116,8 @@ def _unwrap(annotation: Any, part: Any) -> Any:
     return annotation
 
 
-def _message(err: dict[str, Any], root: yaml.Node | None, source: str) -> tuple[int, str]:
+def _message(err: dict[str, Any], root: yaml.Node | None, source: str,
+             overrides: dict[str, Any] | None = None) -> tuple[int, str]:
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and (
         p.startswith("function-") or p in ("date", "datetime", "str", "int", "float"))))
     kind = err["type"]
@@ -137,6 +138,13 @@ def _message(err: dict[str, Any], root: yaml.Node | None, source: str) -> tuple[
             err["input"], options)
     else:
         text = err["msg"].removeprefix("Value error, ")
+    # a value from --set is not where the file's line would say: name the option instead
+    parts = [str(p) for p in loc]
+    for path, value in (overrides or {}).items():
+        if parts[:len(path.split("."))] == path.split("."):
+            shown = yaml.safe_dump(value, default_flow_style=True, sort_keys=False,
+                                   width=1 << 16).split("\n")[0]
+            return -1, f"{source}: --set {path}={shown}: {_dotted(loc)}: {text}"
     if kind == "extra_forbidden":
         node = _key_node(root, loc)
     else:
@@ -171,7 +179,7 @@ def parse_scenario(text: str, source: str = "<string>", base_dir: Path | None = 
     except ValidationError as exc:
         # An unknown key usually explains a "missing" one (a typo): report it first.
         errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
-        msgs = [_message(e, root, source) for e in errors]
+        msgs = [_message(e, root, source, overrides) for e in errors]
         if errors[0]["type"] != "extra_forbidden":
             msgs.sort()
         first = msgs[0][1]

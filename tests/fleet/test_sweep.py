@@ -2,6 +2,7 @@
 exactly once, failed runs reported with their parameters."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -159,6 +160,23 @@ def test_bad_set_options_exit_2(tmp_path, bad):
                          text=True)
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert not (tmp_path / "x.csv").exists()
+
+
+@pytest.mark.parametrize("option, message", [
+    ("clients.0.profile=win9", "--set clients.0.profile=win9: clients.0.profile: 'win9' is "
+                               "not one of"),
+    ("server.methods=[6to4,bogus]", "--set server.methods=[6to4, bogus]: server.methods.1: "
+                                    "'bogus' is not one of 6to4, teredo, iphttps"),
+    ("networks.home.nat={preset: nosuch}", "--set networks.home.nat={preset: nosuch}: "
+                                           "networks.home.nat.preset: 'nosuch' is not one of")])
+def test_a_bad_set_value_is_reported_at_the_option_not_at_the_files_line(tmp_path, option,
+                                                                          message):
+    res = subprocess.run([sys.executable, "-m", "sim.cli", "sweep", str(HOME), "--set", option,
+                          "--out", str(tmp_path / "x.csv")], cwd=ROOT, capture_output=True,
+                         text=True)
+    assert res.returncode == 2 and len(res.stderr.splitlines()) == 1
+    assert res.stderr.startswith(f"dasim: error: {HOME}: {message}")
+    assert not re.search(re.escape(str(HOME)) + r":\d", res.stderr)   # no line of the file
 
 
 def test_a_parameter_that_mixes_null_numbers_and_text_keeps_each_value_as_written(tmp_path):
