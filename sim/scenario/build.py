@@ -446,9 +446,10 @@ class Simulation:
             if self.capture_point == f"client:{name}":
                 host.interfaces[0].capture = self.capture = []
 
-    def roam(self, client: SimClient, network: str) -> None:
-        """Move a laptop to another network: its NIC leaves the old LAN, joins the new one
-        with a new address, and the DirectAccess client starts over (F1.20)."""
+    def roam(self, client: SimClient, network: str, site: str | None = None) -> None:
+        """Move a laptop to another network (to its site ``site``, else where ``place`` puts
+        it): its NIC leaves the old LAN, joins the new one with a new address, and the
+        DirectAccess client starts over (F1.20)."""
         if network not in self.networks:
             raise InputError(f"roam: unknown network {network!r}")
         host = client.host
@@ -458,12 +459,14 @@ class Simulation:
             host.remove_address(old, addr)
         host.routes.remove_interface(old)
         host.interfaces.remove(old)
-        site = self.place(network)
-        site.add_host(client.name, host=host)
+        into = next((n for n in self.sites[network] if n.name == site), None) \
+            if site is not None else None
+        site_net = into or self.place(network)
+        site_net.add_host(client.name, host=host)
         host.interfaces.insert(0, host.interfaces.pop())
         host.dns_servers = [self.dns_for[network]]
         host.__dict__.pop("dns_cache", None)
-        client.network, client.site = network, site.name
+        client.network, client.site = network, site_net.name
         client.da.restart(f"roamed to network {network}")
 
     def _start_later(self, client: SimClient):
@@ -484,8 +487,8 @@ class Simulation:
 
     # -- events ------------------------------------------------------------------------
     def _schedule_events(self) -> None:
-        for event in self.doc.get("events") or []:
-            self.kernel.env.process(scenario_events.run_event(self, event))
+        for index, event in enumerate(self.doc.get("events") or []):
+            self.kernel.env.process(scenario_events.run_event(self, event, index))
 
     # -- run ---------------------------------------------------------------------------
     def run(self) -> RunResult:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sim.errors import InputError
+from sim.net.kernel import Stream, derive_seed
 
 if TYPE_CHECKING:
     from sim.scenario.build import SimClient, Simulation
@@ -22,14 +23,24 @@ GP_REFRESH = 90 * 60.0
 GP_OFFSET = 30 * 60.0
 
 
-def _clients(sim: Simulation, name: str | None) -> list[SimClient]:
+def _clients(sim: Simulation, event: dict[str, Any], index: int) -> list[SimClient]:
+    """The laptops an event acts on: the one it names, the members of the fleet it names, or
+    all; with ``share``, each of them with that probability. A laptop's draw comes from a
+    stream named after the event and the laptop alone, so the same laptops take part
+    whatever the shards or the other laptops."""
+    name = event.get("client")
     if name is None:
-        return list(sim.clients)
-    exact = [c for c in sim.clients if c.name == name]
-    fleet = [c for c in sim.clients if c.name.startswith(f"{name}-")]
-    found = exact or fleet
-    if not found and sim.shards == 1:   # in a fleet's shard, the client may be in another
-        raise InputError(f"event names unknown client {name!r}")
+        found = list(sim.clients)
+    else:
+        exact = [c for c in sim.clients if c.name == name]
+        found = exact or [c for c in sim.clients if c.name.startswith(f"{name}-")]
+        if not found and sim.shards == 1:   # in a fleet's shard, the client may be in another
+            raise InputError(f"event names unknown client {name!r}")
+    share = event.get("share")
+    if share is not None:
+        seed = sim.kernel.seed
+        found = [c for c in found
+                 if Stream(derive_seed(seed, f"event{index}:{c.name}")).random() < share]
     return found
 
 
@@ -62,15 +73,25 @@ def gpo_apply(sim: Simulation, client: SimClient, cert: Any, label: str):
         yield env.timeout(1.0)   # let the new location or tunnel settle
 
 
-def run_event(sim: Simulation, event: dict[str, Any]):
-    """Wait until the event's time, then act."""
+def roam_back(sim: Simulation, client: SimClient, network: str, home: str, site: str,
+              after: float):
+    """A visit ends: after ``after`` the laptop goes back to network ``home``, site
+    ``site``, unless it has moved on since (it is no longer on ``network``)."""
+    yield sim.kernel.env.timeout(after)
+    if client.network == network:
+        sim.roam(client, home, site)
+
+
+def run_event(sim: Simulation, event: dict[str, Any], index: int = 0):
+    """Wait until the event's time, then act (``index``: the event's place in the scenario,
+    which names the draws of its ``share``)."""
     env = sim.kernel.env
     yield env.timeout(float(event["at"]))
     action = event["action"]
     sim.kernel.log("scenario", "event", action=action)
     if action in ("import_root", "remove_root"):
         cert = sim.pki.certificate(event["authority"])
-        for c in _clients(sim, event.get("client")):
+        for c in _clients(sim, event, index):
             if action == "import_root":
                 c.stores.root.add(cert, at=env.now)
                 c.da.note(f"root {event['authority']} imported into Trusted Root "
@@ -80,16 +101,20 @@ def run_event(sim: Simulation, event: dict[str, Any]):
                 c.da.note(f"root {event['authority']} removed from Trusted Root")
     elif action == "gpo_deploy_root":
         cert = sim.pki.certificate(event["authority"])
-        for c in _clients(sim, event.get("client")):
+        for c in _clients(sim, event, index):
             env.process(gpo_apply(sim, c, cert, event["authority"]))
     elif action == "gpo_refresh":
         pending = getattr(sim, "pending_gpo", [])
-        for c in _clients(sim, event.get("client")):
+        for c in _clients(sim, event, index):
             for cert, label in pending:
                 env.process(gpo_apply(sim, c, cert, label))
     elif action == "roam":
-        for c in _clients(sim, event.get("client")):
+        back = event.get("back_after")
+        for c in _clients(sim, event, index):
+            home, site = c.network, c.site
             sim.roam(c, event["network"])
+            if back:
+                env.process(roam_back(sim, c, event["network"], home, site, float(back)))
     elif action == "portal_login":   # on every site of the network (each hotel)
         for site in sim.sites[event["network"]]:
             site.portal.login()

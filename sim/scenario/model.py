@@ -294,18 +294,34 @@ NEEDS = {"import_root": ("client", "authority"), "remove_root": ("client", "auth
          "portal_login": ("network",), "nat_reboot": ("network",)}
 
 
+# actions on clients: ``client`` names one laptop, a fleet (all its members) or, left out,
+# every laptop; ``share`` keeps each of them with that probability
+ON_CLIENTS = ("import_root", "remove_root", "gpo_deploy_root", "gpo_refresh", "roam")
+
+
 class EventSpec(Strict):
     at: Duration
     action: Action
     client: str | None = None
     authority: str | None = None
     network: str | None = None
+    # each named laptop takes part with this probability, drawn from a stream of its own (so
+    # the same laptops take part whatever the shards): 10 % of a fleet visits the office
+    share: float | None = Field(default=None, gt=0, le=1)
+    # a roam that ends: after this long each laptop goes back to the network and site it
+    # came from (an office visit, a night in a hotel), unless it has roamed again since
+    back_after: Duration | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _fields(self) -> EventSpec:
         missing = [f for f in NEEDS.get(self.action, ()) if getattr(self, f) is None]
         if missing:
             raise ValueError(f"action {self.action} needs {' and '.join(missing)}")
+        if self.share is not None and self.action not in ON_CLIENTS:
+            raise ValueError(f"share applies to actions on clients ({', '.join(ON_CLIENTS)}), "
+                             f"not to {self.action}")
+        if self.back_after is not None and self.action != "roam":
+            raise ValueError(f"back_after applies to roam, not to {self.action}")
         return self
 
 
