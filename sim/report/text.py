@@ -30,6 +30,9 @@ def summary_table(result: dict[str, Any], limit: int = 40) -> str:
     if s["by_error"]:
         errors = ", ".join(f"{e} x{n}" for e, n in s["by_error"].items())
         lines.append(f"Not connected, by last error: {errors}")
+    inside = sum(c["location"] == "inside" and not c["connected"] for c in result["clients"])
+    if inside:
+        lines.append(f"Inside the corporate network, no tunnel needed: {inside}")
     networks = {c["network"] for c in result["clients"]}
     if len(networks) > 1 and len(result["clients"]) >= 10:
         lines += ["", "By network (time to connect of the connected: median and 90th "
@@ -39,7 +42,8 @@ def summary_table(result: dict[str, Any], limit: int = 40) -> str:
 
 def by_network(clients: list[dict[str, Any]]) -> list[tuple[str, ...]]:
     """One row per network: clients, connected, how many on each method that occurs, the
-    median and 90th-percentile time to connect, and the last errors of the others."""
+    median and 90th-percentile time to connect, and why the others are not connected (their
+    last error, or inside: on the corporate network, where no tunnel is needed)."""
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for c in clients:
         groups[c["network"]].append(c)
@@ -51,7 +55,8 @@ def by_network(clients: list[dict[str, Any]]) -> list[tuple[str, ...]]:
         on = Counter(c["method"] for c in group)
         times = sorted(c["time_to_connect_s"] for c in group if c["connected"]
                        and c["time_to_connect_s"] is not None)
-        errors = Counter(c["last_error"] or "no error" for c in group if not c["connected"])
+        errors = Counter("inside" if c["location"] == "inside" else c["last_error"] or "no error"
+                         for c in group if not c["connected"])
         rows.append((name, str(len(group)), str(sum(c["connected"] for c in group)),
                      *[str(on[m]) if on[m] else "-" for m in methods],
                      _rank(times, 0.5), _rank(times, 0.9),

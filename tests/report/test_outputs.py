@@ -148,9 +148,10 @@ def test_a_fleet_summary_gives_each_network_its_methods_times_and_errors():
     clients = ([client(i, "home", "teredo", 12.0 + i / 10) for i in range(10)]
                + [client(10, "hotel", "iphttps", 24.4),
                   client(11, "hotel", None, None, "0x800b0109"),
-                  client(12, "hotel", None, None, "0x800b0109")])
+                  client(12, "hotel", None, None, "0x800b0109"),
+                  {**client(13, "corp", None, None), "location": "inside"}])
     result = {"scenario": "s", "seed": 1, "duration_s": 600, "clients": clients,
-              "summary": {"connected": 11, "clients": 13,
+              "summary": {"connected": 11, "clients": 14,
                           "by_method": {"teredo": 10, "iphttps": 1},
                           "by_error": {"0x800b0109": 2}}}
     text = summary_table(result, limit=5)
@@ -158,9 +159,11 @@ def test_a_fleet_summary_gives_each_network_its_methods_times_and_errors():
     assert table[1].split() == ["network", "clients", "connected", "teredo", "iphttps",
                                 "median", "(s)", "p90", "(s)", "not", "connected"]
     # nearest rank: the 5th and 9th of 12.0 … 12.9
-    assert table[3].split() == ["home", "10", "10", "10", "-", "12.4", "12.8", "-"]
-    assert table[4].split() == ["hotel", "3", "1", "-", "1", "24.4", "24.4", "0x800b0109",
+    assert table[3].split() == ["corp", "1", "0", "-", "-", "-", "-", "inside", "x1"]
+    assert table[4].split() == ["home", "10", "10", "10", "-", "12.4", "12.8", "-"]
+    assert table[5].split() == ["hotel", "3", "1", "-", "1", "24.4", "24.4", "0x800b0109",
                                 "x2"]
+    assert "Inside the corporate network, no tunnel needed: 1\n" in text
     # one network, or a handful of clients: no breakdown to read
     one = {**result, "clients": clients[:10]}
     assert "By network" not in summary_table(one)
