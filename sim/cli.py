@@ -105,19 +105,37 @@ def _url_fetch(url: str) -> bytes | None:
 SCENARIO = click.argument("scenario_file", metavar="FILE",
                           type=click.Path(dir_okay=False, path_type=str))
 SEED = click.option("--seed", type=int, default=None, help="Override the scenario's seed.")
+SETS = click.option("--set", "sets", multiple=True, metavar="PATH=VALUE",
+                    help="Change one value of the scenario: a dotted path, list items by "
+                         "index (clients.0.count=20000). Repeatable.")
 
 
-def _fleet(path: str, seed: int | None):
+def _overrides(sets: tuple[str, ...]) -> dict[str, object]:
+    """``--set`` options as scenario overrides: one value each (a sweep takes several)."""
+    from sim.fleet.sweep import parse_set
+
+    overrides = {}
+    for option in sets:
+        path, values = parse_set(option)
+        if len(values) != 1:
+            raise InputError(f"--set {option}: one value here; dasim sweep runs several "
+                             "(or write a list in brackets: [a, b])")
+        overrides[path] = values[0]
+    return overrides
+
+
+def _fleet(path: str, seed: int | None, sets: tuple[str, ...] = ()):
     from sim.fleet.shards import Fleet
     from sim.scenario import load_scenario
 
-    return Fleet(load_scenario(path), seed=seed)
+    return Fleet(load_scenario(path, _overrides(sets) or None), seed=seed)
 
 
-def _simulate(path: str, seed: int | None, trace: bool = False, client: str | None = None):
+def _simulate(path: str, seed: int | None, trace: bool = False, client: str | None = None,
+              sets: tuple[str, ...] = ()):
     """A live simulation of the scenario: for a fleet in shards, the shard carrying
     ``client`` (default the first)."""
-    return _fleet(path, seed).simulation(client, trace)
+    return _fleet(path, seed, sets).simulation(client, trace)
 
 
 def _point_client(point: str | None) -> str | None:
@@ -192,6 +210,7 @@ def _check_writable(path: str | None, option: str) -> None:
 @cli.command()
 @SCENARIO
 @SEED
+@SETS
 @click.option("--json", "as_json", is_flag=True, help="Print the dasim.result/1 JSON.")
 @click.option("--pcap", type=click.Path(dir_okay=False, path_type=str),
               help="Write the packets seen at --point to this pcap file.")
@@ -203,7 +222,8 @@ def _check_writable(path: str | None, option: str) -> None:
 @click.option("--interfaces", is_flag=True, help="Include interface-state histories in JSON.")
 @WORKERS
 @SCHEDULER
-def run(scenario_file: str, seed: int | None, as_json: bool, pcap: str | None,
+def run(scenario_file: str, seed: int | None, sets: tuple[str, ...], as_json: bool,
+        pcap: str | None,
         point: str | None, plot: str | None, interfaces: bool, workers: int | None,
         scheduler: str | None) -> None:
     """Run a scenario and report how each client connected (exit 0 whatever the outcome).
@@ -214,7 +234,7 @@ def run(scenario_file: str, seed: int | None, as_json: bool, pcap: str | None,
 
     _check_writable(pcap, "--pcap")
     _check_writable(plot, "--plot")
-    fleet = _fleet(scenario_file, seed)
+    fleet = _fleet(scenario_file, seed, sets)
     sim = fleet.simulation(_point_client(point))
     records = None
     if pcap:
@@ -273,9 +293,10 @@ NETSH_VIEWS = {
 @click.option("--at", "at_s", type=str, default=None,
               help="Simulated time (seconds or 5m); default: the end of the run.")
 @SEED
+@SETS
 @click.argument("words", nargs=-1, required=True)
 def netsh(scenario_file: str, client_name: str, at_s: str | None, seed: int | None,
-          words: tuple[str, ...]) -> None:
+          sets: tuple[str, ...], words: tuple[str, ...]) -> None:
     """Print what netsh would show on a client at a simulated time, e.g.
 
     dasim netsh FILE --client laptop --at 120 interface httpstunnel show interfaces
@@ -291,7 +312,7 @@ def netsh(scenario_file: str, client_name: str, at_s: str | None, seed: int | No
         at = parse_duration(at_s) if at_s is not None else None
     except ValueError as exc:
         raise InputError(f"--at: {exc}") from None
-    sim = _simulate(scenario_file, seed, client=client_name)
+    sim = _simulate(scenario_file, seed, client=client_name, sets=sets)
     client = sim.client(client_name)
     sim.run()
     t = sim.duration if at is None else at
@@ -320,11 +341,13 @@ def netsh(scenario_file: str, client_name: str, at_s: str | None, seed: int | No
 @SCENARIO
 @click.option("--client", "client_name", default=None, help="The client (default: all).")
 @SEED
-def explain(scenario_file: str, client_name: str | None, seed: int | None) -> None:
+@SETS
+def explain(scenario_file: str, client_name: str | None, seed: int | None,
+            sets: tuple[str, ...]) -> None:
     """Tell each client's story in plain sentences, with causes and remedies."""
     from sim.report.narrative import narrate
 
-    sim = _simulate(scenario_file, seed, trace=True, client=client_name)
+    sim = _simulate(scenario_file, seed, trace=True, client=client_name, sets=sets)
     targets = [sim.client(client_name)] if client_name else sim.clients[:20]
     result = sim.run()
     by_name = {c.name: c for c in result.clients}
@@ -341,13 +364,15 @@ def explain(scenario_file: str, client_name: str | None, seed: int | None) -> No
 @click.option("--point", default=None, help="client:NAME (default the first client), "
                                             "nat:NETWORK or server.")
 @SEED
-def pcap(scenario_file: str, out: str, point: str | None, seed: int | None) -> None:
+@SETS
+def pcap(scenario_file: str, out: str, point: str | None, seed: int | None,
+         sets: tuple[str, ...]) -> None:
     """Write the packets a capture point saw to a pcap file that Wireshark opens."""
     from sim.report.capture import attach_capture
     from sim.report.pcap import write_pcap
 
     _check_writable(out, "--out")
-    sim = _simulate(scenario_file, seed, client=_point_client(point))
+    sim = _simulate(scenario_file, seed, client=_point_client(point), sets=sets)
     records = attach_capture(sim, point)
     sim.run()
     _atomic_write(out, lambda tmp: write_pcap(tmp, records, sim.start))
@@ -363,10 +388,12 @@ PLOT_KINDS = ("timeline", "sequence", "outcomes", "ttc", "connected")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=str))
 @click.option("--client", "client_name", default=None, help="For --kind sequence.")
 @SEED
+@SETS
 @WORKERS
 @SCHEDULER
 def plot(scenario_file: str, kind: str, out: str, client_name: str | None,
-         seed: int | None, workers: int | None, scheduler: str | None) -> None:
+         seed: int | None, sets: tuple[str, ...], workers: int | None,
+         scheduler: str | None) -> None:
     """Draw a figure for a design document (PNG or SVG by the file's suffix)."""
     from sim.report import plots
     from sim.report.capture import attach_capture, names_by_address, summary
@@ -374,7 +401,7 @@ def plot(scenario_file: str, kind: str, out: str, client_name: str | None,
     _check_writable(out, "--out")
     if not out.lower().endswith((".png", ".svg")):
         raise InputError(f"--out {out}: the file must end in .png or .svg")
-    fleet = _fleet(scenario_file, seed)
+    fleet = _fleet(scenario_file, seed, sets)
     records = None
     if kind == "sequence":   # one laptop's packets: its shard is enough
         sim = fleet.simulation(client_name)

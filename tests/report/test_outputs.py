@@ -167,3 +167,28 @@ def test_a_fleet_summary_gives_each_network_its_methods_times_and_errors():
     # one network, or a handful of clients: no breakdown to read
     one = {**result, "clients": clients[:10]}
     assert "By network" not in summary_table(one)
+
+
+def test_set_changes_a_value_for_run_explain_and_netsh():
+    home = str(SCEN / "home-nat.yaml")
+    plain = json.loads(dasim("run", home, "--json").stdout)
+    changed = json.loads(dasim("run", home, "--json", "--set",
+                               "networks.home.nat.preset=symmetric").stdout)
+    assert plain["clients"][0]["method"] == "teredo"
+    assert changed["clients"][0]["method"] == "iphttps"
+    story = dasim("explain", home, "--set", "networks.home.nat.preset=symmetric").stdout.decode()
+    assert "teredo: failed: client is behind a symmetric NAT" in story
+    state = dasim("netsh", home, "--client", "laptop", "--set",
+                  "server.methods=[6to4,iphttps]", "interface", "teredo", "show",
+                  "state").stdout.decode()
+    assert "qualified" not in state
+
+
+@pytest.mark.parametrize("option, message", [
+    ("clients.0.profile=windows11,windows7", "one value here; dasim sweep runs several"),
+    ("clients.0.nosuch=1", "clients.0.nosuch: unknown key"),
+    ("clients.0.profile", "expected PATH=VALUE")])
+def test_a_bad_set_on_run_exits_2_with_one_line(option, message):
+    res = dasim("run", str(SCEN / "home-nat.yaml"), "--set", option)
+    err = res.stderr.decode()
+    assert res.returncode == 2 and message in err and len(err.splitlines()) == 1
