@@ -31,6 +31,7 @@ figures: $(STAMP)
 	$(BIN)/dasim plot scenarios/kb2980667-untrusted-root.yaml --kind timeline --out docs/figures/kb2980667-timeline.svg
 	$(BIN)/dasim plot scenarios/mixed-fleet.yaml --kind outcomes --out docs/figures/mixed-fleet-outcomes.svg
 	$(BIN)/dasim plot scenarios/mixed-fleet.yaml --kind ttc --out docs/figures/mixed-fleet-ttc.svg
+	$(BIN)/dasim plot scenarios/fleet-rollout.yaml --kind connected --out docs/figures/fleet-rollout-connected.svg
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

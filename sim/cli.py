@@ -138,6 +138,18 @@ def _simulate(path: str, seed: int | None, trace: bool = False, client: str | No
     return _fleet(path, seed, sets).simulation(client, trace)
 
 
+def _event_label(event) -> str:
+    """A scenario event as a figure marks it: "roam 15 % to corp for 8 h"."""
+    text = event.action.replace("_", " ")
+    if event.share is not None:
+        text += f" {event.share:.0%}"
+    if event.action == "roam":
+        text += f" to {event.network}"
+    if event.back_after is not None:
+        text += f" for {event.back_after / 3600:g} h"
+    return text
+
+
 def _point_client(point: str | None) -> str | None:
     return point.partition(":")[2] if point and point.startswith("client:") else None
 
@@ -418,9 +430,9 @@ def plot(scenario_file: str, kind: str, out: str, client_name: str | None,
     elif kind == "ttc":
         _atomic_write(out, lambda tmp: plots.ttc_cdf(result, tmp))
     elif kind == "connected":
-        events = [(e.at, e.action.replace("_", " ")) for e in fleet.scenario.events]
+        events = [(e.at, _event_label(e)) for e in fleet.scenario.events]
         _atomic_write(out, lambda tmp: plots.connected_share(
-            series, tmp, f"{result['scenario']}: clients with DirectAccess", events))
+            series, tmp, f"{result['scenario']}: clients reaching the intranet", events))
     else:
         names = names_by_address(sim)
         me = sim.client(client_name or sim.clients[0].name).name

@@ -41,7 +41,7 @@ class ShardRun:
     shard: int
     result: RunResult
     events: int
-    series: list[tuple[float, int]] | None = None
+    series: list[tuple[float, int, int]] | None = None   # (t, on DirectAccess, inside)
 
 
 def series_step(duration: float) -> float:
@@ -49,13 +49,22 @@ def series_step(duration: float) -> float:
     return max(duration / SERIES_POINTS, 1.0)
 
 
-def _sample_connected(sim: Simulation, out: list[tuple[float, int]]) -> None:
+def _sample_connected(sim: Simulation, out: list[tuple[float, int, int]]) -> None:
+    """Count, at each step, the laptops on a DirectAccess tunnel and those inside the
+    corporate network without one (in the office: they reach it, and need no tunnel)."""
     env = sim.kernel.env
     step = series_step(sim.duration)
 
     def sample():
         while True:
-            out.append((env.now, sum(1 for c in sim.clients if c.da.state.method is not None)))
+            tunnel = inside = 0
+            for c in sim.clients:
+                state = c.da.state
+                if state.method is not None:
+                    tunnel += 1
+                elif state.location == "inside":
+                    inside += 1
+            out.append((env.now, tunnel, inside))
             yield env.timeout(step)
 
     env.process(sample())
@@ -70,7 +79,7 @@ def run_shard(scenario: Any, seed: int | None, shard: int, series: bool = False)
 
 def run_simulation(sim: Simulation, series: bool = False) -> ShardRun:
     """Run an already built shard (one the caller may have prepared, e.g. for a capture)."""
-    counts: list[tuple[float, int]] | None = [] if series else None
+    counts: list[tuple[float, int, int]] | None = [] if series else None
     if counts is not None:
         _sample_connected(sim, counts)
     result = sim.run()
@@ -90,7 +99,8 @@ class Fleet:
         self.clients = client_count(self.doc)
         self.shards = shard_count(self.doc)
         self.events = 0
-        self.series: list[tuple[float, float]] | None = None
+        # (t, share on a DirectAccess tunnel, share inside the corporate network)
+        self.series: list[tuple[float, float, float]] | None = None
 
     def shard_of(self, client: str | None) -> int:
         """The shard that carries the named laptop (shard 0 for None or an unknown name)."""
@@ -150,7 +160,8 @@ class Fleet:
             series: bool = False, progress: Callable[[int], Any] | None = None,
             local: Simulation | None = None) -> RunResult:
         """The whole fleet's result, identical for any executor and number of workers.
-        ``series`` also gathers the share of connected clients over time (``self.series``);
+        ``series`` also gathers the shares of clients on a tunnel and inside over time
+        (``self.series``);
         ``progress(total)`` makes a bar that is updated once per finished shard."""
 
         bar = progress(self.shards) if progress is not None else None
@@ -164,10 +175,11 @@ class Fleet:
                     merged = shard.result
                 else:
                     merged.clients.extend(shard.result.clients)
-                for i, (t, n) in enumerate(shard.series or ()):
+                for i, (t, tunnel, inside) in enumerate(shard.series or ()):
                     if i == len(totals):
-                        totals.append([t, 0])
-                    totals[i][1] += n
+                        totals.append([t, 0, 0])
+                    totals[i][1] += tunnel
+                    totals[i][2] += inside
                 if bar is not None:
                     bar.update(1)
         finally:
@@ -175,5 +187,6 @@ class Fleet:
                 bar.close()
         assert merged is not None
         if series:
-            self.series = [(t, n / max(self.clients, 1)) for t, n in totals]
+            n = max(self.clients, 1)
+            self.series = [(t, tunnel / n, inside / n) for t, tunnel, inside in totals]
         return merged

@@ -4,7 +4,8 @@
 - ``sequence``: the exchanges of one client across the devices it crossed;
 - ``outcome_by_network``: stacked bars of the method (or error) each network's clients ended on;
 - ``ttc_cdf``: time-to-connect distributions by method;
-- ``connected_share``: the share of clients with DirectAccess over time (a rollout);
+- ``connected_share``: the share of clients that reach the intranet over time, on a
+  tunnel or inside (a rollout);
 - ``sweep_summary``: per combination of a sweep's parameters, the share on each method.
 
 matplotlib is imported here only, so commands that draw nothing never pay for it.
@@ -149,20 +150,30 @@ def ttc_cdf(result: dict[str, Any], path: str) -> str:
         return _save(fig, path)
 
 
-def connected_share(series: list[tuple[float, float]], path: str, title: str,
+def connected_share(series: list[tuple[float, float, float]], path: str, title: str,
                     events: list[tuple[float, str]] = ()) -> str:
-    """The share of clients with DirectAccess over time, with the run's events marked."""
+    """The share of clients on a DirectAccess tunnel over time and, stacked on it, the share
+    inside the corporate network (in the office, where no tunnel is needed): together, the
+    laptops that reach the intranet. The run's events are marked."""
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(6.5, 3.2))
-        ts = [t / 3600 for t, _ in series]
-        ax.step(ts, [s for _, s in series], where="post", color=METHOD_COLOURS["iphttps"])
+        ts = [t / 3600 for t, _, _ in series]
+        tunnel = [s for _, s, _ in series]
+        reach = [s + i for _, s, i in series]
+        ax.fill_between(ts, 0, tunnel, step="post", color=METHOD_COLOURS["iphttps"],
+                        label="on a DirectAccess tunnel", lw=0)
+        if any(i for _, _, i in series):
+            ax.fill_between(ts, tunnel, reach, step="post", color=METHOD_COLOURS["native"],
+                            alpha=0.55, label="inside the corporate network", lw=0)
+        ax.step(ts, reach, where="post", color="black", lw=0.8)
         for t, label in events:
             ax.axvline(t / 3600, color="grey", ls="--", lw=0.8)
             ax.text(t / 3600, 1.0, label, rotation=90, va="top", ha="right", fontsize=6)
         ax.set_xlabel("simulated time (h)")
-        ax.set_ylabel("share connected")
+        ax.set_ylabel("share of clients")
         ax.set_ylim(0, 1.05)
         ax.set_title(title)
+        ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1, 1))
         return _save(fig, path)
 
 

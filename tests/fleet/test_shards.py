@@ -111,8 +111,8 @@ def test_connected_share_series_sums_the_shards():
     fleet.run(workers=1, series=True)
     whole = Fleet(load_scenario(MIXED, {"duration": 300}))
     whole.run(series=True)
-    assert [t for t, _ in fleet.series] == [t for t, _ in whole.series]
-    assert fleet.series[-1][1] == whole.series[-1][1] == 0.95
+    assert [t for t, *_ in fleet.series] == [t for t, *_ in whole.series]
+    assert fleet.series[-1][1:] == whole.series[-1][1:] == (0.95, 0.0)   # tunnel; inside
 
 
 def test_cli_run_is_the_same_on_one_and_two_workers_and_captures_in_any_shard(tmp_path):

@@ -27,7 +27,7 @@ EXPECTED = {
 }
 
 
-FLEETS = {"mixed-fleet", "gpo-rollout"}
+FLEETS = {"mixed-fleet", "gpo-rollout", "fleet-rollout"}
 
 
 def test_every_library_file_has_an_expectation():
@@ -63,6 +63,27 @@ def test_gpo_rollout_reaches_clients_through_working_tunnels_and_the_office_only
     assert all(not c["connected"] and c["last_error"] == "0x800b0109" for c in stayed)
     first_fix = min(c["time_to_connect_s"] for c in visited)
     assert first_fix >= 86400  # not before their first office visit on day 1
+
+
+def test_fleet_rollout_fixes_the_away_laptops_that_visit_the_office():
+    from sim.scenario import load_scenario
+    from sim.scenario.build import Simulation
+
+    # 40 of the file's 100 laptops, the same three days: 20 at home, 12 in hotels, 8 on
+    # pseudo-public carriers
+    sim = Simulation(load_scenario(SCENARIOS / "fleet-rollout.yaml", {"clients.0.count": 40}))
+    clients = by_name(sim.run().as_dict())
+    visited = {c.name for c in sim.clients
+               if any("roamed to network corp" in "".join(p) for _, p in c.da.state.events)}
+    away = {n for n, c in clients.items() if c["network"] != "home"}
+    assert len(away) == 20 and 0 < len(visited & away) < len(away)
+    assert all(clients[n]["method"] == "teredo" for n in clients if n not in away)
+    for n in away:
+        c = clients[n]
+        if n in visited:   # the root came by Group Policy in the office: IP-HTTPS works
+            assert c["method"] == "iphttps" and c["time_to_connect_s"] >= 86400, n
+        else:              # still without the root: KB 2980667
+            assert not c["connected"] and c["last_error"] == "0x800b0109", n
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
