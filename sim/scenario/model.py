@@ -405,8 +405,15 @@ class Scenario(Strict):
             check(("server", "iphttps", "certificate"), self.server.iphttps.certificate,
                   certs, "certificate")
         names = {c.name for c in self.clients}   # a fleet's name means all its members
-        names |= {member_name(c.name, i, c.count) for c in self.clients if c.count > 1
-                  for i in range(min(c.count, 100_000))}
+
+        def member(name: str) -> bool:   # laptop-00042 of a fleet of at least 42
+            for c in self.clients:
+                index = name.removeprefix(f"{c.name}-")
+                if c.count > 1 and index != name and index.isdigit() and \
+                        1 <= int(index) <= c.count and \
+                        member_name(c.name, int(index) - 1, c.count) == name:
+                    return True
+            return False
         for i, c in enumerate(self.clients):
             check(("clients", i, "network"), c.network, nets, "network")
             for net in c.mix or {}:
@@ -416,6 +423,14 @@ class Scenario(Strict):
             for j, r in enumerate(c.intermediates):
                 check(("clients", i, "intermediates", j), r, certs, "authority")
         for i, e in enumerate(self.events):
+            if e.client is None or member(e.client):
+                continue
+            for c in self.clients:   # a member number the fleet does not have
+                if c.count > 1 and e.client.removeprefix(f"{c.name}-").isdigit():
+                    raise RefError(("events", i, "client"), (
+                        f"unknown client {e.client!r}: fleet {c.name!r} has {c.count} "
+                        f"members, {member_name(c.name, 0, c.count)} to "
+                        f"{member_name(c.name, c.count - 1, c.count)}"))
             check(("events", i, "client"), e.client, names, "client")
             check(("events", i, "authority"), e.authority, certs, "authority")
             check(("events", i, "network"), e.network, nets, "network")

@@ -97,3 +97,12 @@ def test_a_laptop_that_moved_on_during_its_visit_stays_where_it_went(tmp_path):
     sim, _ = run(tmp_path, events)
     roams = [t for t, text in lines(sim.clients[0]) if "roamed to network" in text]
     assert roams == [600.0, 1200.0]          # no trip "back" at 40 min
+
+
+def test_an_event_may_name_any_member_of_a_fleet_of_any_size(tmp_path):
+    from sim.scenario import load_scenario
+
+    path = _write(tmp_path, [{"at": "1h", "action": "roam", "client": "laptop-150000",
+                              "network": "corp"}])
+    scenario = load_scenario(path, {"clients.0.count": 200_000})   # validated, not run
+    assert scenario.events[0].client == "laptop-150000"
