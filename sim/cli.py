@@ -523,7 +523,9 @@ def sweep(scenario_file: str, sets: tuple[str, ...], replications: int, seed: in
             click.echo("  " + ", ".join(f"{p}={v}" for p, v in zip(params, label, strict=True))
                        + f": {runs['connected'].mean():.0%} connected"
                        + (f" ({split})" if split else "") + answered)
-    if plot:
+    if plot and not len(ok):
+        click.echo(f"--plot {plot}: not drawn, since no run completed", err=True)
+    elif plot:
         from sim.report import plots
 
         _atomic_write(plot, lambda tmp: plots.sweep_summary(ok, params, tmp))

@@ -107,6 +107,16 @@ def test_a_failed_run_is_reported_with_its_parameters_and_the_others_complete(tm
     assert "resuming: 1 of 2 runs" in again.stderr and "chain_file=missing.pem" in again.stderr
 
 
+def test_a_sweep_whose_every_run_failed_draws_no_empty_figure(tmp_path):
+    res = subprocess.run(
+        [sys.executable, "-m", "sim.cli", "sweep", str(HOME), "--set",
+         "pki.certificates.iphttps.chain_file=missing.pem", "--workers", "1",
+         "--out", str(tmp_path / "f.csv"), "--plot", str(tmp_path / "f.svg")],
+        cwd=ROOT, capture_output=True, text=True)
+    assert res.returncode == 0 and "not drawn, since no run completed" in res.stderr
+    assert (tmp_path / "f.csv").exists() and not (tmp_path / "f.svg").exists()
+
+
 def test_a_worker_that_died_is_retried_when_the_sweep_is_resumed(tmp_path):
     sets = [("clients.0.profile", ["windows10", "windows11"])]
     journal = sw.Journal(tmp_path / "w.journal")
