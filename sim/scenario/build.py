@@ -51,6 +51,7 @@ class SimClient:
     stores: MachineStores
     started_at: float = 0.0
     site: str = ""   # which instance of the network: "home", "home#2", … (laptops_per_site)
+    policy_refresh: Any = None   # fired by a gpo_refresh event (sim.scenario.events)
 
 
 class SourceExempt:

@@ -57,6 +57,13 @@ def can_reach_dc(sim: Simulation, client: SimClient):
     return rtt is not None
 
 
+def _policy_refresh(sim: Simulation, client: SimClient) -> Any:
+    """The SimPy event that the next ``gpo_refresh`` (gpupdate) of ``client`` fires."""
+    if client.policy_refresh is None:
+        client.policy_refresh = sim.kernel.env.event()
+    return client.policy_refresh
+
+
 def gpo_apply(sim: Simulation, client: SimClient, cert: Any, label: str):
     """Keep trying at each background refresh until the client reaches a DC."""
     env = sim.kernel.env
@@ -69,7 +76,7 @@ def gpo_apply(sim: Simulation, client: SimClient, cert: Any, label: str):
                                "Certification Authorities")
             return
         yield env.timeout(GP_REFRESH + rng.uniform(0, GP_OFFSET)) | \
-            client.da.connectivity_changed
+            client.da.connectivity_changed | _policy_refresh(sim, client)
         yield env.timeout(1.0)   # let the new location or tunnel settle
 
 
@@ -103,11 +110,12 @@ def run_event(sim: Simulation, event: dict[str, Any], index: int = 0):
         cert = sim.pki.certificate(event["authority"])
         for c in _clients(sim, event, index):
             env.process(gpo_apply(sim, c, cert, event["authority"]))
-    elif action == "gpo_refresh":
-        pending = getattr(sim, "pending_gpo", [])
+    elif action == "gpo_refresh":   # gpupdate: policy waiting for a DC is tried again now
         for c in _clients(sim, event, index):
-            for cert, label in pending:
-                env.process(gpo_apply(sim, c, cert, label))
+            c.da.note("Group Policy refresh (gpupdate)")
+            signal, c.policy_refresh = c.policy_refresh, None
+            if signal is not None:
+                signal.succeed()
     elif action == "roam":
         back = event.get("back_after")
         for c in _clients(sim, event, index):
