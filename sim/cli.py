@@ -368,6 +368,10 @@ def explain(scenario_file: str, client_name: str | None, seed: int | None,
             click.echo("")
         click.echo(narrate(by_name[c.name].as_dict(), c.da.state.timeline(),
                            sim.kernel.trace.records, c.host, site=c.site), nl=False)
+    hidden = len(sim.clients) - len(targets)
+    if hidden > 0:
+        click.echo(f"\n... and {hidden} more laptops in this shard: --client NAME tells one "
+                   "(dasim run lists them)")
 
 
 @cli.command()

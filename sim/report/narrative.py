@@ -78,13 +78,19 @@ def _client_addresses(host: Any) -> set:
     return {a for iface in host.interfaces for a in iface.addresses}
 
 
-def drops_seen(trace: list, host: Any, start: float, end: float | None) -> list[str]:
+def drops_seen(trace: list, host: Any, start: float, end: float | None,
+               network: str | None = None, site: str | None = None) -> list[str]:
     """Why the network dropped this client's packets between ``start`` and ``end``: the
-    distinct reasons, in order of first appearance."""
+    distinct reasons, in order of first appearance. The sites of a network share its private
+    prefix, so another hotel's guest may have this client's address: a drop at a device of
+    ``network`` counts only at the client's own ``site``."""
     mine = _client_addresses(host)
+    others = (f"{network}-", f"{network}#") if network and site else ()
     reasons: list[str] = []
     for rec in trace:
         if rec.kind != "drop" or rec.t < start or (end is not None and rec.t > end):
+            continue
+        if others and rec.node.startswith(others) and not rec.node.startswith(f"{site}-"):
             continue
         pkt = rec.fields.get("pkt")
         inner = getattr(pkt, "inner", None)
@@ -142,8 +148,8 @@ def narrate(client_result: dict[str, Any], events: list[tuple[float, str]],
         if trace is not None and host is not None:
             seen: list[str] = []
             for g in group:
-                seen += [r for r in drops_seen(trace, host, g["start_s"], g["end_s"])
-                         if r not in seen]
+                seen += [r for r in drops_seen(trace, host, g["start_s"], g["end_s"],
+                                               network, site) if r not in seen]
             for reason in seen[:3]:
                 lines.append(f"      the network dropped its packets: {reason}")
         remedy = remedy_for(a)

@@ -173,3 +173,21 @@ def test_the_result_names_each_laptops_site_uniquely_across_a_fleets_shards():
     assert home[0] == "home" and home[-1].startswith("shard1/home")
     assert len(set(home)) == len(home) == 12   # one home each, none named twice
     assert all("site" not in c for c in clients if c["network"] == "carrier-shared")
+
+
+def test_a_guests_story_blames_its_own_hotels_firewall_not_one_with_the_same_address():
+    # every hotel hands out the same private addresses: the first guest of each has 10.3.0.10
+    from sim.report.narrative import narrate
+
+    sim = Simulation(load_scenario(MIXED, SITES), trace=True)
+    result = {c.name: c for c in sim.run().clients}
+    guests = [c for c in sim.clients if c.network == "hotel"]
+    firsts = {c.site: c for c in reversed(guests)}   # the first guest of each hotel
+    assert len(firsts) >= 2 and len({c.host.interfaces[0].addresses[0]
+                                     for c in firsts.values()}) == 1
+    for guest in firsts.values():
+        story = narrate(result[guest.name].as_dict(), guest.da.state.timeline(),
+                        sim.kernel.trace.records, guest.host, site=guest.site)
+        blamed = [line.split(": ")[1] for line in story.splitlines()
+                  if "the network dropped its packets" in line]
+        assert blamed == [f"{guest.site}-firewall"], story
