@@ -438,8 +438,9 @@ def plot(scenario_file: str, kind: str, out: str, client_name: str | None,
         _atomic_write(out, lambda tmp: plots.connected_share(
             series, tmp, f"{result['scenario']}: clients reaching the intranet", events))
     else:
-        names = names_by_address(sim)
-        me = sim.client(client_name or sim.clients[0].name).name
+        client = sim.client(client_name or sim.clients[0].name)
+        names = names_by_address(sim, client.site)
+        me = client.name
         hops = []
         for t, direction, pkt in records[:60]:
             peer = names.get(pkt.dst if direction == "out" else pkt.src, str(

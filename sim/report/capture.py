@@ -67,12 +67,15 @@ def summary(pkt: p.Packet) -> str:
     return p.PROTO_NAMES.get(pkt.proto, str(pkt.proto))
 
 
-def names_by_address(sim: Simulation) -> dict[Any, str]:
-    """Every address in the topology → the name of the device that owns it."""
+def names_by_address(sim: Simulation, site: str | None = None) -> dict[Any, str]:
+    """Every address in the topology → the name of the device that owns it. The sites of a
+    network share its private prefix (every hotel's gateway is 10.3.0.1): the devices of
+    ``site``, the one the reader looks from, name them first."""
     out: dict[Any, str] = {}
     hosts = [sim.server_host, sim.public_dns_host, sim.public_web_host, sim.corp_dns_host,
              sim.nls_host, sim.dc_host, sim.corp_web_host]
-    for net in sim.topo.networks.values():   # every site of every network
+    networks = sorted(sim.topo.networks.values(), key=lambda net: net.name != site)
+    for net in networks:   # every site of every network, the reader's own first
         hosts.append(net.gateway)
         hosts.extend(net.hosts)
     for node in hosts:

@@ -191,3 +191,21 @@ def test_a_guests_story_blames_its_own_hotels_firewall_not_one_with_the_same_add
         blamed = [line.split(": ")[1] for line in story.splitlines()
                   if "the network dropped its packets" in line]
         assert blamed == [f"{guest.site}-firewall"], story
+
+
+def test_a_sequence_names_the_devices_of_the_laptops_own_site():
+    from ipaddress import ip_address
+
+    from sim.report.capture import names_by_address
+
+    sim = Simulation(load_scenario(MIXED, SITES))
+    second = sim.sites["hotel"][1]
+    guest = next(c for c in sim.clients if c.site == second.name)
+    gateway = second.gateway.interfaces[0].addresses[0]
+    assert gateway == sim.sites["hotel"][0].gateway.interfaces[0].addresses[0]   # shared
+    names = names_by_address(sim, guest.site)
+    assert names[gateway] == f"{second.name}-gw"
+    assert names[guest.host.interfaces[0].addresses[0]] == guest.name
+    assert names_by_address(sim)[gateway] == "hotel-gw"
+    assert names[ip_address(sim.server_host.interfaces[0].addresses[0])] == \
+        sim.server_host.name
