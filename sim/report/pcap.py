@@ -205,9 +205,12 @@ def write_pcap(path: str, records: Iterable[tuple[float, str, p.Packet]],
     count = 0
     ports = tuple(tls_ports)
     with PcapWriter(path, linktype=LINKTYPE_RAW, sync=False) as writer:
+        writer.write_header(None)
         for t, _direction, pkt in records:
             scapy_pkt = encode(pkt, ports)
             scapy_pkt.time = epoch + t
-            writer.write(scapy_pkt)
+            # write_packet, not write: write() warns "Inconsistent linktypes" for every
+            # packet whose class is not LINKTYPE_RAW's, and a raw file holds IPv4 and IPv6
+            writer.write_packet(scapy_pkt)
             count += 1
     return count

@@ -192,3 +192,12 @@ def test_a_bad_set_on_run_exits_2_with_one_line(option, message):
     res = dasim("run", str(SCEN / "home-nat.yaml"), "--set", option)
     err = res.stderr.decode()
     assert res.returncode == 2 and message in err and len(err.splitlines()) == 1
+
+
+def test_a_pcap_of_ipv4_and_ipv6_packets_is_written_without_scapy_warnings(tmp_path):
+    out = tmp_path / "hotel2.pcap"
+    res = dasim("pcap", str(SCEN / "mixed-fleet.yaml"), "--set", "duration=60",
+                "--point", "nat:hotel#2", "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.decode() == ""          # scapy used to warn for every packet
+    assert out.read_bytes()[20:24] == (101).to_bytes(4, "little")   # LINKTYPE_RAW
