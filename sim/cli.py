@@ -516,6 +516,11 @@ def sweep(scenario_file: str, sets: tuple[str, ...], replications: int, seed: in
                    "retries only the failed ones", err=True)
     else:   # the table is the whole sweep: the journal has done its job
         journal.path.unlink(missing_ok=True)
+    if replications > 1 and len(df) and not sw.replications_differ(df, params):
+        click.echo(f"all {replications} replications of each combination gave the same "
+                   "outcomes: nothing random in this scenario changes them (a latency range, "
+                   "jitter, loss or an event's share would); --replications 1 would do",
+                   err=True)
     ok = df[df["error"].isna()]
     if params and len(ok):
         for combo, runs in ok.groupby(params, sort=False):   # in --set order

@@ -263,6 +263,21 @@ def table(rows: Iterable[dict], params: list[str]):
     return df[cols]
 
 
+def replications_differ(df: Any, params: list[str]) -> bool:
+    """Whether any combination's replications gave different rows. A scenario that draws
+    nothing at random (no latency ranges, jitter or loss, no ``share``) gives the same run
+    for every seed, and its replications only cost time."""
+    runs = df[df["error"].isna()]
+    if runs["replication"].nunique() < 2:
+        return True
+    outcome = [c for c in COLUMNS if c not in ("run_id", "replication", "seed", "error")]
+    seen: dict[tuple, set] = {}
+    for _, rows in runs.groupby("run_id", sort=False):
+        combo = tuple(str(rows.iloc[0][p]) for p in params)
+        seen.setdefault(combo, set()).add(tuple(map(tuple, rows[outcome].astype(str).values)))
+    return any(len(results) > 1 for results in seen.values())
+
+
 def value_text(value: Any) -> str:
     """A --set value as it is written in YAML (``null``, ``true``, ``20``, ``2m``,
     ``[teredo, iphttps]``)."""

@@ -270,3 +270,20 @@ def test_connectivity_checks_show_a_nat_timeout_shorter_than_teredo_refreshes(tm
            "checks answered 100.0%" in res.stdout
     plain = sw.table([{"run_id": 0, "client": "x", "connected": True}], [])
     assert plain["probes_answered"].isna().all()   # no checks, no count
+
+
+def test_replications_that_cannot_differ_are_pointed_out(tmp_path):
+    same = subprocess.run(
+        [sys.executable, "-m", "sim.cli", "sweep", str(HOME), "--set",
+         "clients.0.profile=windows10,windows11", "--replications", "3", "--workers", "1",
+         "--out", str(tmp_path / "same.csv")], cwd=ROOT, capture_output=True, text=True)
+    assert same.returncode == 0
+    assert "all 3 replications of each combination gave the same outcomes" in same.stderr
+    # random NAT ports with a timeout shorter than Teredo's refresh: runs differ
+    rows = [{"run_id": r, "replication": r, "seed": r, "p": "x", "client": "c",
+             "connected": True, "probes_answered": answered, "probes_unanswered": 58 - answered}
+            for r, answered in enumerate([49, 50, 46])]
+    assert sw.replications_differ(sw.table(rows, ["p"]), ["p"])
+    assert not sw.replications_differ(sw.table([{**row, "probes_answered": 50,
+                                                 "probes_unanswered": 8} for row in rows],
+                                               ["p"]), ["p"])
