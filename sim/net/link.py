@@ -7,14 +7,14 @@ hop allocates nothing; a packet already in flight elsewhere (an inner packet tha
 server shares between its answers) travels in a :class:`Hop` wrapper whose callbacks are the
 interface's ``_hop_arrivals``.
 
-Fast path: a link without loss, jitter or bandwidth limit, and up, needs no decision per
-packet but the receiving end. The link then gives each end a *wire* ``(env, latency,
-receiver, segment)``: on a cable ``receiver`` is the other end, on a segment ``segment``
-maps each next-hop address (by ``addr_key``) to its end. ``Interface.send`` and ``Node.send``
-put the hop straight on SimPy's queue, as ``Timeout`` would (same time, priority and event id,
-so runs stay identical), without ``Timeout``'s generic constructor, ``Environment.schedule``
-and a callback list per packet. Any change of those settings or of the ends recomputes the
-wires.
+Fast path: a link without loss, jitter, bandwidth limit or per-end access delay, and up, needs
+no decision per packet but the receiving end. The link then gives each end a *wire* ``(env,
+latency, receiver, segment)``: on a cable ``receiver`` is the other end, on a segment
+``segment`` maps each next-hop address (by ``addr_key``) to its end. ``Interface.send`` and
+``Node.send`` put the hop straight on SimPy's queue, as ``Timeout`` would (same time, priority
+and event id, so runs stay identical), without ``Timeout``'s generic constructor,
+``Environment.schedule`` and a callback list per packet. Any change of those settings or of
+the ends recomputes the wires.
 """
 
 from __future__ import annotations
@@ -74,8 +74,8 @@ class Link:
     """A cable (two ends) or a LAN segment (several ends, delivery by next-hop address)."""
 
     __slots__ = (
-        "_bandwidth", "_jitter", "_latency", "_loss", "_up", "by_key", "ends", "kernel", "name",
-        "rng",
+        "_bandwidth", "_jitter", "_latency", "_loss", "_up", "access", "by_key", "ends",
+        "kernel", "name", "rng",
     )
 
     latency = _setting("latency", "one-way delay in seconds")
@@ -103,7 +103,18 @@ class Link:
         self.ends: list[Interface] = []
         # on a segment, the end that owns each address, by ``addr_key`` (hot path)
         self.by_key: dict[int, Interface] = {}
+        # an end's own last mile on a segment (a carrier's subscriber): extra one-way delay
+        # of every packet it sends or receives here
+        self.access: dict[Interface, float] = {}
         self.rng = kernel.rng(f"link:{name}")
+
+    def set_access_delay(self, iface: Interface, delay: float) -> None:
+        """Give an end its own one-way last-mile delay (0: none)."""
+        if delay:
+            self.access[iface] = delay
+        else:
+            self.access.pop(iface, None)
+        self._rewire()
 
     def attach(self, iface: Interface) -> None:
         self.ends.append(iface)
@@ -116,6 +127,7 @@ class Link:
         self.ends.remove(iface)
         for key in [k for k, end in self.by_key.items() if end is iface]:
             del self.by_key[key]
+        self.access.pop(iface, None)
         self._rewire()
 
     def learn(self, iface: Interface, addr: Address) -> None:
@@ -128,7 +140,7 @@ class Link:
         from sim.net.node import Interface  # (node.py imports this module)
 
         ends = self.ends
-        simple = self._up and not self._loss and not self._jitter and not self._bandwidth
+        simple = self._up and not (self._loss or self._jitter or self._bandwidth or self.access)
         env = self.kernel.env
         for i, end in enumerate(ends):
             # an interface class with its own ``send`` keeps it for every packet
@@ -154,6 +166,8 @@ class Link:
             self.kernel.drop(self.name, pkt, f"link {self.name} is down")
             return
         delay = self._latency
+        if self.access:
+            delay += self.access.get(sender, 0.0) + self.access.get(receiver, 0.0)
         if self._loss and self.rng.random() < self._loss:
             self.kernel.drop(self.name, pkt, f"lost on link {self.name}")
             return

@@ -43,14 +43,17 @@ class AccessNetwork:
             raise ValueError(f"network {self.name}: prefix {self.prefix} is full")
         return addr
 
-    def add_host(self, name: str, host: Host | None = None) -> Host:
-        """Attach a host (new or given) with the next free address and a default route."""
+    def add_host(self, name: str, host: Host | None = None, access_delay: float = 0.0) -> Host:
+        """Attach a host (new or given) with the next free address and a default route;
+        ``access_delay``: its own one-way last mile to the gateway (a carrier subscriber's)."""
         host = host or Host(self.topo.kernel, name)
         addr = self.next_address()
         addrs = [f"{addr}/{self.prefix.prefixlen}"]
         if self.prefix6 is not None:
             addrs.append(f"{self.prefix6.network_address + int(addr) % 65536 + 256}/64")
-        host.add_interface(self.lan, *addrs, name=f"{self.name}0")
+        iface = host.add_interface(self.lan, *addrs, name=f"{self.name}0")
+        if access_delay:
+            self.lan.set_access_delay(iface, access_delay)
         host.add_route("0.0.0.0/0", via=self.gateway_address)
         if self.prefix6 is not None:
             host.add_route("::/0", via=self.gateway_address6)

@@ -24,7 +24,7 @@ from sim.errors import InputError
 from sim.net.dns import DnsServer
 from sim.net.firewall import Firewall
 from sim.net.host import Host
-from sim.net.kernel import Kernel
+from sim.net.kernel import Kernel, Stream, derive_seed
 from sim.net.nat import Nat, nat_config
 from sim.net.packet import TCP
 from sim.net.portal import CaptivePortal
@@ -226,6 +226,17 @@ class Simulation:
         net.spec = spec
         return net
 
+    def _access_delay(self, network: str, laptop: str) -> float:
+        """The laptop's own last mile on ``network`` (``access_latency``): fixed, or drawn
+        from the range by a stream named after the laptop and the network."""
+        latency = self.network_specs[network].get("access_latency")
+        if isinstance(latency, list):
+            low, high = latency
+            # a one-off draw, not a cached stream: a fleet has a laptop per draw
+            draw = Stream(derive_seed(self.kernel.seed, f"access:{network}:{laptop}"))
+            return draw.uniform(low, high)
+        return latency or 0.0
+
     def _latency(self, site: str, latency: float | list[float]) -> float:
         """The uplink latency of one site: fixed, or drawn from ``[low, high]`` by the site's
         own random stream (so adding a site never changes another's)."""
@@ -412,7 +423,7 @@ class Simulation:
             if network not in self.networks:
                 raise InputError(f"client {name}: unknown network {network!r}")
             net = self.place(network)
-            host = net.add_host(name)
+            host = net.add_host(name, access_delay=self._access_delay(network, name))
             host.dns_servers = [self.dns_for[network]]
             prof = windows_profile(spec.get("profile", "windows10")).with_overrides(
                 crl_enforced=spec.get("strong_crl_required"))
@@ -463,7 +474,8 @@ class Simulation:
         into = next((n for n in self.sites[network] if n.name == site), None) \
             if site is not None else None
         site_net = into or self.place(network)
-        site_net.add_host(client.name, host=host)
+        site_net.add_host(client.name, host=host,
+                          access_delay=self._access_delay(network, client.name))
         host.interfaces.insert(0, host.interfaces.pop())
         host.dns_servers = [self.dns_for[network]]
         host.__dict__.pop("dns_cache", None)

@@ -240,6 +240,10 @@ class NetworkSpec(Strict):
     upstream: str = "internet"
     corporate: bool = False
     link: LinkSpec | None = None
+    # Each laptop's own last mile (one way, between it and the gateway): a duration, or a
+    # range from which each laptop draws its own, as a carrier's subscribers or the phones
+    # behind one mobile NAT are not all as far from it. None: the LAN's 1 ms.
+    access_latency: Annotated[float | list[float], BeforeValidator(parse_latency)] | None = None
     # How many of a fleet's laptops share one instance (a "site") of this network: 1 for
     # homes and tethered phones (each laptop its own router), a few dozen for hotels. None:
     # every laptop of a shard on this network shares its one instance (a carrier's NAT).

@@ -209,3 +209,39 @@ def test_a_sequence_names_the_devices_of_the_laptops_own_site():
     assert names_by_address(sim)[gateway] == "hotel-gw"
     assert names[ip_address(sim.server_host.interfaces[0].addresses[0])] == \
         sim.server_host.name
+
+
+def test_each_carrier_subscriber_has_its_own_last_mile():
+    # a carrier's subscribers share its NAT (one instance) but not their access latency
+    def carrier_times(**overrides):
+        sim = Simulation(load_scenario(MIXED, {**SITES, **overrides}))
+        result = {c.name: c for c in sim.run().clients}
+        lan = sim.sites["carrier-shared"][0].lan
+        laptops = [c for c in sim.clients if c.network == "carrier-shared"]
+        return ({c.name: result[c.name].time_to_connect_s for c in laptops},
+                {c.name: lan.access.get(c.host.interfaces[0], 0.0) for c in laptops})
+
+    base, none = carrier_times()
+    fixed, delays = carrier_times(**{"networks.carrier-shared.access_latency": "40ms"})
+    assert set(none.values()) == {0.0} and set(delays.values()) == {0.04}
+    assert len(set(base.values())) == 1          # one shared instance: one time for all
+    assert all(0.2 < fixed[n] - base[n] < 1.0 for n in base)   # several round trips slower
+    spread, drawn = carrier_times(**{"networks.carrier-shared.access_latency": [0.015, 0.12]})
+    assert len(set(drawn.values())) == len(drawn) and all(0.015 <= d <= 0.12
+                                                          for d in drawn.values())
+    assert len(set(spread.values())) > 1
+    # the draw is the laptop's own: the same whatever else is in its shard
+    _, alone = carrier_times(**{"networks.carrier-shared.access_latency": [0.015, 0.12],
+                                "clients.0.count": 20})
+    assert all(drawn[n] == d for n, d in alone.items())
+
+
+def test_a_laptop_that_roams_away_leaves_its_last_mile_behind():
+    sim = Simulation(load_scenario(MIXED, {**SITES,
+                                           "networks.carrier-shared.access_latency": "40ms"}))
+    laptop = next(c for c in sim.clients if c.network == "carrier-shared")
+    lan = sim.sites["carrier-shared"][0].lan
+    iface = laptop.host.interfaces[0]
+    assert lan.access[iface] == 0.04
+    sim.roam(laptop, "home")
+    assert iface not in lan.access and laptop.host.interfaces[0] not in lan.access
