@@ -12,7 +12,8 @@ Before login:
   chain check fails on that chain, as S3 describes);
 - everything else is dropped, inbound too.
 After ``login()`` every packet passes; connections the portal had accepted are simply
-abandoned (their next segments reach the real server, which resets them).
+abandoned (their next segments reach the real server, which resets them). ``login(address)``
+lets one guest through (a portal authorises each guest's device), the others still wait.
 """
 
 from __future__ import annotations
@@ -61,7 +62,10 @@ class CaptivePortal:
         self.https = https
         self.login_url = login_url
         self.certificate = certificate
-        self.logged_in = False
+        self.logged_in = False   # the whole site (everyone passes)
+        self.guests: set[int] = set()   # guests who logged in, by inside address (addr_key)
+        # each guest logs in this long after it arrives (a scenario's login_at: [low, high])
+        self.login_range: list[float] | None = None
         self.gateway: Gateway | None = None
         self.web: PortalWebServer | None = None
         self.redirects = 0
@@ -84,20 +88,24 @@ class CaptivePortal:
 
             stack.listen(443, serve_https)
 
-    def login(self) -> None:
-        """The guest accepted the terms: from now on everything passes."""
-        if not self.logged_in:
+    def login(self, address: Any = None) -> None:
+        """A guest accepted the terms: from now on its traffic passes (``address``: its
+        device's inside address), or everyone's (no address: the whole site)."""
+        if address is not None:
+            self.guests.add(address._ip)
+            self.kernel.log(self.name, "portal-login", guest=str(address))
+        elif not self.logged_in:
             self.logged_in = True
             self.kernel.log(self.name, "portal-login")
 
-    def schedule_login(self, at: float) -> None:
-        """Log in at simulated time ``at`` (absolute)."""
+    def schedule_login(self, at: float, address: Any = None) -> None:
+        """Log in at simulated time ``at`` (absolute): one guest, or the whole site."""
         env = self.kernel.env
-        env.timeout(max(at - env.now, 0.0)).callbacks.append(lambda _e: self.login())
+        env.timeout(max(at - env.now, 0.0)).callbacks.append(lambda _e: self.login(address))
 
     # -- the stage -----------------------------------------------------------------------
     def outbound(self, pkt: Packet) -> Packet | None:
-        if self.logged_in:
+        if self.logged_in or pkt.src._ip in self.guests:
             return pkt
         proto = pkt.proto
         if proto == UDP and pkt.dport == 53:
@@ -113,7 +121,8 @@ class CaptivePortal:
         return None
 
     def inbound(self, pkt: Packet) -> Packet | None:
-        if self.logged_in or (pkt.proto == UDP and pkt.sport == 53):
+        if self.logged_in or pkt.dst._ip in self.guests or (pkt.proto == UDP and
+                                                            pkt.sport == 53):
             return pkt
         self.kernel.drop(self.name, pkt, "captive portal: not logged in yet")
         return None

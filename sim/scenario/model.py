@@ -43,6 +43,25 @@ def parse_duration(value: Any) -> float:
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 
+def duration_range(what: str) -> Any:
+    """A validator of a duration, or of ``[low, high]`` from which each site, laptop or guest
+    draws its own (homes and hotels are not all as far from the Internet, guests do not all
+    log in at once)."""
+    def parse(value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            if len(value) != 2:
+                raise ValueError(f"a {what} range is [low, high], e.g. [5ms, 40ms]")
+            low, high = parse_duration(value[0]), parse_duration(value[1])
+            if low > high:
+                raise ValueError(f"{what} range [{value[0]}, {value[1]}]: low is above high")
+            return [low, high]
+        return parse_duration(value)
+    return parse
+
+
+DurationRange = Annotated[float | list[float], BeforeValidator(duration_range("latency"))]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -194,7 +213,10 @@ class ProxySpec(Strict):
 
 
 class PortalSpec(Strict):
-    login_at: Duration | None = None
+    # when the guests log in: a time (the whole site at once), or a range from which each
+    # guest draws its own delay after it joins the site (they do not all log in at once)
+    login_at: Annotated[float | list[float],
+                        BeforeValidator(duration_range("login_at"))] | None = None
     # TCP 443 before login: dropped, reset, or intercepted by the portal's own TLS server
     # presenting ``certificate`` (a name under pki.certificates), so the client's chain check
     # fails on the portal's chain
@@ -209,21 +231,8 @@ class PortalSpec(Strict):
         return self
 
 
-def parse_latency(value: Any) -> Any:
-    """A duration, or ``[low, high]``: each site of the network draws its own latency from
-    that range (homes and hotels are not all as far from the Internet)."""
-    if isinstance(value, list | tuple):
-        if len(value) != 2:
-            raise ValueError("a latency range is [low, high], e.g. [5ms, 40ms]")
-        low, high = parse_duration(value[0]), parse_duration(value[1])
-        if low > high:
-            raise ValueError(f"latency range [{value[0]}, {value[1]}]: low is above high")
-        return [low, high]
-    return parse_duration(value)
-
-
 class LinkSpec(Strict):
-    latency: Annotated[float | list[float], BeforeValidator(parse_latency)] = 0.010
+    latency: DurationRange = 0.010
     jitter: Duration = 0.0
     loss: float = Field(default=0.0, ge=0.0, le=1.0)
     bandwidth: float | None = Field(default=None, gt=0)
@@ -243,7 +252,7 @@ class NetworkSpec(Strict):
     # Each laptop's own last mile (one way, between it and the gateway): a duration, or a
     # range from which each laptop draws its own, as a carrier's subscribers or the phones
     # behind one mobile NAT are not all as far from it. None: the LAN's 1 ms.
-    access_latency: Annotated[float | list[float], BeforeValidator(parse_latency)] | None = None
+    access_latency: DurationRange | None = None
     # How many of a fleet's laptops share one instance (a "site") of this network: 1 for
     # homes and tethered phones (each laptop its own router), a few dozen for hotels. None:
     # every laptop of a shard on this network shares its one instance (a carrier's NAT).

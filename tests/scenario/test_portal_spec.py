@@ -49,3 +49,33 @@ def test_the_failure_names_the_chain_presented_and_the_story_tells_whose_it_is()
         "(chain presented: portal.hotel.example → hotel-portal-ca)")
     story = narrate(client.as_dict(), sim.clients[0].da.state.timeline())
     assert "a captive portal (log in first); do not trust its CA" in story
+
+
+def test_guests_log_in_each_in_their_own_time_and_wait_for_their_next_retry():
+    # login_at: [1m, 10m]: each of 20 guests logs in at its own time; until then the portal
+    # drops its IP-HTTPS connects (0x274c) and afterwards it waits for its next back-off retry
+    sim = Simulation(load_scenario(PORTAL, {
+        "clients.0.count": 20, "duration": "30m",
+        "networks.hotel.captive_portal.login_at": ["1m", "10m"]}), trace=True)
+    result = {c.name: c for c in sim.run().clients}
+    logins = {r.fields["guest"]: r.t for r in sim.kernel.trace.of_kind("portal-login")}
+    assert len(logins) == 20 and 60 <= min(logins.values()) < max(logins.values()) <= 600
+    assert not sim.sites["hotel"][0].portal.logged_in      # never the whole site
+    for c in sim.clients:
+        login = logins[str(c.host.interfaces[0].address)]
+        r = result[c.name]
+        assert r.method == "iphttps" and r.last_error == "0x274c"
+        assert login < r.time_to_connect_s < login + 600   # the next retry, not at once
+    assert len({round(r.time_to_connect_s) for r in result.values()}) >= 3
+
+
+def test_a_guest_who_arrives_later_logs_in_after_it_arrives():
+    sim = Simulation(load_scenario(PORTAL, {
+        "clients.0.network": "corp", "duration": "40m",
+        "networks.hotel.captive_portal.login_at": ["1m", "2m"],
+        "events": [{"at": "20m", "action": "roam", "client": "laptop", "network": "hotel"}]}),
+        trace=True)
+    result = sim.run().clients[0]
+    (login,) = [r.t for r in sim.kernel.trace.of_kind("portal-login")]
+    assert 1200 + 60 <= login <= 1200 + 120
+    assert result.method == "iphttps" and result.time_to_connect_s > login
