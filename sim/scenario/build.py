@@ -287,7 +287,7 @@ class Simulation:
         net.portal = portal
         return portal
 
-    def _guest_arrives(self, site: AccessNetwork, laptop: str, host: Any) -> None:
+    def _guest_arrives(self, site: AccessNetwork, network: str, laptop: str, host: Any) -> None:
         """A laptop joined ``site``: where the portal's guests log in each in their own time
         (``login_at: [low, high]``), this one logs in that long after it arrived, drawn from a
         stream named after the laptop and the network."""
@@ -295,8 +295,7 @@ class Simulation:
         span = getattr(portal, "login_range", None)
         if span is None:
             return
-        kind = site.name.partition("#")[0]
-        after = Stream(derive_seed(self.kernel.seed, f"login:{kind}:{laptop}")).uniform(*span)
+        after = Stream(derive_seed(self.kernel.seed, f"login:{network}:{laptop}")).uniform(*span)
         lan = next(i for i in host.interfaces if i.link is site.lan)
         portal.schedule_login(self.kernel.env.now + after, lan.address)
 
@@ -439,7 +438,7 @@ class Simulation:
                 raise InputError(f"client {name}: unknown network {network!r}")
             net = self.place(network)
             host = net.add_host(name, access_delay=self._access_delay(network, name))
-            self._guest_arrives(net, name, host)
+            self._guest_arrives(net, network, name, host)
             host.dns_servers = [self.dns_for[network]]
             prof = windows_profile(spec.get("profile", "windows10")).with_overrides(
                 crl_enforced=spec.get("strong_crl_required"))
@@ -492,7 +491,7 @@ class Simulation:
         site_net = into or self.place(network)
         site_net.add_host(client.name, host=host,
                           access_delay=self._access_delay(network, client.name))
-        self._guest_arrives(site_net, client.name, host)
+        self._guest_arrives(site_net, network, client.name, host)
         host.interfaces.insert(0, host.interfaces.pop())
         host.dns_servers = [self.dns_for[network]]
         host.__dict__.pop("dns_cache", None)
