@@ -349,29 +349,48 @@ def netsh(scenario_file: str, client_name: str, at_s: str | None, seed: int | No
                    nl=False)
 
 
+# above this many laptops, explain tells one story for each network and outcome
+FLEET_STORIES = 20
+
+
 @cli.command()
 @SCENARIO
-@click.option("--client", "client_name", default=None, help="The client (default: all).")
+@click.option("--client", "client_name", default=None,
+              help="The client (default: all, or one for each network and outcome of a fleet).")
 @SEED
 @SETS
 def explain(scenario_file: str, client_name: str | None, seed: int | None,
             sets: tuple[str, ...]) -> None:
-    """Tell each client's story in plain sentences, with causes and remedies."""
+    """Tell each client's story in plain sentences, with causes and remedies; for a fleet,
+    one story for each network and outcome, with how many laptops it stands for."""
     from sim.report.narrative import narrate
 
     sim = _simulate(scenario_file, seed, trace=True, client=client_name, sets=sets)
-    targets = [sim.client(client_name)] if client_name else sim.clients[:20]
     result = sim.run()
     by_name = {c.name: c for c in result.clients}
-    for i, c in enumerate(targets):
-        if i:
-            click.echo("")
-        click.echo(narrate(by_name[c.name].as_dict(), c.da.state.timeline(),
-                           sim.kernel.trace.records, c.host, site=c.site), nl=False)
-    hidden = len(sim.clients) - len(targets)
-    if hidden > 0:
-        click.echo(f"\n... and {hidden} more laptops in this shard: --client NAME tells one "
-                   "(dasim run lists them)")
+
+    def story(c) -> str:
+        return narrate(by_name[c.name].as_dict(), c.da.state.timeline(),
+                       sim.kernel.trace.records, c.host, site=c.site)
+
+    if client_name or len(sim.clients) <= FLEET_STORIES:
+        targets = [sim.client(client_name)] if client_name else sim.clients
+        click.echo("\n".join(story(c) for c in targets), nl=False)
+        return
+    groups: dict[tuple[str, str], list] = {}
+    for c in sim.clients:
+        r = by_name[c.name]
+        outcome = r.method or ("inside the corporate network" if r.location == "inside" else
+                               f"no tunnel, last error {r.last_error}" if r.last_error else
+                               "no tunnel")
+        groups.setdefault((c.network, outcome), []).append(c)
+    where = f" in shard {sim.shard + 1} of {sim.shards}" if sim.shards > 1 else ""
+    click.echo(f"{len(sim.clients)} laptops{where}: one story for each network and outcome "
+               f"({len(groups)}); --client NAME tells any laptop's own.")
+    for (network, outcome), members in sorted(groups.items()):
+        click.echo(f"\n== {len(members)} on {network}: {outcome} (for example "
+                   f"{members[0].name})\n")
+        click.echo(story(members[0]), nl=False)
 
 
 @cli.command()

@@ -201,3 +201,16 @@ def test_a_pcap_of_ipv4_and_ipv6_packets_is_written_without_scapy_warnings(tmp_p
     assert res.returncode == 0, res.stderr
     assert res.stderr.decode() == ""          # scapy used to warn for every packet
     assert out.read_bytes()[20:24] == (101).to_bytes(4, "little")   # LINKTYPE_RAW
+
+
+def test_explain_of_a_fleet_tells_one_story_for_each_network_and_outcome():
+    out = CliRunner().invoke(cli, ["explain", str(SCEN / "mixed-fleet.yaml")]).output
+    headers = [line for line in out.splitlines() if line.startswith("== ")]
+    assert out.startswith("240 laptops: one story for each network and outcome (7)")
+    assert sum(int(h.split()[1]) for h in headers) == 240 and len(headers) == 7
+    assert "== 12 on hotel-inspecting: no tunnel, last error 0x800b0109 (for example " \
+           "laptop-00010)" in headers
+    inspecting = out.split("== 12 on hotel-inspecting")[1].split("\n== ")[0]
+    assert "Client laptop-00010 on network hotel-inspecting" in inspecting
+    assert "another organisation's CA" in inspecting            # the remedy for this case
+    assert out.count("Client laptop-") == 7
