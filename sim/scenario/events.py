@@ -123,7 +123,15 @@ def run_event(sim: Simulation, event: dict[str, Any], index: int = 0):
             sim.roam(c, event["network"])
             if back:
                 env.process(roam_back(sim, c, event["network"], home, site, float(back)))
-    elif action == "portal_login":   # on every site of the network (each hotel)
+    elif action == "portal_login" and (event.get("client") or event.get("share")):
+        # the named guests' devices, each at the site it is on
+        sites = {site.name: site for site in sim.sites[event["network"]]}
+        for c in _clients(sim, event, index):
+            if c.network == event["network"]:
+                lan = sites[c.site].lan
+                sites[c.site].portal.login(
+                    next(i for i in c.host.interfaces if i.link is lan).address)
+    elif action == "portal_login":   # everyone, on every site of the network (each hotel)
         for site in sim.sites[event["network"]]:
             site.portal.login()
     elif action == "nat_reboot":

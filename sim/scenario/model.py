@@ -309,7 +309,8 @@ NEEDS = {"import_root": ("client", "authority"), "remove_root": ("client", "auth
 
 # actions on clients: ``client`` names one laptop, a fleet (all its members) or, left out,
 # every laptop; ``share`` keeps each of them with that probability
-ON_CLIENTS = ("import_root", "remove_root", "gpo_deploy_root", "gpo_refresh", "roam")
+ON_CLIENTS = ("import_root", "remove_root", "gpo_deploy_root", "gpo_refresh", "roam",
+              "portal_login")
 
 
 class EventSpec(Strict):

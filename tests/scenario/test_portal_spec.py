@@ -79,3 +79,18 @@ def test_a_guest_who_arrives_later_logs_in_after_it_arrives():
     (login,) = [r.t for r in sim.kernel.trace.of_kind("portal-login")]
     assert 1200 + 60 <= login <= 1200 + 120
     assert result.method == "iphttps" and result.time_to_connect_s > login
+
+
+def test_a_portal_login_event_may_name_guests():
+    def connected(events):
+        sim = Simulation(load_scenario(PORTAL, {
+            "clients.0.count": 10, "duration": "20m", "networks.hotel.captive_portal": {},
+            "events": events}))
+        return {c.name for c in sim.run().clients if c.connected}
+
+    assert connected([{"at": "2m", "action": "portal_login", "network": "hotel",
+                       "client": "laptop-00003"}]) == {"laptop-00003"}
+    some = connected([{"at": "2m", "action": "portal_login", "network": "hotel",
+                       "client": "laptop", "share": 0.5}])
+    assert 0 < len(some) < 10
+    assert len(connected([{"at": "2m", "action": "portal_login", "network": "hotel"}])) == 10
