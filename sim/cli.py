@@ -184,6 +184,7 @@ def _run_fleet(fleet, workers: int | None, scheduler: str | None, **kwargs):
 
 def _atomic_write(path: str, writer) -> None:
     """Write through a temporary file so that a failure leaves nothing half-written."""
+    import contextlib
     import os
     import tempfile
 
@@ -199,7 +200,8 @@ def _atomic_write(path: str, writer) -> None:
         umask = os.umask(0)
         os.umask(umask)
         mode = 0o666 & ~umask
-    os.chmod(tmp, mode)
+    with contextlib.suppress(OSError):   # a file system without modes: still written
+        os.chmod(tmp, mode)
     try:
         writer(tmp)
         os.replace(tmp, path)
