@@ -228,6 +228,12 @@ class Kernel:
             stream = self._streams[name] = Stream(derive_seed(self.seed, self.streams + name))
         return stream
 
+    def once(self, name: str) -> Stream:
+        """A stream named ``name`` alone, for one laptop's draw: not kept (a fleet has a
+        laptop per draw) and without the shard's prefix, so a laptop draws the same whichever
+        shard holds it."""
+        return Stream(derive_seed(self.seed, name))
+
     def log(self, node: str, kind: str, **fields: Any) -> None:
         """Record an event if tracing is on (callers on the hot path test ``trace.on`` first)."""
         if self.trace.on:

@@ -60,6 +60,10 @@ class AccessNetwork:
         self.hosts.append(host)
         return host
 
+    def address_of(self, host: Host) -> Any:
+        """The host's address on this network's LAN (it may have tunnel interfaces too)."""
+        return next(i for i in host.interfaces if i.link is self.lan).address
+
     def inside_interface(self) -> Interface:
         return self.gateway.interfaces[0]
 

@@ -22,7 +22,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 METHOD_COLOURS = {"native": "#4c72b0", "6to4": "#8172b2", "teredo": "#55a868",
-                  "iphttps": "#dd8452", None: "#c44e52", "none": "#c44e52"}
+                  "iphttps": "#dd8452", None: "#c44e52", "none": "#c44e52",
+                  "inside": "#a1b3d3"}   # on the corporate network: no tunnel needed
 RESULT_HATCH = {"failed": "////", "not_eligible": "..", "connected": "", "running": "",
                 "standby": "xx"}
 STYLE = {"figure.dpi": 120, "font.size": 9, "axes.spines.top": False,
@@ -99,9 +100,14 @@ def sequence(records: list[tuple[float, str, str, str]], path: str, title: str) 
         return _save(fig, path)
 
 
-def _outcome(method: str | None, last_error: str | None) -> str:
-    """How a client ended: the method that carries its traffic, or none and why."""
-    return method or (f"none ({last_error})" if last_error else "none")
+def _outcome(method: str | None, last_error: str | None, location: str | None = None) -> str:
+    """How a client ended: the method that carries its traffic, inside the corporate network
+    (no tunnel needed), or none and why."""
+    if method:
+        return method
+    if location == "inside":
+        return "inside"
+    return f"none ({last_error})" if last_error else "none"
 
 
 def outcome_by_network(result: dict[str, Any], path: str) -> str:
@@ -109,7 +115,7 @@ def outcome_by_network(result: dict[str, Any], path: str) -> str:
     with plt.rc_context(STYLE):
         counts: dict[str, Counter] = defaultdict(Counter)
         for c in result["clients"]:
-            counts[c["network"]][_outcome(c["method"], c["last_error"])] += 1
+            counts[c["network"]][_outcome(c["method"], c["last_error"], c["location"])] += 1
         networks = sorted(counts)
         outcomes = sorted({o for cnt in counts.values() for o in cnt},
                           key=lambda o: (o.startswith("none"), o))
@@ -163,8 +169,8 @@ def connected_share(series: list[tuple[float, float, float]], path: str, title: 
         ax.fill_between(ts, 0, tunnel, step="post", color=METHOD_COLOURS["iphttps"],
                         label="on a DirectAccess tunnel", lw=0)
         if any(i for _, _, i in series):
-            ax.fill_between(ts, tunnel, reach, step="post", color=METHOD_COLOURS["native"],
-                            alpha=0.55, label="inside the corporate network", lw=0)
+            ax.fill_between(ts, tunnel, reach, step="post", color=METHOD_COLOURS["inside"],
+                            label="inside the corporate network", lw=0)
         ax.step(ts, reach, where="post", color="black", lw=0.8)
         for t, label in events:
             ax.axvline(t / 3600, color="grey", ls="--", lw=0.8)

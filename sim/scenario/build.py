@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from ipaddress import IPv4Address, ip_address
@@ -24,7 +25,7 @@ from sim.errors import InputError
 from sim.net.dns import DnsServer
 from sim.net.firewall import Firewall
 from sim.net.host import Host
-from sim.net.kernel import Kernel, Stream, derive_seed
+from sim.net.kernel import Kernel, Stream
 from sim.net.nat import Nat, nat_config
 from sim.net.packet import TCP
 from sim.net.portal import CaptivePortal
@@ -227,23 +228,15 @@ class Simulation:
         return net
 
     def _access_delay(self, network: str, laptop: str) -> float:
-        """The laptop's own last mile on ``network`` (``access_latency``): fixed, or drawn
-        from the range by a stream named after the laptop and the network."""
-        latency = self.network_specs[network].get("access_latency")
-        if isinstance(latency, list):
-            low, high = latency
-            # a one-off draw, not a cached stream: a fleet has a laptop per draw
-            draw = Stream(derive_seed(self.kernel.seed, f"access:{network}:{laptop}"))
-            return draw.uniform(low, high)
-        return latency or 0.0
+        """The laptop's own last mile on ``network`` (``access_latency``), from a stream
+        named after the network and the laptop."""
+        latency = self.network_specs[network].get("access_latency") or 0.0
+        return drawn(latency, lambda: self.kernel.once(f"access:{network}:{laptop}"))
 
     def _latency(self, site: str, latency: float | list[float]) -> float:
-        """The uplink latency of one site: fixed, or drawn from ``[low, high]`` by the site's
-        own random stream (so adding a site never changes another's)."""
-        if isinstance(latency, list):
-            low, high = latency
-            return self.kernel.rng(f"latency:{site}").uniform(low, high)
-        return latency
+        """The uplink latency of one site, from the site's own random stream (so adding a
+        site never changes another's)."""
+        return drawn(latency, lambda: self.kernel.rng(f"latency:{site}"))
 
     @staticmethod
     def _nat_spec(spec: dict[str, Any]) -> dict[str, Any]:
@@ -295,9 +288,8 @@ class Simulation:
         span = getattr(portal, "login_range", None)
         if span is None:
             return
-        after = Stream(derive_seed(self.kernel.seed, f"login:{network}:{laptop}")).uniform(*span)
-        lan = next(i for i in host.interfaces if i.link is site.lan)
-        portal.schedule_login(self.kernel.env.now + after, lan.address)
+        after = drawn(span, lambda: self.kernel.once(f"login:{network}:{laptop}"))
+        portal.schedule_login(self.kernel.env.now + after, site.address_of(host))
 
     # -- the corporate network ---------------------------------------------------------
     def _build_corporate_services(self) -> None:
@@ -565,6 +557,15 @@ _SHA256 = _SHA256_CLS()
 def client_count(doc: dict[str, Any]) -> int:
     """How many laptops the scenario document has, fleets counted."""
     return sum(int(c.get("count", 1)) for c in doc.get("clients") or [])
+
+
+def drawn(value: float | list[float], stream: Callable[[], Stream]) -> float:
+    """A scenario's fixed duration, or a uniform draw from its ``[low, high]`` range by the
+    stream that ``stream()`` names (made only when there is something to draw)."""
+    if isinstance(value, list):
+        low, high = value
+        return stream().uniform(low, high)
+    return value
 
 
 def shard_size(doc: dict[str, Any]) -> int:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sim.errors import InputError
-from sim.net.kernel import Stream, derive_seed
 
 if TYPE_CHECKING:
     from sim.scenario.build import SimClient, Simulation
@@ -38,9 +37,7 @@ def _clients(sim: Simulation, event: dict[str, Any], index: int) -> list[SimClie
             raise InputError(f"event names unknown client {name!r}")
     share = event.get("share")
     if share is not None:
-        seed = sim.kernel.seed
-        found = [c for c in found
-                 if Stream(derive_seed(seed, f"event{index}:{c.name}")).random() < share]
+        found = [c for c in found if sim.kernel.once(f"event{index}:{c.name}").random() < share]
     return found
 
 
@@ -128,9 +125,8 @@ def run_event(sim: Simulation, event: dict[str, Any], index: int = 0):
         sites = {site.name: site for site in sim.sites[event["network"]]}
         for c in _clients(sim, event, index):
             if c.network == event["network"]:
-                lan = sites[c.site].lan
-                sites[c.site].portal.login(
-                    next(i for i in c.host.interfaces if i.link is lan).address)
+                site = sites[c.site]
+                site.portal.login(site.address_of(c.host))
     elif action == "portal_login":   # everyone, on every site of the network (each hotel)
         for site in sim.sites[event["network"]]:
             site.portal.login()
