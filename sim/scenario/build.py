@@ -8,7 +8,6 @@ try their methods and the packets decide.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -25,7 +24,7 @@ from sim.errors import InputError
 from sim.net.dns import DnsServer
 from sim.net.firewall import Firewall
 from sim.net.host import Host
-from sim.net.kernel import Kernel, Stream
+from sim.net.kernel import Kernel, Stream, long_lived_build
 from sim.net.nat import Nat, nat_config
 from sim.net.packet import TCP
 from sim.net.portal import CaptivePortal
@@ -513,18 +512,8 @@ class Simulation:
 
     # -- run ---------------------------------------------------------------------------
     def run(self) -> RunResult:
-        # A fleet is millions of long-lived objects: move what the build made out of the
-        # cyclic collector's reach and collect young garbage less often, or every full
-        # collection rescans the whole fleet and the run's cost grows faster than the fleet.
-        gc.collect()
-        gc.freeze()
-        threshold = gc.get_threshold()
-        gc.set_threshold(max(threshold[0], 50_000), threshold[1], threshold[2])
-        try:
+        with long_lived_build():
             self.kernel.run(until=self.duration)
-        finally:
-            gc.set_threshold(*threshold)
-            gc.unfreeze()
         return self.result()
 
     def result(self) -> RunResult:
