@@ -1,6 +1,7 @@
 """A minimal but real TCP (RFC 9293): three-way handshake with Windows' SYN retransmission,
-sequence numbers that count bytes, cumulative ACKs, one retransmission timer per connection
-(RFC 6298 §5) with fast retransmit (RFC 5681 §3.2), FIN close and RST.
+sequence numbers that count bytes, cumulative ACKs delayed as Windows delays them, one
+retransmission timer per connection (RFC 6298 §5) with fast retransmit (RFC 5681 §3.2), FIN
+close and RST.
 
 Windows (KB 2786464, F2.17–F2.19): the SYN is retransmitted after an initial RTO of 3 s,
 doubling, twice; with no answer the connect fails after 3 + 6 + 12 = 21 s with WSAETIMEDOUT
@@ -68,12 +69,19 @@ class TcpConfig:
     RTT; without congestion in the model a fixed base RTO is close enough), doubled on each
     expiry. ``max_data_retransmissions``: TcpMaxDataRetransmissions, default 5; then the
     connection is aborted (WSAECONNABORTED, "possibly due to a data transmission time-out").
+    ``delayed_ack`` and ``ack_frequency``: Windows delays the ACK of data received in order
+    (RFC 1122 §4.2.3.2) until a second segment arrives (TcpAckFrequency, default 2) or 200 ms
+    pass with no other (TcpDelAckTicks, default 2 × 100 ms); data sent meanwhile carries the
+    ACK. Out-of-order and duplicate data, and a FIN, are acknowledged at once (RFC 5681 §4.2).
+    ``delayed_ack=0`` acknowledges every segment at once.
     """
 
     initial_rto: float = 3.0
     max_syn_retransmissions: int = 2
     data_rto: float = 1.0
     max_data_retransmissions: int = 5
+    delayed_ack: float = 0.2
+    ack_frequency: int = 2
 
 
 def _header(addr: Address) -> int:
@@ -92,6 +100,8 @@ class TcpConnection:
 
     __slots__ = (
         "__weakref__",
+        "_ack_owed",
+        "_ack_timer",
         "_deadline",
         "_dup_acks",
         "_established",
@@ -154,12 +164,16 @@ class TcpConnection:
         self._deadline: float | None = None
         self._timer_at: float | None = None
         self._dup_acks = 0
+        self._ack_owed = 0          # segments received in order and not yet acknowledged
+        self._ack_timer: Any = None   # the live delayed-ACK timer
 
     def __repr__(self) -> str:
         return (f"<TcpConnection {self.local}:{self.lport}->{self.remote}:{self.rport} "
                 f"{self.state}>")
 
     def _segment(self, flags: int, seq: int, payload: Any = None, size: int = 0) -> Packet:
+        if flags & ACK:
+            self._ack_owed = 0      # this segment acknowledges everything received
         return Packet(self.local, self.remote, TCP, self.lport, self.rport,
                       size=self.header + size, payload=payload, flags=flags, seq=seq,
                       ack=self.rcv_nxt if flags & ACK else 0)
@@ -294,7 +308,13 @@ class TcpConnection:
             return
         seq = pkt.seq
         had_fin = self._peer_fin
+        in_order = False
         if seq == self.rcv_nxt:
+            in_order = not self._ooo and not fin and self.config.delayed_ack > 0
+            if in_order:
+                # owed before the application sees the data: a reply it sends at once
+                # carries the ACK
+                self._ack_owed += 1
             self._in_order(pkt.payload, size, fin)
             while self.rcv_nxt in self._ooo and self.state != "CLOSED":
                 self._in_order(*self._ooo.pop(self.rcv_nxt))
@@ -304,8 +324,26 @@ class TcpConnection:
             if self._fin_seq is not None or self.state == "CLOSED":
                 self.stack.host.send(self._segment(ACK, self.snd_nxt))
             self._peer_closed()    # without a FIN of ours yet, our FIN-ACK acknowledges
+        elif in_order and self.state != "CLOSED":
+            self._ack_later()
         elif self.state != "CLOSED" or fin:
             self.stack.host.send(self._segment(ACK, self.snd_nxt))
+
+    def _ack_later(self) -> None:
+        """Delayed ACK (RFC 1122 §4.2.3.2, as Windows does it): acknowledge every second
+        segment at once, a lone one after ``delayed_ack`` unless data we send carries the ACK
+        first."""
+        owed = self._ack_owed
+        if owed >= self.config.ack_frequency:
+            self.stack.host.send(self._segment(ACK, self.snd_nxt))
+        elif owed == 1:
+            self._ack_timer = call_later(self.env, self.config.delayed_ack, self._ack_due)
+
+    def _ack_due(self, timer: Any) -> None:
+        if timer is self._ack_timer:
+            self._ack_timer = None
+            if self._ack_owed and self.state != "CLOSED":
+                self.stack.host.send(self._segment(ACK, self.snd_nxt))
 
     def _in_order(self, payload: Any, size: int, fin: bool) -> None:
         if size > 0:

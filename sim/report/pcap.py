@@ -9,6 +9,7 @@ The link type is raw IP (LINKTYPE_RAW), which Wireshark and tshark read directly
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -91,9 +92,10 @@ def _tls(msg: tls.TlsMessage) -> ScapyPacket:
                                                        random_bytes=msg.random[4:],
                                                        ciphers=list(msg.suites), ext=ext)])
     if isinstance(msg, tls.ServerHello):
+        # with its (empty) extensions block, as the model counts it
         return TLS(version=0x0303, msg=[TLSServerHello(version=0x0303, gmt_unix_time=0,
                                                        random_bytes=msg.random[4:],
-                                                       cipher=msg.suite)])
+                                                       cipher=msg.suite, extlen=0)])
     if isinstance(msg, tls.Certificate):
         return TLS(version=0x0303, msg=[TLSCertificate(certs=[(len(d), d) for d in msg.ders])])
     if isinstance(msg, tls.ServerHelloDone):
@@ -105,22 +107,33 @@ def _tls(msg: tls.TlsMessage) -> ScapyPacket:
     if isinstance(msg, tls.Alert):
         return TLS(version=0x0303, type=21, msg=[TLSAlert(level=msg.level,
                                                           descr=msg.description)])
-    # Finished travels encrypted: an opaque handshake record of the right length.
-    return Raw(b"\x16\x03\x03" + (msg.size - 5).to_bytes(2, "big") + bytes(msg.size - 5))
+    # Finished travels encrypted: an opaque handshake record of the right length (bytes that
+    # look like ciphertext; zeros would dissect as plaintext HelloRequests).
+    body = _CIPHERTEXT[:msg.size - tls.RECORD_HEADER]
+    return Raw(b"\x16\x03\x03" + len(body).to_bytes(2, "big") + body)
+
+
+_CIPHERTEXT = hashlib.sha256(b"dasim encrypted record").digest() * 4
 
 
 def _app_data(length: int) -> ScapyPacket:
-    """Encrypted application data (the IPv6 stream inside IP-HTTPS, HTTP over TLS)."""
-    return TLS(version=0x0303, type=23, msg=[TLSApplicationData(data=bytes(max(length, 1)))])
+    """Encrypted application data (the IPv6 stream inside IP-HTTPS, HTTP over TLS): one
+    record of ``length`` bytes with its header, the bytes the message takes in the stream."""
+    return TLS(version=0x0303, type=23,
+               msg=[TLSApplicationData(data=bytes(max(length - tls.RECORD_HEADER, 1)))])
 
 
 def _http(msg: Any) -> ScapyPacket:
+    """Start line, headers and body (the real bytes when the message has them, a CRL say;
+    else as many zero bytes as the body counts)."""
     text = getattr(msg, "text", None)
     if callable(text):
         text = text()
     if text is None:
         text = str(msg)
-    return Raw(text.encode() if isinstance(text, str) else bytes(text))
+    head = text.encode() if isinstance(text, str) else bytes(text)
+    body = getattr(msg, "body", None) or bytes(getattr(msg, "body_size", 0))
+    return Raw(head + body)
 
 
 def _dns(msg: Any) -> ScapyPacket:
@@ -163,8 +176,11 @@ def _payload(obj: Any, in_tls_stream: bool) -> ScapyPacket:
     return Raw(bytes(getattr(obj, "size", 0)))
 
 
-def encode(pkt: p.Packet, tls_ports: Iterable[int] = (443,)) -> ScapyPacket:
-    """The scapy form of one light packet, including what it encapsulates."""
+def encode(pkt: p.Packet, tls_ports: Iterable[int] = (443,),
+           in_tls_stream: bool | None = None) -> ScapyPacket:
+    """The scapy form of one light packet, including what it encapsulates. A TCP segment's
+    messages are encrypted records when ``in_tls_stream`` says so, or by default when a port
+    is one of ``tls_ports``."""
     ip = IP(src=str(pkt.src), dst=str(pkt.dst), ttl=pkt.ttl) if pkt.src.version == 4 else \
         IPv6(src=str(pkt.src), dst=str(pkt.dst), hlim=pkt.ttl)
     proto = pkt.proto
@@ -182,7 +198,8 @@ def encode(pkt: p.Packet, tls_ports: Iterable[int] = (443,)) -> ScapyPacket:
                    ack=pkt.ack & 0xFFFFFFFF, window=65535)
         if pkt.payload is None:
             return ip / body
-        in_tls = pkt.sport in tls_ports or pkt.dport in tls_ports
+        in_tls = in_tls_stream if in_tls_stream is not None else \
+            pkt.sport in tls_ports or pkt.dport in tls_ports
         return ip / body / _payload(pkt.payload, in_tls)
     if proto == p.IPV6_IN_IPV4:
         ip.proto = 41
@@ -204,10 +221,19 @@ def write_pcap(path: str, records: Iterable[tuple[float, str, p.Packet]],
     epoch = start.timestamp()
     count = 0
     ports = tuple(tls_ports)
+    # connections that carried a TLS handshake: what follows on them is encrypted, whatever
+    # the port (IP-HTTPS through a proxy's CONNECT tunnel runs to the proxy's port)
+    tls_flows: set[frozenset] = set()
     with PcapWriter(path, linktype=LINKTYPE_RAW, sync=False) as writer:
         writer.write_header(None)
         for t, _direction, pkt in records:
-            scapy_pkt = encode(pkt, ports)
+            in_tls = None
+            if pkt.proto == p.TCP:
+                flow = frozenset(((pkt.src, pkt.sport), (pkt.dst, pkt.dport)))
+                if isinstance(pkt.payload, tls.TlsMessage):
+                    tls_flows.add(flow)
+                in_tls = flow in tls_flows or pkt.sport in ports or pkt.dport in ports
+            scapy_pkt = encode(pkt, ports, in_tls)
             scapy_pkt.time = epoch + t
             # write_packet, not write: write() warns "Inconsistent linktypes" for every
             # packet whose class is not LINKTYPE_RAW's, and a raw file holds IPv4 and IPv6

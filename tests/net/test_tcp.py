@@ -449,3 +449,63 @@ def test_issue_2_connect_through_the_real_firewall_and_nat_that_drop_syns_fails_
     k, client = edge("reject")
     out = run_connect(k, client)
     assert out["error"] == "0x274d" and out["t"] < 0.01
+
+
+def delayed_ack_exchange(config=None, answer=True, messages=1):
+    """The client sends ``messages`` messages; the server answers each at once or not at
+    all. Returns what the client's interface saw as (time, direction, flags, payload)."""
+    k, client, server = world()
+
+    def on_accept(conn):
+        if answer:
+            conn.on_message = lambda m: conn.send(("echo", m), 50)
+        else:
+            conn.on_message = lambda m: None
+
+    tcp_stack(server, config).listen(443, on_accept)
+    seen = capture(client)
+
+    def proc():
+        conn = yield from tcp_stack(client).connect(SERVER, 443, config)
+        yield k.env.timeout(1)
+        for i in range(messages):
+            conn.send(i, 100)
+
+    k.env.process(proc())
+    k.run(until=5)
+    return [(round(t, 3), d, p.flags, p.payload) for t, d, p in seen if t >= 1]
+
+
+def test_a_reply_sent_at_once_carries_the_ack_and_the_last_data_is_acked_after_200_ms():
+    """Windows' delayed ACK (RFC 1122 §4.2.3.2; TcpDelAckTicks 2 × 100 ms): the server's
+    answer acknowledges the request, and the client acknowledges the answer 200 ms later."""
+    seen = delayed_ack_exchange()
+    pure_in = [s for s in seen if s[1] == "in" and s[3] is None]
+    assert not pure_in, "the server sent a pure ACK although its answer carried one"
+    answer_at = next(t for t, d, _f, m in seen if d == "in" and m is not None)
+    pure_out = [t for t, d, _f, m in seen if d == "out" and m is None]
+    assert pure_out == [round(answer_at + 0.2, 3)]
+
+
+def test_a_lone_segment_without_answer_is_acked_200_ms_after_it_arrived():
+    seen = delayed_ack_exchange(answer=False)
+    sent = next(t for t, d, _f, m in seen if d == "out" and m is not None)
+    acks = [t for t, d, f, m in seen if d == "in" and m is None and f == ACK]
+    one_way = 0.021   # world(): two links of 10 ms and the gateway's hop
+    assert len(acks) == 1 and acks[0] == pytest.approx(sent + 0.2 + 2 * one_way, abs=0.01)
+
+
+def test_every_second_segment_is_acked_at_once():
+    """TcpAckFrequency 2: of two back-to-back segments the second is acknowledged at once."""
+    seen = delayed_ack_exchange(answer=False, messages=2)
+    sent = [t for t, d, _f, m in seen if d == "out" and m is not None]
+    acks = [t for t, d, f, m in seen if d == "in" and m is None and f == ACK]
+    assert len(sent) == 2 and len(acks) == 1
+    assert acks[0] - sent[1] < 0.1   # a round trip, no 200 ms wait
+
+
+def test_delayed_ack_zero_acknowledges_every_segment_at_once():
+    seen = delayed_ack_exchange(TcpConfig(delayed_ack=0))
+    pure_in = [s for s in seen if s[1] == "in" and s[3] is None]
+    pure_out = [s for s in seen if s[1] == "out" and s[3] is None]
+    assert len(pure_in) == 1 and len(pure_out) == 1

@@ -214,3 +214,46 @@ def test_explain_of_a_fleet_tells_one_story_for_each_network_and_outcome():
     assert "Client laptop-00010 on network hotel-inspecting" in inspecting
     assert "another organisation's CA" in inspecting            # the remedy for this case
     assert out.count("Client laptop-") == 7
+
+
+TLS_SCENARIOS = ["hotel-udp-blocked", "enterprise-proxy", "crl-inside-only",
+                 "hotel-tls-inspection", "kb2980667-untrusted-root"]
+
+
+@pytest.mark.parametrize("scenario", TLS_SCENARIOS)
+def test_every_tcp_segment_encodes_to_the_bytes_its_sequence_numbers_count(scenario):
+    """A segment's encoded payload (TLS records, HTTP with its body, IPv6 packets in the
+    IP-HTTPS stream) is as long as the sequence space the model gave it: otherwise
+    Wireshark reports lost, unseen or retransmitted segments that never were."""
+    from scapy.layers.inet import TCP as ScapyTCP
+
+    from sim.net import packet as p
+    from sim.report.capture import attach_capture
+    from sim.report.pcap import encode
+    from sim.scenario import load_scenario
+    from sim.scenario.build import Simulation
+
+    sim = Simulation(load_scenario(SCEN / f"{scenario}.yaml"))
+    records = attach_capture(sim, None)
+    sim.run()
+    segments = [pkt for _t, _d, pkt in records if pkt.proto == p.TCP]
+    assert segments
+    for pkt in segments:
+        header = (p.IPV4_HEADER if pkt.src.version == 4 else p.IPV6_HEADER) + p.TCP_HEADER
+        encoded = len(bytes(encode(pkt)[ScapyTCP].payload))
+        assert encoded == pkt.size - header, (type(pkt.payload).__name__, encoded, pkt.size)
+
+
+@needs_tshark
+@pytest.mark.parametrize("scenario", TLS_SCENARIOS)
+def test_wireshark_finds_nothing_wrong_with_a_clean_tls_exchange(tmp_path, scenario):
+    """No TCP analysis flags (no loss in these scenarios), no expert warnings, the encrypted
+    Finished shown as such, and IP-HTTPS through a proxy's tunnel dissected as TLS."""
+    out = tmp_path / f"{scenario}.pcap"
+    res = CliRunner().invoke(cli, ["pcap", str(SCEN / f"{scenario}.yaml"), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert not tshark(out, "frame.number", flt="tcp.analysis.flags")
+    assert not tshark(out, "_ws.expert.message",
+                      flt="_ws.malformed || _ws.expert.severity >= warning")
+    assert not tshark(out, "frame.number", flt="tls.handshake.type == 0")   # HelloRequest
+    assert not tshark(out, "frame.number", flt="http.request.method == \"POST\"")
