@@ -61,6 +61,17 @@ def teredo_header_bytes(h: TeredoHeaders) -> bytes:
     return out
 
 
+# Windows' ping data ("abcdefghijklmnopqrstuvwabcdefghi"), repeated to the echo's length
+_PING_DATA = b"abcdefghijklmnopqrstuvw" * 3
+
+
+def _echo_data(pkt: p.Packet, ip_header: int) -> bytes:
+    """The data of an echo request or reply: as many bytes as the model's size leaves after
+    the IP and ICMP headers (an echo without data dissects as malformed inside Teredo)."""
+    n = max(pkt.size - ip_header - 8, 0)
+    return (_PING_DATA * (n // len(_PING_DATA) + 1))[:n]
+
+
 def _icmpv6(msg: Any) -> ScapyPacket:
     if isinstance(msg, RouterSolicitation):
         return ICMPv6ND_RS()
@@ -141,9 +152,10 @@ def _dns(msg: Any) -> ScapyPacket:
     answers = [DNSRR(rrname=msg.qname, type=msg.qtype, ttl=getattr(a, "ttl", 300),
                      rdata=str(getattr(a, "address", a)))
                for a in (getattr(msg, "answers", None) or [])]
+    # answers name the question by a pointer (RFC 1035 §4.1.4), as servers send them
     return DNS(id=msg.id, qr=int(bool(getattr(msg, "response", False))),
                rcode=getattr(msg, "rcode", 0), qd=qd,
-               an=answers)
+               an=answers).compress()
 
 
 # Payload type → encoder, looked up along the payload's class hierarchy.
@@ -205,9 +217,14 @@ def encode(pkt: p.Packet, tls_ports: Iterable[int] = (443,),
         ip.proto = 41
         return ip / encode(pkt.inner)
     if proto == p.ICMPV6:
-        return ip / _icmpv6(pkt.payload)
+        out = ip / _icmpv6(pkt.payload)
+        if isinstance(pkt.payload, EchoMessage):
+            out = out / Raw(_echo_data(pkt, p.IPV6_HEADER))
+        return out
     if proto == p.ICMP:
         out = ip / _icmpv4(pkt.payload)
+        if isinstance(pkt.payload, EchoMessage):
+            out = out / Raw(_echo_data(pkt, p.IPV4_HEADER))
         if pkt.inner is not None:
             out = out / Raw(bytes(encode(pkt.inner))[:28])
         return out
