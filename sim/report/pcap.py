@@ -61,8 +61,8 @@ def teredo_header_bytes(h: TeredoHeaders) -> bytes:
     return out
 
 
-# Windows' ping data ("abcdefghijklmnopqrstuvwabcdefghi"), repeated to the echo's length
-_PING_DATA = b"abcdefghijklmnopqrstuvw" * 3
+# Windows' ping data: the letters a to w over and over ("abcdefghijklmnopqrstuvwabcdefghi")
+_PING_DATA = b"abcdefghijklmnopqrstuvw"
 
 
 def _echo_data(pkt: p.Packet, ip_header: int) -> bytes:
