@@ -83,7 +83,7 @@ def alternate(shard):
                                     "clients.0.connectivity_probe": probe or None})
     sim = Simulation(scenario, shard=shard)
     env, end = sim.kernel.env, sim.duration
-    events = sim_cpu = bare = 0.0
+    events, sim_cpu, bare = 0, 0.0, 0.0
     with long_lived_build():
         t = 0.0
         while t < end:
@@ -120,7 +120,7 @@ def ratio(args: argparse.Namespace, when: str) -> float:
     bare_cpu = sum(p["bare_cpu"] for p in parts)
     each = ", ".join(f"{p['bare_cpu'] / p['sim_cpu']:.3f}" for p in parts)
     print(f"simpy ratio {when}: {bare_cpu / sim_cpu:.3f} ({len(parts)} shard(s) of "
-          f"{parts[0]['laptops']} at once, each {each}; {events:,.0f} events, simulator "
+          f"{parts[0]['laptops']} at once, each {each}; {events:,} events, simulator "
           f"{events / sim_cpu:,.0f} and bare loop {events / bare_cpu:,.0f} events per CPU s)",
           flush=True)
     return bare_cpu / sim_cpu

@@ -244,12 +244,13 @@ def write_pcap(path: str, records: Iterable[tuple[float, str, p.Packet]],
     with PcapWriter(path, linktype=LINKTYPE_RAW, sync=False) as writer:
         writer.write_header(None)
         for t, _direction, pkt in records:
-            in_tls = None
+            in_tls = None   # encode's default: by port
             if pkt.proto == p.TCP:
                 flow = frozenset(((pkt.src, pkt.sport), (pkt.dst, pkt.dport)))
                 if isinstance(pkt.payload, tls.TlsMessage):
                     tls_flows.add(flow)
-                in_tls = flow in tls_flows or pkt.sport in ports or pkt.dport in ports
+                if flow in tls_flows:
+                    in_tls = True
             scapy_pkt = encode(pkt, ports, in_tls)
             scapy_pkt.time = epoch + t
             # write_packet, not write: write() warns "Inconsistent linktypes" for every
