@@ -263,6 +263,12 @@ class TeredoClient:
         self._nonce: bytes | None = None   # the nonce a refresh's RA must echo
         self._tries = 0
         self._lost = None        # fires when a refresh goes unanswered
+        # RFC 4380 §5.2.5 "date and time of the last interaction with the Teredo server":
+        # when a packet last came from the server's port 3544 (F3.7), and its value when the
+        # live refresh timer was set
+        self._heard = float("-inf")
+        self._heard_when_armed = self._heard
+        self._server_keys = (server._ip, secondary._ip)
         self.mapping: tuple[IPv4Address, int] | None = None
         self.cone = False
         self.process = None
@@ -287,6 +293,8 @@ class TeredoClient:
 
     # -- packets -----------------------------------------------------------------------
     def _on_packet(self, pkt: Packet) -> None:
+        if pkt.sport == TEREDO_PORT and pkt.src._ip in self._server_keys:
+            self._heard = self.env._now
         inner = pkt.inner
         if inner is None:
             return
@@ -429,13 +437,25 @@ class TeredoClient:
     # ``_timer`` is the one live timer; a timer that is no longer it fires and does nothing.
 
     def _schedule_refresh(self) -> None:
-        """The next refresh after 75–100 % of the interval (RFC 4380 §5.2.5, F3.7)."""
+        """Check again 75–100 % of the interval after the server was last heard from (RFC 4380
+        §5.2.5, F3.7): a refresh is due only if nothing came from the server meanwhile, so a
+        tunnel that carries traffic through the server solicits less often."""
         low, high = self.config.refresh_jitter
-        self._timer = call_later(self.env, self.config.refresh_interval
-                                 * self.rng.uniform(low, high), self._refresh_due)
+        wait = self._heard + self.config.refresh_interval * self.rng.uniform(low, high) \
+            - self.env._now
+        self._heard_when_armed = self._heard
+        if wait > 0:
+            self._timer = call_later(self.env, wait, self._refresh_due)
+        else:
+            self._tries = 0
+            self._refresh_solicit()
 
     def _refresh_due(self, timer: Any) -> None:
-        if timer is self._timer:
+        if timer is not self._timer:
+            return
+        if self._heard > self._heard_when_armed:   # the server was heard from meanwhile
+            self._schedule_refresh()
+        else:
             self._tries = 0
             self._refresh_solicit()
 

@@ -175,3 +175,49 @@ def test_refresh_within_the_nat_timeout_keeps_one_address():
     teredo, changes = refreshing_client(udp_timeout=120)
     assert changes == []
     assert teredo.status.state == "qualified"
+
+
+def solicitations_with_pings(ping_every: float | None, pings_until: float = 600):
+    """Times of the refresh RSs a qualified public client sends the server in 10 minutes,
+    while it pings an address of the server host through the tunnel every ``ping_every``
+    seconds (as the connectivity assistant does) until ``pings_until``."""
+    k = Kernel(seed=1, trace=True)
+    topo = Topology(k)
+    server = topo.add_public_host("da", [PRIMARY, SECONDARY])
+    server.add_address(server.interfaces[0], "2001:db8:1::1/128")
+    TeredoServer(server, PRIMARY, SECONDARY)
+    client = topo.add_network("net", "198.51.100.0/24", outside=["192.0.2.77"],
+                              routed=True).add_host("laptop")
+    teredo = TeredoClient(client, PRIMARY, SECONDARY)
+    teredo.start()
+    answered = []
+
+    def pinger():
+        yield k.env.timeout(5)
+        while k.env.now < pings_until:
+            rtt = yield from client.ping(IPv6Address("2001:db8:1::1"), via=teredo.interface)
+            answered.append(rtt is not None)
+            yield k.env.timeout(ping_every - (rtt or 4.0))
+
+    if ping_every is not None:
+        k.env.process(pinger())
+    k.run(until=600)
+    sent = [r.t for r in k.trace.of_kind("teredo-ra") if r.t > 1]   # after qualification
+    return sent, answered, teredo
+
+
+def test_an_idle_client_refreshes_every_22_5_to_30_s():
+    sent, _answered, teredo = solicitations_with_pings(None)
+    gaps = [b - a for a, b in zip([0.0, *sent], sent, strict=False)]
+    assert len(sent) >= 600 // 30 and all(22.5 <= g <= 30.1 for g in gaps)
+    assert teredo.status.state == "qualified"
+
+
+def test_traffic_from_the_server_postpones_the_refresh():
+    # RFC 4380 §5.2.5, F3.7: an RS only when nothing came from the server within the
+    # randomised interval. Echo replies relayed by the server every 10 s leave nothing to do.
+    sent, answered, teredo = solicitations_with_pings(10, pings_until=300)
+    assert answered and all(answered)
+    assert sent and all(t > 300 for t in sent)   # none while the pings ran
+    assert sent[0] <= 300 + 30.1                 # and back on schedule once they stop
+    assert teredo.status.state == "qualified"
