@@ -7,10 +7,12 @@ hop allocates nothing; a packet already in flight elsewhere (an inner packet tha
 server shares between its answers) travels in a :class:`Hop` wrapper whose callbacks are the
 interface's ``_hop_arrivals``.
 
-Fast path: a link without loss, jitter, bandwidth limit or per-end access delay, and up, needs
-no decision per packet but the receiving end. The link then gives each end a *wire* ``(env,
-latency, receiver, segment)``: on a cable ``receiver`` is the other end, on a segment
-``segment`` maps each next-hop address (by ``addr_key``) to its end. ``Interface.send`` and
+Fast path: a link without loss, jitter or bandwidth limit, and up, needs no decision per
+packet but the receiving end. The link then gives each end a *wire* ``(env, latency,
+receiver, segment)``: on a cable ``receiver`` is the other end, on a segment ``segment`` maps
+each next-hop address (by ``addr_key``) to its end. An end's own last mile (``access_delay``,
+a carrier subscriber's) is in its wire's latency, and a segment's sender adds the receiving
+end's. ``Interface.send`` and
 ``Node.send`` put the hop straight on SimPy's queue, as ``Timeout`` would (same time, priority
 and event id, so runs stay identical), without ``Timeout``'s generic constructor,
 ``Environment.schedule`` and a callback list per packet. Any change of those settings or of
@@ -74,8 +76,8 @@ class Link:
     """A cable (two ends) or a LAN segment (several ends, delivery by next-hop address)."""
 
     __slots__ = (
-        "_bandwidth", "_jitter", "_latency", "_loss", "_up", "access", "by_key", "ends",
-        "kernel", "name", "rng",
+        "_bandwidth", "_jitter", "_latency", "_loss", "_up", "by_key", "ends", "kernel",
+        "name", "rng",
     )
 
     latency = _setting("latency", "one-way delay in seconds")
@@ -103,18 +105,18 @@ class Link:
         self.ends: list[Interface] = []
         # on a segment, the end that owns each address, by ``addr_key`` (hot path)
         self.by_key: dict[int, Interface] = {}
-        # an end's own last mile on a segment (a carrier's subscriber): extra one-way delay
-        # of every packet it sends or receives here
-        self.access: dict[Interface, float] = {}
         self.rng = kernel.rng(f"link:{name}")
 
     def set_access_delay(self, iface: Interface, delay: float) -> None:
-        """Give an end its own one-way last-mile delay (0: none)."""
-        if delay:
-            self.access[iface] = delay
-        else:
-            self.access.pop(iface, None)
+        """Give an end its own one-way last mile (a carrier's subscriber): extra delay of
+        every packet it sends or receives here (0: none)."""
+        iface.access_delay = delay
         self._rewire()
+
+    @property
+    def access(self) -> dict[Interface, float]:
+        """The ends with a last mile of their own, and its delay."""
+        return {end: end.access_delay for end in self.ends if end.access_delay}
 
     def attach(self, iface: Interface) -> None:
         self.ends.append(iface)
@@ -127,7 +129,7 @@ class Link:
         self.ends.remove(iface)
         for key in [k for k, end in self.by_key.items() if end is iface]:
             del self.by_key[key]
-        self.access.pop(iface, None)
+        iface.access_delay = 0.0
         self._rewire()
 
     def learn(self, iface: Interface, addr: Address) -> None:
@@ -140,7 +142,7 @@ class Link:
         from sim.net.node import Interface  # (node.py imports this module)
 
         ends = self.ends
-        simple = self._up and not (self._loss or self._jitter or self._bandwidth or self.access)
+        simple = self._up and not (self._loss or self._jitter or self._bandwidth)
         env = self.kernel.env
         for i, end in enumerate(ends):
             # an interface class with its own ``send`` keeps it for every packet
@@ -148,9 +150,11 @@ class Link:
             if not (simple and plain):
                 end._wire = None
             elif len(ends) == 2:
-                end._wire = (env, self._latency, ends[1 - i], None)
+                other = ends[1 - i]
+                end._wire = (env, self._latency + end.access_delay + other.access_delay,
+                             other, None)
             else:
-                end._wire = (env, self._latency, None, self.by_key)
+                end._wire = (env, self._latency + end.access_delay, None, self.by_key)
 
     def transmit(self, pkt: Packet, sender: Interface, next_hop: Address) -> None:
         """Carry ``pkt`` from ``sender`` to the end that owns ``next_hop``."""
@@ -165,9 +169,7 @@ class Link:
         if not self._up:
             self.kernel.drop(self.name, pkt, f"link {self.name} is down")
             return
-        delay = self._latency
-        if self.access:
-            delay += self.access.get(sender, 0.0) + self.access.get(receiver, 0.0)
+        delay = self._latency + sender.access_delay + receiver.access_delay
         if self._loss and self.rng.random() < self._loss:
             self.kernel.drop(self.name, pkt, f"lost on link {self.name}")
             return

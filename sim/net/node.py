@@ -27,8 +27,8 @@ class Interface:
     ``_wire`` is set by the link when a packet needs no decision on it (see ``sim.net.link``):
     ``send`` then schedules the hop itself instead of calling ``Link.transmit``."""
 
-    __slots__ = ("_arrivals", "_hop_arrivals", "_wire", "addresses", "capture", "link", "name",
-                 "networks", "node", "tx_free_at")
+    __slots__ = ("_arrivals", "_hop_arrivals", "_wire", "access_delay", "addresses", "capture",
+                 "link", "name", "networks", "node", "tx_free_at")
 
     def __init__(self, node: Node, name: str, link: Link | None, addresses: list[Any]) -> None:
         self.node = node
@@ -39,6 +39,7 @@ class Interface:
         self.networks: list[Network] = [i.network for i in ifaces]
         self.capture: list | None = None
         self.tx_free_at = 0.0
+        self.access_delay = 0.0   # its own one-way last mile on its link (Link.set_access_delay)
         self._wire: tuple | None = None
         # the callback list of every packet arriving here, and of every Hop wrapper (SimPy
         # never mutates them)
@@ -68,6 +69,7 @@ class Interface:
             if end is None:
                 self.link.transmit(pkt, self, next_hop)   # which reports the drop
                 return
+            delay += end.access_delay
         schedule_hop(env, delay, end, pkt)
 
     @property
@@ -208,6 +210,7 @@ class Node(ABC):
             if end is None:
                 iface.link.transmit(pkt, iface, nh)   # which reports the drop
                 return True
+            delay += end.access_delay
         if pkt.callbacks is None:   # schedule_hop's common case, inline
             pkt.callbacks = end._arrivals
             heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), pkt))
