@@ -12,17 +12,16 @@ packet but the receiving end. The link then gives each end a *wire* ``(env, late
 receiver, segment)``: on a cable ``receiver`` is the other end, on a segment ``segment`` maps
 each next-hop address (by ``addr_key``) to its end. An end's own last mile (``access_delay``,
 a carrier subscriber's) is in its wire's latency, and a segment's sender adds the receiving
-end's. ``Interface.send`` and
-``Node.send`` put the hop straight on SimPy's queue, as ``Timeout`` would (same time, priority
-and event id, so runs stay identical), without ``Timeout``'s generic constructor,
-``Environment.schedule`` and a callback list per packet. Any change of those settings or of
-the ends recomputes the wires.
+end's. ``Interface.send`` and ``Node.send`` put the hop straight on SimPy's queue, as
+``Timeout`` would (same time, priority and event id, so runs stay identical), without
+``Timeout``'s generic constructor, ``Environment.schedule`` and a callback list per packet.
+Any change of those settings or of the ends recomputes the wires.
 """
 
 from __future__ import annotations
 
 from heapq import heappush
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from simpy.core import NORMAL
 
@@ -31,8 +30,23 @@ from sim.net.packet import addr_key
 
 if TYPE_CHECKING:
     from sim.net.kernel import Kernel
-    from sim.net.node import Interface
     from sim.net.packet import Address, Packet
+
+
+class End(Protocol):
+    """What a link needs of the interface at one of its ends (``sim.net.node.Interface``,
+    which imports this module)."""
+
+    addresses: list[Any]
+    access_delay: float
+    tx_free_at: float
+    _wire: tuple | None
+    _arrivals: list
+    _hop_arrivals: list
+
+    def takes_wire(self) -> bool:
+        """Whether every packet it sends may skip its ``send`` (see the fast path)."""
+        ...
 
 
 # A packet in flight while the same packet object is already in flight elsewhere: a light
@@ -43,7 +57,7 @@ Hop = LightEvent
 _new_hop = object.__new__
 
 
-def schedule_hop(env, delay: float, receiver: Interface, pkt: Packet) -> None:
+def schedule_hop(env, delay: float, receiver: End, pkt: Packet) -> None:
     """Schedule ``pkt`` to reach ``receiver`` after ``delay``: what
     ``Timeout(env, delay, pkt).callbacks.append(...)`` does, at a fraction of the cost.
     ``Node.send`` inlines the common case (a packet not yet in flight): the call would
@@ -102,29 +116,29 @@ class Link:
         self._loss = loss
         self._bandwidth = bandwidth  # bit/s; None: no serialisation delay
         self._up = True
-        self.ends: list[Interface] = []
+        self.ends: list[End] = []
         # on a segment, the end that owns each address, by ``addr_key`` (hot path)
-        self.by_key: dict[int, Interface] = {}
+        self.by_key: dict[int, End] = {}
         self.rng = kernel.rng(f"link:{name}")
 
-    def set_access_delay(self, iface: Interface, delay: float) -> None:
+    def set_access_delay(self, iface: End, delay: float) -> None:
         """Give an end its own one-way last mile (a carrier's subscriber): extra delay of
         every packet it sends or receives here (0: none)."""
         iface.access_delay = delay
         self._rewire()
 
     @property
-    def access(self) -> dict[Interface, float]:
+    def access(self) -> dict[End, float]:
         """The ends with a last mile of their own, and its delay."""
         return {end: end.access_delay for end in self.ends if end.access_delay}
 
-    def attach(self, iface: Interface) -> None:
+    def attach(self, iface: End) -> None:
         self.ends.append(iface)
         for addr in iface.addresses:
             self.by_key[addr_key(addr)] = iface
         self._rewire()
 
-    def detach(self, iface: Interface) -> None:
+    def detach(self, iface: End) -> None:
         """Unplug an end (a laptop leaving the network) with the addresses it owned here."""
         self.ends.remove(iface)
         for key in [k for k, end in self.by_key.items() if end is iface]:
@@ -132,22 +146,18 @@ class Link:
         iface.access_delay = 0.0
         self._rewire()
 
-    def learn(self, iface: Interface, addr: Address) -> None:
+    def learn(self, iface: End, addr: Address) -> None:
         """An interface took a new address on this segment (DHCP, a tunnel's endpoint)."""
         self.by_key[addr_key(addr)] = iface
 
     def _rewire(self) -> None:
         """Give each end its wire (fast path) when nothing per packet needs deciding, else
         ``None`` (every packet goes through ``transmit``)."""
-        from sim.net.node import Interface  # (node.py imports this module)
-
         ends = self.ends
         simple = self._up and not (self._loss or self._jitter or self._bandwidth)
         env = self.kernel.env
         for i, end in enumerate(ends):
-            # an interface class with its own ``send`` keeps it for every packet
-            plain = type(end).send is Interface.send
-            if not (simple and plain):
+            if not (simple and end.takes_wire()):
                 end._wire = None
             elif len(ends) == 2:
                 other = ends[1 - i]
@@ -156,7 +166,7 @@ class Link:
             else:
                 end._wire = (env, self._latency + end.access_delay, None, self.by_key)
 
-    def transmit(self, pkt: Packet, sender: Interface, next_hop: Address) -> None:
+    def transmit(self, pkt: Packet, sender: End, next_hop: Address) -> None:
         """Carry ``pkt`` from ``sender`` to the end that owns ``next_hop``."""
         ends = self.ends
         if len(ends) == 2:

@@ -46,6 +46,11 @@ class Interface:
         self._arrivals = [self.deliver]
         self._hop_arrivals = [self._deliver_hop]
 
+    def takes_wire(self) -> bool:
+        """Whether its link may schedule its packets' hops without calling ``send``: not for
+        an interface class with a ``send`` of its own."""
+        return type(self).send is Interface.send
+
     def _deliver_hop(self, hop: Any) -> None:
         self.deliver(hop._value)
 

@@ -130,6 +130,27 @@ def _sign(builder: x509.CertificateBuilder, key: object) -> x509.Certificate:
     return builder.sign(key, signing_hash(key))  # type: ignore[arg-type]
 
 
+def build_crl(issuer: x509.Certificate, key: object,
+              revoked: Iterable[tuple[int, dt.datetime]], this_update: dt.datetime,
+              next_update: dt.datetime, number: int = 1) -> x509.CertificateRevocationList:
+    """A v2 CRL signed by ``key`` for ``issuer`` with a CRL number (RFC 5280 §5.2.3)."""
+    builder = (x509.CertificateRevocationListBuilder()
+               .issuer_name(issuer.subject)
+               .last_update(this_update)
+               .next_update(next_update)
+               .add_extension(x509.CRLNumber(number), critical=False))
+    try:
+        ski = issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
+    except (x509.ExtensionNotFound, ValueError):
+        pass
+    for serial, when in revoked:
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when).build())
+    return builder.sign(key, signing_hash(key))  # type: ignore[arg-type]
+
+
 def to_name(subject: str | x509.Name) -> x509.Name:
     """An x509.Name from ``CN=..,O=..`` (RFC 4514) text, or a bare common name."""
     if isinstance(subject, x509.Name):
@@ -383,8 +404,6 @@ class Authority:
             ) -> x509.CertificateRevocationList:
         """The CRL in force at ``at``: published at the start of ``at``'s period, valid one
         period plus a 10 % overlap (as AD CS publishes), listing what was revoked by then."""
-        from sim.pki.revocation import build_crl
-
         at = to_time(at, at)
         epoch = dt.datetime(2000, 1, 1, tzinfo=UTC)
         start = epoch + ((at - epoch) // period) * period

@@ -1,4 +1,5 @@
-"""CRL revocation checking: CRLs built with cryptography, fetched through a callable, cached.
+"""CRL revocation checking: CRLs fetched through a callable, checked and cached (the
+authorities publish them: ``sim.pki.authority``).
 
 Windows checks revocation only for chains that end in a trusted root, from the root toward the
 leaf (domain-facts F6.3), for every element but the root. For each element it needs a current
@@ -44,29 +45,6 @@ def revocation_enforced(profile: str, strong_crl_required: bool = False) -> bool
     check back on is the fact sheet's inference).
     """
     return profile.lower().replace(" ", "") in {"windows7", "win7"} or strong_crl_required
-
-
-def build_crl(issuer: x509.Certificate, key: object,
-              revoked: Iterable[tuple[int, dt.datetime]], this_update: dt.datetime,
-              next_update: dt.datetime, number: int = 1) -> x509.CertificateRevocationList:
-    """A v2 CRL signed by ``key`` for ``issuer`` with a CRL number (RFC 5280 §5.2.3)."""
-    from sim.pki.authority import signing_hash
-
-    builder = (x509.CertificateRevocationListBuilder()
-               .issuer_name(issuer.subject)
-               .last_update(this_update)
-               .next_update(next_update)
-               .add_extension(x509.CRLNumber(number), critical=False))
-    try:
-        ski = issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-        builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
-    except (x509.ExtensionNotFound, ValueError):
-        pass
-    for serial, when in revoked:
-        builder = builder.add_revoked_certificate(
-            x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when).build())
-    return builder.sign(key, signing_hash(key))  # type: ignore[arg-type]
 
 
 def parse_crl(data: bytes) -> x509.CertificateRevocationList | None:

@@ -12,16 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-
-if TYPE_CHECKING:
-    from sim.pki.result import ChainResult
-    from sim.pki.revocation import CrlCache
 
 _UIDS = itertools.count(1)
 
@@ -174,40 +169,3 @@ class CertStore:
 
     def find_by_subject(self, name: x509.Name) -> list[x509.Certificate]:
         return [c for c in self._certs.values() if c.subject == name]
-
-
-class MachineStores:
-    """The LocalMachine stores of one Windows computer, plus its CRL URL cache."""
-
-    __slots__ = ("ca", "crl_cache", "disallowed", "my", "root")
-
-    def __init__(self, root: CertStore | None = None, ca: CertStore | None = None,
-                 my: CertStore | None = None, disallowed: CertStore | None = None,
-                 crl_cache: CrlCache | None = None) -> None:
-        self.root = root if root is not None else CertStore("Root")
-        self.ca = ca if ca is not None else CertStore("CA")
-        self.my = my if my is not None else CertStore("My")
-        self.disallowed = disallowed if disallowed is not None else CertStore("Disallowed")
-        if crl_cache is None:
-            from sim.pki.revocation import CrlCache
-
-            crl_cache = CrlCache()
-        self.crl_cache = crl_cache
-
-    def store(self, name: str) -> CertStore:
-        """A store by its Windows name (Root, CA, My, Disallowed), case-insensitive."""
-        for s in (self.root, self.ca, self.my, self.disallowed):
-            if s.name.lower() == name.lower():
-                return s
-        raise KeyError(name)
-
-    def verify(self, presented: list[x509.Certificate], host: str | None = None,
-               at: dt.datetime | None = None,
-               fetch: Callable[[str], bytes | None] | None = None,
-               check_revocation: bool = False) -> ChainResult:
-        """verify_chain against this machine's stores (the SSL policy a client applies)."""
-        from sim.pki.chain import verify_chain
-
-        return verify_chain(presented, roots=self.root, intermediates=self.ca, host=host,
-                            at=at, fetch=fetch, check_revocation=check_revocation,
-                            disallowed=self.disallowed, crl_cache=self.crl_cache)

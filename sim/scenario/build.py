@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
 from ipaddress import IPv4Address, ip_address
 from typing import Any
@@ -23,7 +22,6 @@ from sim.directaccess.server import IPHTTPS_PREFIX, DirectAccessServer
 from sim.errors import InputError
 from sim.net.dns import DnsServer
 from sim.net.firewall import Firewall
-from sim.net.host import Host
 from sim.net.kernel import Kernel, Stream, long_lived_build
 from sim.net.nat import Nat, nat_config
 from sim.net.packet import TCP
@@ -33,25 +31,12 @@ from sim.net.proxy import HttpProxy
 from sim.net.topology import AccessNetwork, Topology
 from sim.pki import CertStore, Hierarchy, MachineStores, load_certificates
 from sim.scenario import events as scenario_events
+from sim.scenario.laptop import SimClient
 from sim.scenario.model import member_name
 from sim.scenario.plan import PUBLIC_DNS, PUBLIC_WEB, AddressPlan
 from sim.transition.iphttps import IpHttpsClient, IpHttpsServer
 
 DC_NAME = services.DC_NAME
-
-
-@dataclass
-class SimClient:
-    """One simulated laptop: its host, its DirectAccess client and its stores."""
-
-    name: str
-    network: str
-    host: Host
-    da: DirectAccessClient
-    stores: MachineStores
-    started_at: float = 0.0
-    site: str = ""   # which instance of the network: "home", "home#2", … (laptops_per_site)
-    policy_refresh: Any = None   # fired by a gpo_refresh event (sim.scenario.events)
 
 
 class SourceExempt:

@@ -8,12 +8,34 @@ root breaks).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sim.errors import InputError
 
 if TYPE_CHECKING:
-    from sim.scenario.build import SimClient, Simulation
+    from sim.directaccess.server import DirectAccessServer, ServerPolicy
+    from sim.net.host import Host
+    from sim.net.kernel import Kernel
+    from sim.net.topology import AccessNetwork
+    from sim.pki import Hierarchy
+    from sim.scenario.laptop import SimClient
+
+
+class Simulation(Protocol):
+    """What the events act on: ``sim.scenario.build.Simulation``, which schedules them (and so
+    imports this module)."""
+
+    kernel: Kernel
+    clients: list[SimClient]
+    shards: int
+    sites: dict[str, list[AccessNetwork]]
+    pki: Hierarchy
+    server: DirectAccessServer
+    policy: ServerPolicy
+    dc_host: Host
+    nls_host: Host
+
+    def roam(self, client: SimClient, network: str, site: str | None = None) -> None: ...
 
 # Windows background Group Policy refresh: every 90 minutes with a random offset of up to
 # 30 minutes (Microsoft, "Group Policy background refresh"); Windows also processes policy
