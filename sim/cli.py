@@ -503,6 +503,9 @@ def sweep(scenario_file: str, sets: tuple[str, ...], replications: int, seed: in
         raise InputError(f"--out {out}: use a .csv or .parquet file")
     parsed = [sw.parse_set(s) for s in sets]
     params = [p for p, _ in parsed]
+    # a --set with one value is a constant of the sweep: named once, not on every combination
+    varied = [p for p, values in parsed if len(values) > 1]
+    fixed = {p: values[0] for p, values in parsed if len(values) == 1}
     client = None
     if scheduler:
         executor, client = sw.dask_executor(scheduler)
@@ -544,22 +547,25 @@ def sweep(scenario_file: str, sets: tuple[str, ...], replications: int, seed: in
                    err=True)
     ok = df[df["error"].isna()]
     if params and len(ok):
-        for combo, runs in ok.groupby(params, sort=False):   # in --set order
+        if fixed:
+            click.echo("with " + ", ".join(f"{p}={v}" for p, v in fixed.items()) + ":")
+        groups = ok.groupby(varied, sort=False) if varied else [((), ok)]   # in --set order
+        for combo, runs in groups:
             label = combo if isinstance(combo, tuple) else (combo,)
             split = ", ".join(f"{m} {n / len(runs):.0%}"
                               for m, n in runs["method"].value_counts().items())
             checks = runs["probes_answered"].sum() + runs["probes_unanswered"].sum()
             answered = (f"; connectivity checks answered "
                         f"{runs['probes_answered'].sum() / checks:.1%}" if checks else "")
-            click.echo("  " + ", ".join(f"{p}={v}" for p, v in zip(params, label, strict=True))
-                       + f": {runs['connected'].mean():.0%} connected"
+            name = ", ".join(f"{p}={v}" for p, v in zip(varied, label, strict=True))
+            click.echo(f"  {name or 'all runs'}: {runs['connected'].mean():.0%} connected"
                        + (f" ({split})" if split else "") + answered)
     if plot and not len(ok):
         click.echo(f"--plot {plot}: not drawn, since no run completed", err=True)
     elif plot:
         from sim.report import plots
 
-        _atomic_write(plot, lambda tmp: plots.sweep_summary(ok, params, tmp))
+        _atomic_write(plot, lambda tmp: plots.sweep_summary(ok, varied, tmp, fixed))
 
 
 def main(argv: list[str] | None = None) -> None:

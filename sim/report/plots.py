@@ -183,10 +183,12 @@ def connected_share(series: list[tuple[float, float, float]], path: str, title: 
         return _save(fig, path)
 
 
-def sweep_summary(df: Any, params: list[str], path: str) -> str:
+def sweep_summary(df: Any, params: list[str], path: str,
+                  fixed: dict[str, Any] | None = None) -> str:
     """Per parameter combination, the share of clients on each method (or without one, by
     their last error), stacked, with the spread of the connected share over replications:
-    how many connect, and by which method, as a parameter changes."""
+    how many connect, and by which method, as a parameter changes. ``fixed``: the sweep's
+    constants, named under the title."""
     import pandas as pd
 
     with plt.rc_context(STYLE):
@@ -225,7 +227,10 @@ def sweep_summary(df: Any, params: list[str], path: str) -> str:
                     markeredgecolor="black", label="connectivity checks answered")
         ax.set_ylim(0, 1.05)
         ax.set_ylabel("share")
-        ax.set_title(" × ".join(params) if params else "sweep")
+        title = " × ".join(params) if params else "sweep"
+        if fixed:
+            title += "\nwith " + ", ".join(f"{p}={v}" for p, v in fixed.items())
+        ax.set_title(title)
         ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1, 1))
         plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
         return _save(fig, path)

@@ -218,6 +218,7 @@ def test_a_value_may_be_a_list_so_methods_can_be_turned_off_at_the_server(tmp_pa
     assert df["server.methods"].tolist() == ["[6to4, teredo, iphttps]", "[6to4, iphttps]"]
     assert df["method"].tolist() == ["teredo", "iphttps"]
     assert "server.methods=[6to4, iphttps]: 100% connected (iphttps 100%)" in res.stdout
+    assert "with " not in res.stdout   # no constants
 
 
 def test_the_summary_figure_stacks_the_methods_and_is_the_same_every_time(tmp_path):
@@ -234,6 +235,9 @@ def test_the_summary_figure_stacks_the_methods_and_is_the_same_every_time(tmp_pa
     svg = Path(first).read_text()
     assert svg == Path(second).read_text()
     assert all(label in svg for label in ("teredo", "iphttps", "none (0x800b0109)"))
+    titled = Path(plots.sweep_summary(df, ["p"], str(tmp_path / "three.svg"),
+                                      {"duration": "30m"})).read_text()
+    assert "with duration=30m" in titled and "with " not in svg
 
 
 def test_rows_name_the_site_of_a_laptop_on_a_network_with_sites(tmp_path):
@@ -247,9 +251,9 @@ def test_rows_name_the_site_of_a_laptop_on_a_network_with_sites(tmp_path):
 
 
 def test_connectivity_checks_show_a_nat_timeout_shorter_than_teredo_refreshes(tmp_path):
-    # a binding that expires between refreshes (20 s < 22.5-30 s) comes back on a new port
-    # when the NAT allocates ports at random: the Teredo address, which carries the old
-    # mapping, stops receiving until the client re-qualifies. With port preservation the new
+    # a binding that expires between two checks (20 s < 30 s) comes back on a new port when
+    # the NAT allocates ports at random: the Teredo address, which carries the old mapping,
+    # stops receiving until a refresh learns the new one. With port preservation the new
     # binding is the old one again. The tunnel stays "connected" in both cases: only the
     # checks tell them apart.
     out = tmp_path / "u.csv"
@@ -265,9 +269,11 @@ def test_connectivity_checks_show_a_nat_timeout_shorter_than_teredo_refreshes(tm
     assert df.loc["preservation", "probes_unanswered"] == 0
     assert df.loc["preservation", "probes_answered"] == 59
     assert 0 < df.loc["random", "probes_unanswered"] < df.loc["random", "probes_answered"]
-    assert "preservation, networks.home.nat.udp_timeout=20, duration=30m, " \
-           "clients.0.connectivity_probe=30: 100% connected (teredo 100%); connectivity " \
-           "checks answered 100.0%" in res.stdout
+    # the one-valued --set options are the sweep's constants, named once
+    assert "with networks.home.nat.udp_timeout=20, duration=30m, " \
+           "clients.0.connectivity_probe=30:\n" \
+           "  networks.home.nat.port_allocation=preservation: 100% connected (teredo 100%); " \
+           "connectivity checks answered 100.0%\n" in res.stdout
     plain = sw.table([{"run_id": 0, "client": "x", "connected": True}], [])
     assert plain["probes_answered"].isna().all()   # no checks, no count
 
