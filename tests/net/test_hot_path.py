@@ -177,3 +177,38 @@ def test_one_packet_object_in_flight_twice_arrives_twice(fast):
     assert got[0][0] == pytest.approx(0.01, abs=2e-4)
     assert got[1][0] == pytest.approx(0.015, abs=2e-4)
     assert pkt.callbacks is None   # no longer in flight
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_an_end_s_last_mile_delays_what_it_sends_and_receives(fast, monkeypatch):
+    """A subscriber's own access delay on a segment (a carrier's LAN) and on a cable: every
+    packet to or from it takes the link's latency plus the last miles of both ends, on the
+    fast path and on the general one; the others' packets do not."""
+    if not fast:
+        monkeypatch.setattr(Link, "_rewire", lambda self: [
+            setattr(end, "_wire", None) for end in self.ends])
+    k = Kernel(seed=1)
+    seg = Link(k, "seg", latency=0.001)
+    a, b, c = Host(k, "a"), Host(k, "b"), Host(k, "c")
+    ia = a.add_interface(seg, "10.0.0.1/24")
+    b.add_interface(seg, "10.0.0.2/24")
+    c.add_interface(seg, "10.0.0.3/24")
+    seg.set_access_delay(ia, 0.040)
+    cable = Link(k, "cable", latency=0.001)
+    d, e = Host(k, "d"), Host(k, "e")
+    id_ = d.add_interface(cable, "10.1.0.1/24")
+    e.add_interface(cable, "10.1.0.2/24")
+    cable.set_access_delay(id_, 0.010)
+    assert (ia._wire is not None and id_._wire is not None) == fast   # last miles keep wires
+    arrived = {}
+    for host, port in ((a, 7), (b, 7), (c, 7), (e, 7)):
+        host.udp_open(port, on_packet=lambda p, n=host.name: arrived.setdefault(n, k.now))
+    b.udp_open().sendto(ip_address("10.0.0.1"), 7)   # to the subscriber
+    a.udp_open().sendto(ip_address("10.0.0.3"), 7)   # from it
+    c.udp_open().sendto(ip_address("10.0.0.2"), 7)   # between two others
+    d.udp_open().sendto(ip_address("10.1.0.2"), 7)   # a cable
+    k.run()
+    assert arrived == pytest.approx({"a": 0.041, "c": 0.041, "b": 0.001, "e": 0.011})
+    assert seg.access == {ia: 0.040}
+    seg.detach(ia)
+    assert seg.access == {} and ia.access_delay == 0.0
