@@ -264,10 +264,9 @@ class TeredoClient:
         self._tries = 0
         self._lost = None        # fires when a refresh goes unanswered
         # RFC 4380 §5.2.5 "date and time of the last interaction with the Teredo server":
-        # when a packet last came from the server's port 3544 (F3.7), and its value when the
-        # live refresh timer was set
+        # when a packet last came from the server's port 3544 (F3.7); the refresh timer
+        # carries its value when it was set
         self._heard = float("-inf")
-        self._heard_when_armed = self._heard
         self._server_keys = (server._ip, secondary._ip)
         self.mapping: tuple[IPv4Address, int] | None = None
         self.cone = False
@@ -443,9 +442,8 @@ class TeredoClient:
         low, high = self.config.refresh_jitter
         wait = self._heard + self.config.refresh_interval * self.rng.uniform(low, high) \
             - self.env._now
-        self._heard_when_armed = self._heard
         if wait > 0:
-            self._timer = call_later(self.env, wait, self._refresh_due)
+            self._timer = call_later(self.env, wait, self._refresh_due, self._heard)
         else:
             self._tries = 0
             self._refresh_solicit()
@@ -453,7 +451,7 @@ class TeredoClient:
     def _refresh_due(self, timer: Any) -> None:
         if timer is not self._timer:
             return
-        if self._heard > self._heard_when_armed:   # the server was heard from meanwhile
+        if self._heard > timer._value:   # the server was heard from since the timer was set
             self._schedule_refresh()
         else:
             self._tries = 0
