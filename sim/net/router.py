@@ -40,7 +40,8 @@ class Router(Node):
 
 
 class Gateway(Router):
-    """A network's edge: inside interfaces, one outside interface, and stages between them."""
+    """A network's edge: inside interfaces, one outside interface, and stages between them.
+    Only what crosses to or from the outside passes the stages."""
 
     def __init__(self, kernel, name: str) -> None:
         super().__init__(kernel, name)
@@ -50,6 +51,9 @@ class Gateway(Router):
         self.hairpinning = False
         self._external: set[Address] = set()
         self._external_keys: set = set()
+        # subscriber lines to the gateways of networks behind this one (NAT444): traffic
+        # between them and the inside is routed, not translated
+        self.lines: list[Interface] = []
 
     def set_outside(self, iface: Interface) -> None:
         self.outside = iface
@@ -92,6 +96,11 @@ class Gateway(Router):
                 and dst not in self.outside.addresses:
             self.local_delivery(pkt, iface)
             return
+        if self.lines:
+            hop = self.routes.lookup(dst)
+            if hop is not None and hop[0] is not self.outside:
+                self.send(pkt)
+                return
         for stage in self.stages:
             pkt = stage.outbound(pkt)
             if pkt is None:

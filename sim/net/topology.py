@@ -18,6 +18,11 @@ from sim.net.node import Interface
 from sim.net.router import Gateway
 
 
+class PrefixFull(ValueError):
+    """A network's prefix has no free address left for another host (bad input: the
+    scenario gave it too small a prefix)."""
+
+
 class AccessNetwork:
     """A LAN segment with hosts, behind one gateway whose stages (firewall, NAT, portal)
     shape what crosses the edge."""
@@ -40,7 +45,9 @@ class AccessNetwork:
         addr = self.prefix.network_address + self._next_host
         self._next_host += 1
         if addr not in self.prefix or addr == self.prefix.broadcast_address:
-            raise ValueError(f"network {self.name}: prefix {self.prefix} is full")
+            kind = self.name.split("#")[0]
+            raise PrefixFull(f"networks.{kind}.prefix: {self.prefix} has room for "
+                             f"{self._next_host - 11} hosts, and network {self.name} needs more")
         return addr
 
     def add_host(self, name: str, host: Host | None = None, access_delay: float = 0.0) -> Host:
@@ -113,24 +120,25 @@ class Topology:
             inside.append(f"{p6.network_address + 1}/64")
         gw.add_interface(lan, *inside, name="inside")
         uplink = self._access_link(name, latency, **(link_options or {}))
-        if upstream is None:
-            out = gw.add_interface(uplink, *[f"{a}/32" for a in outside], name="outside")
-            gw.set_outside(out)
-            inet_iface = self.internet.add_interface(uplink, name=f"to-{name}")
-            self.internet.connect(inet_iface, [ip_network(f"{a}/32") for a in outside])
-            if routed:
-                self.internet.connect(inet_iface, [prefix])
-            if p6 is not None:
-                self.internet.connect(inet_iface, [p6])
-            gw.routes.add("0.0.0.0/0", out)
-            gw.routes.add("::/0", out)
-        else:
-            up = self.networks[upstream]
-            # The gateway is a host on the upstream LAN, its outside address from that prefix.
-            out = gw.add_interface(up.lan, *[f"{a}/{up.prefix.prefixlen}" for a in outside],
-                                   name="outside")
-            gw.set_outside(out)
-            gw.add_route("0.0.0.0/0", via=up.gateway_address)
-            up.gateway.routes.add(prefix, up.inside_interface(), ip_address(outside[0]))
+        out = gw.add_interface(uplink, *[f"{a}/32" for a in outside], name="outside")
+        gw.set_outside(out)
+        gw.routes.add("0.0.0.0/0", out)
+        gw.routes.add("::/0", out)
+        # The far end of the uplink: the Internet, or the upstream network's gateway (a
+        # carrier's NAT) for a subscriber line; it routes the outside addresses down the line.
+        far_node = self.internet if upstream is None else self.networks[upstream].gateway
+        far = far_node.add_interface(uplink, name=f"to-{name}")
+        if upstream is not None:
+            far_node.lines.append(far)
+            up_lan = self.networks[upstream].lan
+            for a in outside:   # proxy ARP: the upstream LAN reaches them through its gateway
+                up_lan.learn(self.networks[upstream].inside_interface(), ip_address(a))
+        announced = [ip_network(f"{a}/32") for a in outside]
+        if routed:
+            announced.append(prefix)
+        if p6 is not None:
+            announced.append(p6)
+        for net in announced:
+            far_node.routes.add(net, far)
         net = self.networks[name] = AccessNetwork(self, name, prefix, gw, lan, p6)
         return net

@@ -582,3 +582,67 @@ def test_protocols_without_ports_are_dropped_with_the_reason():
     assert nat.inbound(udp(S1, 3478, ip_address("198.51.100.77"), 40000)) is None
     assert drops(k) == ["protocol 47 has no ports to translate: dropped by NAT",
                         "198.51.100.77 is not an external address of this NAT"]
+
+
+def _nat444(latency: float, loss: float = 0.0, home_nat: bool = True):
+    """A home (behind its own NAT unless ``home_nat`` is false) behind a carrier NAT, its
+    subscriber line with ``latency`` and ``loss``."""
+    k = Kernel(trace=True)
+    topo = Topology(k)
+    cgn = topo.add_network("carrier", "100.64.0.0/10", outside=["198.51.100.9"])
+    cgn.gateway.add_stage(Nat(k, "cgn", ["198.51.100.9"], nat_config("symmetric")))
+    homenet = topo.add_network("home", "192.168.1.0/24", outside=["100.64.0.2"],
+                               upstream="carrier", latency=latency,
+                               link_options={"loss": loss} if loss else None)
+    if home_nat:
+        homenet.gateway.add_stage(Nat(k, "home-nat", ["100.64.0.2"], nat_config(
+            "linux-masquerade")))
+    return k, topo, cgn, homenet
+
+
+def _round_trip(k, client, dst, port: int = 3478):
+    sock = client.udp_open(40000)
+    got = []
+
+    def proc():
+        sock.sendto(dst, port, payload="ping")
+        reply = yield sock.recv(timeout=5)
+        got.append((reply.payload, k.env.now) if reply else None)
+
+    k.env.process(proc())
+    k.run()
+    return got[0]
+
+
+def test_nat444_subscriber_line_carries_the_link_settings():
+    """The home's uplink is its own line to the carrier's NAT: its latency and loss count."""
+    rtt = {}
+    for latency in (0.010, 0.500):
+        k, topo, _, homenet = _nat444(latency)
+        client = homenet.add_host("client")
+        server = topo.add_public_host("server", [S1])
+        srv = server.udp_open(3478)
+        srv.on_packet = lambda p, srv=srv: srv.sendto(p.src, p.sport, payload="pong")
+        rtt[latency] = _round_trip(k, client, S1)[1]
+    assert rtt[0.500] - rtt[0.010] == pytest.approx(2 * 0.490)
+    k, topo, _, homenet = _nat444(0.010, loss=1.0)
+    client = homenet.add_host("client")
+    topo.add_public_host("server", [S1])
+    assert _round_trip(k, client, S1) is None
+    assert any(r.fields.get("reason", "").startswith("lost on link home-uplink")
+               for r in k.trace.of_kind("drop"))
+
+
+def test_nat444_carrier_lan_reaches_a_home_edge_untranslated():
+    """A host on the carrier's LAN and a home's edge address talk through the carrier's
+    gateway (proxy ARP), routed between its inside and the line, not through its NAT."""
+    k, _, cgn, homenet = _nat444(0.010, home_nat=False)
+    neighbour = cgn.add_host("neighbour")
+    edge = homenet.gateway
+    seen = []
+    edge.local_delivery = lambda pkt, iface: seen.append(pkt.src)
+    sock = neighbour.udp_open(40000)
+    sock.sendto(ip_address("100.64.0.2"), 9, payload="hello")
+    k.run()
+    assert seen == [cgn.address_of(neighbour)]
+    assert not k.trace.of_kind("translate")
