@@ -14,9 +14,10 @@ from sim.errors import InputError
 
 
 def _input_errors() -> tuple[type[BaseException], ...]:
+    from sim.net.topology import PrefixFull
     from sim.pki.errors import PkiInputError
 
-    return (InputError, PkiInputError)
+    return (InputError, PkiInputError, PrefixFull)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

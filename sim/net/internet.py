@@ -24,8 +24,9 @@ SPECIAL_V4 = [ip_network(n) for n in ("0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/1
                                        "224.0.0.0/4", "240.0.0.0/4")]
 
 
-def unroutable_reason(dst: Address, pseudo_public: list) -> str:
-    """Why the Internet has no route to ``dst``."""
+def reserved_reason(dst: Address) -> str | None:
+    """Why the Internet never routes ``dst`` (private, shared or special-purpose IPv4
+    space), or None."""
     if dst.version == 4:
         if any(dst in n for n in PRIVATE_V4):
             return f"{dst} is RFC 1918 private space, not routed on the Internet"
@@ -33,6 +34,14 @@ def unroutable_reason(dst: Address, pseudo_public: list) -> str:
             return f"{dst} is RFC 6598 shared address space (100.64.0.0/10), not routed"
         if any(dst in n for n in SPECIAL_V4):
             return f"{dst} is special-purpose space, not routed"
+    return None
+
+
+def unroutable_reason(dst: Address, pseudo_public: list) -> str:
+    """Why the Internet has no route to ``dst``."""
+    reason = reserved_reason(dst)
+    if reason is not None:
+        return reason
     for net in pseudo_public:
         if dst in net:
             return (f"{dst} is pseudo-public space used behind a carrier NAT: the Internet "

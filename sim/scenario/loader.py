@@ -39,7 +39,18 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = Fal
     return loader.construct_mapping(node, deep=deep)
 
 
+def _construct_timestamp(loader: _Loader, node: yaml.ScalarNode) -> Any:
+    """A date or time, or an error at its place (2027-13-01 looks like one to YAML)."""
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError as exc:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{node.value!r} is not a valid date or time: {exc}",
+            node.start_mark) from None
+
+
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 
 def _node_at(root: yaml.Node | None, loc: tuple) -> tuple[yaml.Node | None, bool]:
@@ -162,7 +173,8 @@ def parse_scenario(text: str, source: str = "<string>", base_dir: Path | None = 
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        raise InputError(f"{where}: not valid YAML: {exc.problem or exc}") from None
+        what = "" if isinstance(exc, yaml.constructor.ConstructorError) else "not valid YAML: "
+        raise InputError(f"{where}: {what}{exc.problem or exc}") from None
     except yaml.YAMLError as exc:
         raise InputError(f"{source}: not valid YAML: {exc}") from None
     if data is None:

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from sim.net.internet import reserved_reason
+
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -102,7 +104,8 @@ class ServerSpec(Strict):
         IPv4Address("131.107.0.1"), IPv4Address("131.107.0.2")], min_length=1, max_length=2)
     ipv6: list[IPv6Address] = Field(default_factory=list)
     behind_nat: bool = False
-    methods: list[Method] = Field(default_factory=lambda: ["6to4", "teredo", "iphttps"])
+    methods: list[Method] = Field(default_factory=lambda: ["6to4", "teredo", "iphttps"],
+                                  min_length=1)
     force_tunnel: bool = False
     iphttps: IpHttpsSpec = Field(default_factory=IpHttpsSpec)
     nls: str = "https://nls.corp.contoso.com/"
@@ -166,9 +169,9 @@ class NatSpec(Strict):
     mapping: BehaviourName | None = None
     filtering: BehaviourName | None = None
     port_allocation: Literal["preservation", "sequential", "random"] | None = None
-    udp_timeout: Duration | None = None
-    tcp_established_timeout: Duration | None = None
-    tcp_transitory_timeout: Duration | None = None
+    udp_timeout: Duration | None = Field(default=None, gt=0)
+    tcp_established_timeout: Duration | None = Field(default=None, gt=0)
+    tcp_transitory_timeout: Duration | None = Field(default=None, gt=0)
     hairpinning: bool | None = None
     proto41_passthrough: bool | None = None
 
@@ -345,7 +348,7 @@ class Scenario(Strict):
     description: str = ""
     seed: int = 1
     start: dt.datetime = dt.datetime(2026, 6, 1, 9, 0, tzinfo=dt.UTC)
-    duration: Duration = 300.0
+    duration: Duration = Field(default=300.0, gt=0)
     server: ServerSpec = Field(default_factory=ServerSpec)
     pki: PkiSpec = Field(default_factory=PkiSpec)
     networks: dict[str, NetworkSpec]
@@ -361,6 +364,19 @@ class Scenario(Strict):
     @classmethod
     def _aware(cls, v: dt.datetime) -> dt.datetime:
         return v if v.tzinfo is not None else v.replace(tzinfo=dt.UTC)
+
+    def _behind_nat(self, network: str) -> bool:
+        """Whether a NAT stands between ``network`` and the Internet (its own or an
+        upstream's; a corporate network has one by default)."""
+        cur = network
+        seen = set()
+        while cur != "internet" and cur not in seen:
+            spec = self.networks[cur]
+            if spec.nat is not None or spec.corporate:
+                return True
+            seen.add(cur)
+            cur = spec.upstream
+        return False
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
@@ -384,6 +400,19 @@ class Scenario(Strict):
                 check(("networks", n, "captive_portal", "certificate"),
                       spec.captive_portal.certificate, set(self.pki.certificates),
                       "certificate")
+        for n, spec in self.networks.items():
+            if spec.addressing in ("shared", "pseudo-public") and not self._behind_nat(n):
+                raise RefError(("networks", n, "addressing"), (
+                    f"network {n!r}: {spec.addressing} addressing is for the inside of a "
+                    "carrier's NAT, and no NAT stands between this network and the "
+                    "Internet: give it (or its upstream) a nat, or use public addressing"))
+        if not self.server.behind_nat:
+            for i, addr in enumerate(self.server.ipv4):
+                reason = reserved_reason(addr)
+                if reason is not None:
+                    raise RefError(("server", "ipv4", i), (
+                        f"{reason}: a DirectAccess server on the Internet needs public "
+                        "addresses (or set behind_nat: true for a server behind an edge NAT)"))
         uplinks = {spec.upstream for spec in self.networks.values()}
         for n, spec in self.networks.items():
             if spec.laptops_per_site is None:
@@ -428,6 +457,14 @@ class Scenario(Strict):
                         member_name(c.name, int(index) - 1, c.count) == name:
                     return True
             return False
+        seen_names: set[str] = set()
+        for i, c in enumerate(self.clients):   # every laptop's name names one laptop
+            if c.name in seen_names or (c.count == 1 and member(c.name)):
+                raise RefError(("clients", i, "name"), (
+                    f"client name {c.name!r} is already taken"
+                    + ("" if c.name in seen_names else " by a member of a fleet")
+                    + ": netsh, explain and events name a laptop by it"))
+            seen_names.add(c.name)
         for i, c in enumerate(self.clients):
             check(("clients", i, "network"), c.network, nets, "network")
             for net in c.mix or {}:
