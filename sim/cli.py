@@ -302,6 +302,19 @@ NETSH_VIEWS = {
 }
 
 
+def _netsh_command(words: tuple[str, ...]) -> tuple[str, ...]:
+    """The command ``words`` name, taking each word's abbreviation as netsh does (``int
+    httpstunnel sh int``; KB 2980667's ``interface http show interface``)."""
+    typed = [w.lower() for w in words]
+    for command in NETSH_VIEWS:
+        if len(typed) == len(command) and all(
+                full.startswith(w) and (len(w) >= 2 or w == full)
+                for w, full in zip(typed, command, strict=True)):
+            return command
+    raise InputError(f"netsh: {' '.join(words)!r} is not a command this simulator shows; "
+                     "it shows " + "; ".join(" ".join(k) for k in NETSH_VIEWS))
+
+
 @cli.command(context_settings={"ignore_unknown_options": True})
 @SCENARIO
 @click.option("--client", "client_name", required=True, help="The client to look at.")
@@ -315,14 +328,17 @@ def netsh(scenario_file: str, client_name: str, at_s: str | None, seed: int | No
     """Print what netsh would show on a client at a simulated time, e.g.
 
     dasim netsh FILE --client laptop --at 120 interface httpstunnel show interfaces
+
+    \b
+    Commands (words may be abbreviated, as netsh allows):
+      interface httpstunnel show interfaces   (KB 2980667: interface http show interface)
+      interface teredo show state
+      interface 6to4 show state
     """
     from sim.report import netsh as render
     from sim.scenario import parse_duration
 
-    key = tuple(w.lower() for w in words)
-    if key not in NETSH_VIEWS:
-        raise InputError("netsh: supported commands are " + "; ".join(
-            " ".join(k) for k in NETSH_VIEWS))
+    key = _netsh_command(words)
     try:
         at = parse_duration(at_s) if at_s is not None else None
     except ValueError as exc:

@@ -43,8 +43,11 @@ def teredo_state(snap: dict[str, Any] | None, refresh_interval: float = 30.0) ->
                           "Yes" if _port_preserved(snap) else "No")),
                       ("Local Mapping", snap.get("local_mapping", "")),
                       ("External NAT Mapping", snap.get("external_mapping", ""))]
-        elif snap.get("error"):
-            pairs.append(("Error", snap["error"]))
+        else:
+            if snap.get("nat", "unknown") != "unknown":   # found before it failed (Table 3.5)
+                pairs.append(("NAT", snap["nat"]))
+            if snap.get("error"):
+                pairs.append(("Error", snap["error"]))
     return "Teredo Parameters\n" + "-" * 45 + "\n" + _lines(pairs, 24) + "\n"
 
 
