@@ -3,19 +3,94 @@ by the sequence diagram."""
 
 from __future__ import annotations
 
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from sim.errors import InputError
 from sim.net import packet as p
+from sim.net.router import Router
 
 if TYPE_CHECKING:
+    from sim.net.node import Interface, Node
     from sim.scenario.build import Simulation
+
+
+class Capture(list):
+    """The ``(time, direction, packet)`` records of one capture point, and beside them
+    (``hops``, same order) how many routers each packet crossed between its sender and the
+    point, for the pcap's IPv4 TTL / IPv6 hop limit.
+
+    The simulator's routers forward without decrementing ``Packet.ttl``; the count is taken
+    from the topology as it is when the packet is captured: the sender is the node that owns
+    the packet's source address (looked up again when an address is new), the routers
+    are the nodes on the shortest path of links between it and the capture point (the
+    Internet core counts as one router, as in the reference capture). A source address that
+    a gateway owns is a translated packet (NAT): its sender is a host behind that gateway
+    (one hop further; behind a chain of NATs, only the last one is seen). Only a gateway's own
+    ICMP errors count as sent by the gateway. An address no node owns counts 0 routers."""
+
+    __slots__ = ("_dist", "_iface", "_link", "_missing", "_owner", "hops")
+
+    def __init__(self, iface: Interface) -> None:
+        super().__init__()
+        self.hops: list[int] = []
+        self._iface = iface
+        self._link: Any = None
+        self._dist: dict[Node, int] = {}
+        self._owner: dict[int, Node] = {}
+        self._missing: set[int] = set()
+
+    def append(self, record: tuple) -> None:
+        super().append(record)
+        self.hops.append(self._routers_crossed(record[1], record[2]))
+
+    def _survey(self) -> None:
+        """Links away from the capture point to every node (breadth first, passing through
+        routers only), and the owner of every address (the nearest, for private addresses
+        that several sites reuse)."""
+        start = self._iface.node
+        self._link = self._iface.link
+        dist = {start: 0}
+        owner: dict[int, Node] = {}
+        queue = deque([start])
+        while queue:
+            node = queue.popleft()
+            for iface in node.interfaces:
+                for addr in iface.addresses:
+                    owner.setdefault(p.addr_key(addr), node)
+            if node is not start and not isinstance(node, Router):
+                continue   # hosts do not forward
+            for iface in node.interfaces:
+                for end in iface.link.ends if iface.link is not None else ():
+                    nxt = end.node
+                    if nxt not in dist:
+                        dist[nxt] = dist[node] + 1
+                        queue.append(nxt)
+        self._dist, self._owner = dist, owner
+
+    def _routers_crossed(self, direction: str, pkt: p.Packet) -> int:
+        key = p.addr_key(pkt.src)
+        if self._iface.link is not self._link:
+            self._survey()   # first packet, or the interface is on another link now
+        sender = self._owner.get(key)
+        if sender is None and key not in self._missing:
+            self._survey()   # an address taken since (a lease); once per address
+            sender = self._owner.get(key)
+            if sender is None:
+                self._missing.add(key)
+        if sender is None or sender not in self._dist:
+            return 0
+        links = self._dist[sender]
+        if isinstance(sender, Router) and not isinstance(pkt.payload, p.IcmpError):
+            links += 1   # translated: from a host behind the gateway
+        # the routers strictly between the sender and the point; one more when the point's
+        # node forwarded what it sends
+        return max(links - 1, 0) + (1 if direction == "out" and links > 0 else 0)
 
 
 def attach_capture(sim: Simulation, point: str | None) -> list:
     """Start recording at ``point``: ``client:NAME`` (the laptop's NIC, the default is the
     first client), ``nat:NETWORK`` (the network edge's outside), or ``server``."""
-    records: list = []
     if point is None:
         point = f"client:{sim.clients[0].name}"
     kind, _, name = point.partition(":")
@@ -31,7 +106,7 @@ def attach_capture(sim: Simulation, point: str | None) -> list:
         iface = sim.server_host.interfaces[0]
     else:
         raise InputError(f"--point {point!r}: expected client:NAME, nat:NETWORK or server")
-    iface.capture = records
+    records = iface.capture = Capture(iface)
     return records
 
 

@@ -5,6 +5,13 @@ declared, not scattered ``if``s). Teredo datagrams carry the authentication and 
 indication headers of RFC 4380 §5.1.1; 6to4 is IPv6 directly in IPv4 protocol 41; TLS records
 carry the real DER certificates. Timestamps are the scenario's start plus simulated seconds.
 The link type is raw IP (LINKTYPE_RAW), which Wireshark and tshark read directly.
+
+Header fields the light packets do not model are filled in here, deterministically: Neighbor
+Discovery goes out with hop limit 255 (RFC 4861 §6.1.1/§6.1.2: anything else is discarded); a
+Teredo RA has Miredo's field values (the reference capture); the IPv4 TTL / IPv6 hop limit is
+the sender's less one per router crossed before the capture point
+(``sim.report.capture.Capture.hops``); the IPv4 Identification counts up per flow from a value
+hashed from the flow, so a seed always gives the same bytes.
 """
 
 from __future__ import annotations
@@ -43,9 +50,12 @@ from sim.net import packet as p
 from sim.net import tls
 from sim.net.host import EchoMessage
 from sim.net.icmpv6 import RouterAdvertisement, RouterSolicitation
-from sim.transition.teredo import TeredoHeaders
+from sim.transition.teredo import TEREDO_PREFIX, TeredoHeaders
 
 LINKTYPE_RAW = 101
+ND_HOP_LIMIT = 255   # RFC 4861 §6.1.1, §6.1.2: a receiver discards ND with any other value
+ND_MESSAGES = (RouterSolicitation, RouterAdvertisement)   # the ND messages the model sends
+TEREDO_RETRANS_TIMER_MS = 2000   # Miredo's RA (libteredo/server.c), the reference capture
 
 
 def teredo_header_bytes(h: TeredoHeaders) -> bytes:
@@ -72,14 +82,33 @@ def _echo_data(pkt: p.Packet, ip_header: int) -> bytes:
     return (_PING_DATA * (n // len(_PING_DATA) + 1))[:n]
 
 
+def _is_teredo_ra(msg: Any) -> bool:
+    return isinstance(msg, RouterAdvertisement) and msg.prefix.version == 6 and \
+        msg.prefix.subnet_of(TEREDO_PREFIX)
+
+
+def _router_advertisement(msg: RouterAdvertisement) -> ScapyPacket:
+    """A Teredo server's RA as Miredo sends it (the reference capture): preference medium, no
+    M/O/H/P flags, reachable time 0, retrans timer 2000 ms; a prefix option with A set and L
+    clear (Teredo clients are not on one link: they reach each other through bubbles and
+    relays), lifetimes infinite. Another RA (inside IP-HTTPS: never dissected, it travels
+    encrypted) keeps L set (RFC 4861 §6.2.1 AdvOnLinkFlag) and no retrans timer."""
+    teredo = _is_teredo_ra(msg)
+    prefix = msg.prefix
+    return (ICMPv6ND_RA(chlim=0, M=0, O=0, H=0, prf=0, P=0, routerlifetime=msg.lifetime,
+                        reachabletime=0,
+                        retranstimer=TEREDO_RETRANS_TIMER_MS if teredo else 0)
+            / ICMPv6NDOptPrefixInfo(prefixlen=prefix.prefixlen, L=0 if teredo else 1, A=1, R=0,
+                                    validlifetime=0xFFFFFFFF, preferredlifetime=0xFFFFFFFF,
+                                    prefix=str(prefix.network_address))
+            / ICMPv6NDOptMTU(mtu=msg.mtu))
+
+
 def _icmpv6(msg: Any) -> ScapyPacket:
     if isinstance(msg, RouterSolicitation):
         return ICMPv6ND_RS()
     if isinstance(msg, RouterAdvertisement):
-        return (ICMPv6ND_RA(routerlifetime=msg.lifetime)
-                / ICMPv6NDOptPrefixInfo(prefix=str(msg.prefix.network_address),
-                                        prefixlen=msg.prefix.prefixlen)
-                / ICMPv6NDOptMTU(mtu=msg.mtu))
+        return _router_advertisement(msg)
     if isinstance(msg, EchoMessage):
         cls = ICMPv6EchoRequest if msg.kind == "echo-request" else ICMPv6EchoReply
         return cls(id=msg.ident & 0xFFFF, seq=msg.seq)
@@ -188,13 +217,37 @@ def _payload(obj: Any, in_tls_stream: bool) -> ScapyPacket:
     return Raw(bytes(getattr(obj, "size", 0)))
 
 
+def _hash16(*fields: Any) -> int:
+    """16 bits of a hash of ``fields`` (sha256: the same in every process, unlike hash())."""
+    text = "|".join(map(str, fields)).encode()
+    return int.from_bytes(hashlib.sha256(text).digest()[:2], "big")
+
+
+def _packet_id(pkt: p.Packet) -> int:
+    """An IPv4 Identification for a packet encoded alone (a quoted one, say): a hash of its
+    fields."""
+    return _hash16(pkt.src, pkt.dst, pkt.proto, pkt.sport, pkt.dport, pkt.seq, pkt.size)
+
+
+def _ip_header(pkt: p.Packet, hops: int, ip_id: int | None) -> ScapyPacket:
+    ttl = max(pkt.ttl - hops, 1)
+    if pkt.src.version == 4:
+        return IP(src=str(pkt.src), dst=str(pkt.dst), ttl=ttl,
+                  id=_packet_id(pkt) if ip_id is None else ip_id & 0xFFFF)
+    if isinstance(pkt.payload, ND_MESSAGES):
+        ttl = ND_HOP_LIMIT   # link-local: no router forwards ND
+    return IPv6(src=str(pkt.src), dst=str(pkt.dst), hlim=ttl)
+
+
 def encode(pkt: p.Packet, tls_ports: Iterable[int] = (443,),
-           in_tls_stream: bool | None = None) -> ScapyPacket:
+           in_tls_stream: bool | None = None, hops: int = 0,
+           ip_id: int | None = None) -> ScapyPacket:
     """The scapy form of one light packet, including what it encapsulates. A TCP segment's
     messages are encrypted records when ``in_tls_stream`` says so, or by default when a port
-    is one of ``tls_ports``."""
-    ip = IP(src=str(pkt.src), dst=str(pkt.dst), ttl=pkt.ttl) if pkt.src.version == 4 else \
-        IPv6(src=str(pkt.src), dst=str(pkt.dst), hlim=pkt.ttl)
+    is one of ``tls_ports``. ``hops``: the routers it crossed before the capture point (its
+    TTL or hop limit is the sender's less that; a tunnelled packet's is the sender's).
+    ``ip_id``: its IPv4 Identification (default: a hash of its fields)."""
+    ip = _ip_header(pkt, hops, ip_id)
     proto = pkt.proto
     if proto == p.UDP:
         body = UDP(sport=pkt.sport, dport=pkt.dport)
@@ -241,9 +294,13 @@ def write_pcap(path: str, records: Iterable[tuple[float, str, p.Packet]],
     # connections that carried a TLS handshake: what follows on them is encrypted, whatever
     # the port (IP-HTTPS through a proxy's CONNECT tunnel runs to the proxy's port)
     tls_flows: set[frozenset] = set()
+    # routers crossed before the capture point, by record (a ``Capture``; else none)
+    hops = getattr(records, "hops", None)
+    # IPv4 Identification: per flow, a hashed start then one more per packet
+    next_id: dict[tuple, int] = {}
     with PcapWriter(path, linktype=LINKTYPE_RAW, sync=False) as writer:
         writer.write_header(None)
-        for t, _direction, pkt in records:
+        for i, (t, _direction, pkt) in enumerate(records):
             in_tls = None   # encode's default: by port
             if pkt.proto == p.TCP:
                 flow = frozenset(((pkt.src, pkt.sport), (pkt.dst, pkt.dport)))
@@ -251,7 +308,14 @@ def write_pcap(path: str, records: Iterable[tuple[float, str, p.Packet]],
                     tls_flows.add(flow)
                 if flow in tls_flows:
                     in_tls = True
-            scapy_pkt = encode(pkt, ports, in_tls)
+            ip_id = None
+            if pkt.src.version == 4:
+                flow_key = (pkt.src, pkt.dst, pkt.proto)
+                ip_id = next_id.get(flow_key)
+                if ip_id is None:
+                    ip_id = _hash16(*flow_key)
+                next_id[flow_key] = (ip_id + 1) & 0xFFFF
+            scapy_pkt = encode(pkt, ports, in_tls, hops[i] if hops is not None else 0, ip_id)
             scapy_pkt.time = epoch + t
             # write_packet, not write: write() warns "Inconsistent linktypes" for every
             # packet whose class is not LINKTYPE_RAW's, and a raw file holds IPv4 and IPv6

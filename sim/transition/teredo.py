@@ -103,6 +103,16 @@ class TeredoHeaders:
             (ORIGIN_SIZE if self.origin is not None else 0)
 
 
+def server_link_local(server: IPv4Address) -> IPv6Address:
+    """The link-local address a Teredo server sends its RAs from (RFC 4861 §4.2: an RA's
+    source is the router's link-local address), formed as Miredo forms it and as the reference
+    capture shows (fe80::8000:f227:34ff:8efe for 203.0.113.1): the interface identifier of a
+    Teredo address (RFC 4380 §4) with the cone flag, the Teredo port and the server's primary
+    IPv4 address, the last two obfuscated."""
+    return IPv6Address((0xFE80 << 112) | (CONE_FLAG << 48) | ((TEREDO_PORT ^ 0xFFFF) << 32)
+                       | (int(server) ^ 0xFFFFFFFF))
+
+
 # Every RS of a kind is the same IPv6 packet (link-local source with or without the cone bit,
 # all-routers destination): one shared, immutable instance each.
 _RS_CONE = Packet(LINK_LOCAL_CONE, ALL_ROUTERS, ICMPV6, size=IPV6_HEADER + RS_SIZE,
@@ -134,8 +144,9 @@ class TeredoServer:
         # The RA is the same for every client of this server but for its destination, the
         # RS's link-local source: one shared, immutable packet for each of the two.
         ra = RouterAdvertisement(self.prefix, TEREDO_MTU)
+        source = server_link_local(primary)   # from either address: Miredo does the same
         self._ra_to_cone, self._ra_to_no_cone = (
-            Packet(LINK_LOCAL_NO_CONE, dst, ICMPV6, size=IPV6_HEADER + ra.size, payload=ra)
+            Packet(source, dst, ICMPV6, size=IPV6_HEADER + ra.size, payload=ra)
             for dst in (LINK_LOCAL_CONE, LINK_LOCAL_NO_CONE))
         self._global: dict[int, bool] = {}   # is_global_ipv4 by the address's integer
         self._parsed: dict[int, TeredoAddressInfo | None] = {}   # by the address's integer
