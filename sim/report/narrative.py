@@ -39,7 +39,8 @@ REMEDIES: dict[str, str] = {
                    "mis-issued."),
     "0x274c": (
         "TCP to the IP-HTTPS server timed out after the SYN retransmissions: something "
-        "silently drops TCP 443 (a firewall, no route, or the server is down)."),
+        "silently drops TCP to the IP-HTTPS port (443 unless the URL names another): a "
+        "firewall, no route, or the server is down."),
     "0x274d": ("The connection was refused (RST): nothing listens on the IP-HTTPS port, or a "
                "middlebox rejects it."),
     "0x2af9": (
@@ -68,6 +69,11 @@ TEREDO_REMEDIES = {
         "enterpriseclient if Teredo should be used."),
 }
 
+PORTAL_REMEDY = (
+    "A captive portal holds the traffic until the guest logs in (it passes nothing else, "
+    "and answers HTTP with its login page). Log in: each method comes up at its next try, "
+    "IP-HTTPS after its back-off.")
+
 SIXTOFOUR_REMEDY = (
     "6to4 fails silently: protocol 41 is blocked on the path, or the replies go to an address "
     "that only looks public (a carrier NAT's pseudo-public space, KB 2980667). Consider "
@@ -76,6 +82,21 @@ SIXTOFOUR_REMEDY = (
 
 def _client_addresses(host: Any) -> set:
     return {a for iface in host.interfaces for a in iface.addresses}
+
+
+def portal_logins(trace: list, host: Any, site: str) -> list[tuple[float, str]]:
+    """When the captive portal of ``site`` let this client through: the whole site's login,
+    or its own as a guest."""
+    mine = {str(a) for a in _client_addresses(host)}
+    logins = []
+    for rec in trace:
+        if rec.kind == "portal-login" and rec.node == f"{site}-portal":
+            guest = rec.fields.get("guest")
+            if guest is None:
+                logins.append((rec.t, "scenario: the guests log in to the captive portal"))
+            elif guest in mine:
+                logins.append((rec.t, "scenario: the guest logs in to the captive portal"))
+    return logins
 
 
 def drops_seen(trace: list, host: Any, start: float, end: float | None,
@@ -122,6 +143,9 @@ def narrate(client_result: dict[str, Any], events: list[tuple[float, str]],
     network = client_result["network"]
     where = f"{network} (site {site})" if site and site != network else network
     lines = [f"Client {name} on network {where}:"]
+    if trace is not None and host is not None:
+        events = sorted([*events, *portal_logins(trace, host, site or network)],
+                        key=lambda e: e[0])
     for t, text in events:
         lines.append(f"  t={t:.1f} s  {text}")
     failures = [a for a in client_result["attempts"] if a["result"] == "failed"]
@@ -145,14 +169,15 @@ def narrate(client_result: dict[str, Any], events: list[tuple[float, str]],
             times = ", ".join(f"{g['end_s']:.1f}" for g in group)
             when = f"{len(group)} times, at t={times} s"
         lines.append(f"  - {a['method']} failed {when}{code}: {a['reason']}")
+        seen: list[str] = []
         if trace is not None and host is not None:
-            seen: list[str] = []
             for g in group:
                 seen += [r for r in drops_seen(trace, host, g["start_s"], g["end_s"],
                                                network, site) if r not in seen]
             for reason in seen[:3]:
                 lines.append(f"      the network dropped its packets: {reason}")
-        remedy = remedy_for(a)
+        held_by_portal = any("captive portal" in r for r in seen)
+        remedy = PORTAL_REMEDY if held_by_portal else remedy_for(a)
         if remedy:
             lines.append(f"      remedy: {remedy}")
     lines.append("")

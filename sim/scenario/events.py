@@ -87,6 +87,7 @@ def gpo_apply(sim: Simulation, client: SimClient, cert: Any, label: str):
     """Keep trying at each background refresh until the client reaches a DC."""
     env = sim.kernel.env
     rng = sim.kernel.rng(f"gpo:{client.name}")
+    told = False
     while True:
         ok = yield from can_reach_dc(sim, client)
         if ok:
@@ -94,6 +95,10 @@ def gpo_apply(sim: Simulation, client: SimClient, cert: Any, label: str):
                 client.da.note(f"Group Policy installed root {label} in Trusted Root "
                                "Certification Authorities")
             return
+        if not told:
+            client.da.note("Group Policy: no domain controller reachable (not inside, no "
+                           "tunnel); the policy waits for the next refresh")
+            told = True
         yield env.timeout(GP_REFRESH + rng.uniform(0, GP_OFFSET)) | \
             client.da.connectivity_changed | _policy_refresh(sim, client)
         yield env.timeout(1.0)   # let the new location or tunnel settle
@@ -106,6 +111,14 @@ def roam_back(sim: Simulation, client: SimClient, network: str, home: str, site:
     yield sim.kernel.env.timeout(after)
     if client.network == network:
         sim.roam(client, home, site)
+
+
+def _tell(sim: Simulation, network: str | None, text: str) -> None:
+    """Put a change of the world in the timeline of each laptop it concerns (on
+    ``network``, or all), so that a laptop's story shows what broke or mended it."""
+    for c in sim.clients:
+        if network is None or c.network == network:
+            c.da.note(text)
 
 
 def run_event(sim: Simulation, event: dict[str, Any], index: int = 0):
@@ -128,6 +141,8 @@ def run_event(sim: Simulation, event: dict[str, Any], index: int = 0):
     elif action == "gpo_deploy_root":
         cert = sim.pki.certificate(event["authority"])
         for c in _clients(sim, event, index):
+            c.da.note(f"scenario: Group Policy deploys root {event['authority']}; it "
+                      "applies when the laptop reaches a domain controller")
             env.process(gpo_apply(sim, c, cert, event["authority"]))
     elif action == "gpo_refresh":   # gpupdate: policy waiting for a DC is tried again now
         for c in _clients(sim, event, index):
@@ -149,21 +164,29 @@ def run_event(sim: Simulation, event: dict[str, Any], index: int = 0):
             if c.network == event["network"]:
                 site = sites[c.site]
                 site.portal.login(site.address_of(c.host))
+                c.da.note(f"scenario: the guest logs in to {c.site}'s captive portal")
     elif action == "portal_login":   # everyone, on every site of the network (each hotel)
         for site in sim.sites[event["network"]]:
             site.portal.login()
+        _tell(sim, event["network"], "scenario: the guests log in to the captive portal")
     elif action == "nat_reboot":
         for site in sim.sites[event["network"]]:
             for stage in site.gateway.stages:
                 if hasattr(stage, "nat_reboot"):
                     stage.nat_reboot()
+        _tell(sim, event["network"], "scenario: the network's NAT reboots and loses every "
+              "binding")
     elif action == "server_down":
         sim.server.down()
+        _tell(sim, None, "scenario: the DirectAccess server goes down")
     elif action == "server_up":
         sim.server.up()
+        _tell(sim, None, "scenario: the DirectAccess server is back")
     elif action == "nls_down":
         sim.nls_host.up = False
+        _tell(sim, None, "scenario: the network location server (NLS) stops answering")
     elif action == "nls_up":
         sim.nls_host.up = True
+        _tell(sim, None, "scenario: the network location server (NLS) answers again")
     else:
         raise InputError(f"unknown event action {action!r}")

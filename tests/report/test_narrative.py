@@ -1,0 +1,45 @@
+"""What a trainer reads aloud: a laptop's story names the break and the mend (scenario
+events that change the world around it), and the remedy fits the device that held it."""
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from sim.cli import cli
+
+SCEN = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def explain(scenario: str, *args: str) -> str:
+    out = CliRunner().invoke(cli, ["explain", str(SCEN / scenario), *args])
+    assert out.exit_code == 0, out.output
+    return out.output
+
+
+def test_the_nls_outage_is_in_every_laptops_story():
+    text = explain("nls-outage.yaml")
+    assert text.count("t=60.0 s  scenario: the network location server (NLS) stops "
+                      "answering") == 2
+
+
+def test_the_portal_login_and_its_remedy():
+    text = explain("hotel-captive-portal.yaml", "--client", "laptop")
+    assert "t=90.0 s  scenario: the guests log in to the captive portal" in text
+    assert "remedy: A captive portal holds the traffic until the guest logs in" in text
+    assert "does not let UDP 3544 through" not in text
+    guest = explain("hotel-captive-portal.yaml", "--client", "laptop", "--set",
+                    "networks.hotel.captive_portal.login_at=[1m,2m]")
+    assert "scenario: the guest logs in to the captive portal" in guest
+
+
+def test_a_group_policy_deployment_that_waits_for_a_domain_controller():
+    text = explain("gpo-rollout.yaml", "--client", "hotel-00010", "--set", "duration=2h")
+    assert "scenario: Group Policy deploys root contoso-root-2026" in text
+    assert "no domain controller reachable (not inside, no tunnel); the policy waits" in text
+
+
+def test_server_outage_and_return_are_told():
+    text = explain("hotel-udp-blocked.yaml", "--set",
+                   "events=[{at: 100, action: server_down}, {at: 200, action: server_up}]")
+    assert "t=100.0 s  scenario: the DirectAccess server goes down" in text
+    assert "t=200.0 s  scenario: the DirectAccess server is back" in text
