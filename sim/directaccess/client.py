@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 METHOD_ORDER = ("native", "6to4", "teredo", "iphttps")
 ULA = IPv6Network("fc00::/7")
+# Force tunnelling sends everything through the tunnel, and only IP-HTTPS carries it (F1.5).
+FORCE_TUNNEL = "force tunnelling uses IP-HTTPS only"
 
 
 @dataclass(slots=True)
@@ -256,9 +258,9 @@ class DirectAccessClient:
                 return
             if (yield from self.try_6to4()):
                 return
-        else:
-            for method in ("native", "6to4", "teredo"):
-                self.skip(method, "force tunnelling uses IP-HTTPS only (F1.5)")
+        else:   # Teredo is skipped by teredo_and_iphttps, with the same reason
+            for method in ("native", "6to4"):
+                self.skip(method, FORCE_TUNNEL)
         yield from self.teredo_and_iphttps()
 
     def try_native(self):
@@ -320,7 +322,7 @@ class DirectAccessClient:
     def teredo_eligible(self) -> str | None:
         """None if Teredo may run, else why not."""
         if self.policy.force_tunnel:
-            return "force tunnelling uses IP-HTTPS only (F1.5)"
+            return FORCE_TUNNEL
         if self.teredo_type == "disabled":
             return "Teredo is disabled on this client"
         if self.policy.teredo_server is None:

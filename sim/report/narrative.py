@@ -135,10 +135,21 @@ def remedy_for(attempt: dict[str, Any]) -> str | None:
     return None
 
 
+NLS_OUTAGE = (
+    "{name} is on a corporate network but concluded it is outside: the network location "
+    "server did not answer. It applies the DirectAccess name resolution policy (NRPT) and "
+    "sends internal names to the DirectAccess server instead of the office's DNS: the "
+    "classic NLS outage, in which laptops inside lose internal name resolution (Hicks, "
+    "2015-02-09). Remedy: bring the NLS back, and make it highly available (at least two "
+    "servers behind a load balancer).")
+
+
 def narrate(client_result: dict[str, Any], events: list[tuple[float, str]],
-            trace: list | None = None, host: Any = None, site: str | None = None) -> str:
+            trace: list | None = None, host: Any = None, site: str | None = None,
+            corporate: bool = False) -> str:
     """The client's timeline: its own events, then each failed attempt's cause and remedy.
-    ``site``: which instance of the network (``home#14``), named when it has several."""
+    ``site``: which instance of the network (``home#14``), named when it has several;
+    ``corporate``: whether that network is the organisation's own (an office)."""
     name = client_result["name"]
     network = client_result["network"]
     where = f"{network} (site {site})" if site and site != network else network
@@ -181,7 +192,13 @@ def narrate(client_result: dict[str, Any], events: list[tuple[float, str]],
         if remedy:
             lines.append(f"      remedy: {remedy}")
     lines.append("")
-    if client_result["connected"]:
+    inside = client_result.get("location") == "inside"
+    if corporate and client_result.get("location") == "outside":
+        lines += [NLS_OUTAGE.format(name=name), ""]
+    if inside:
+        lines.append(f"At the end of the run {name} is inside the corporate network (the NLS "
+                     "answered): it needs no DirectAccess tunnel.")
+    elif client_result["connected"]:
         lines.append(f"At the end of the run {name} reaches the corporate network over "
                      f"{client_result['method']} (first usable at "
                      f"t={client_result['time_to_connect_s']:.1f} s).")

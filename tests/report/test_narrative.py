@@ -43,3 +43,19 @@ def test_server_outage_and_return_are_told():
                    "events=[{at: 100, action: server_down}, {at: 200, action: server_up}]")
     assert "t=100.0 s  scenario: the DirectAccess server goes down" in text
     assert "t=200.0 s  scenario: the DirectAccess server is back" in text
+
+
+def test_a_laptop_in_the_office_that_thinks_it_is_outside_is_the_nls_outage():
+    text = explain("nls-outage.yaml")
+    desk, roamer = text.split("Client roamer")
+    assert "desk is inside the corporate network (the NLS answered): it needs no " \
+           "DirectAccess tunnel" in desk
+    assert "no DirectAccess connectivity" not in desk
+    assert "roamer is on a corporate network but concluded it is outside" in roamer
+    assert "lose internal name resolution" in roamer
+
+
+def test_force_tunnelling_skips_each_method_once():
+    text = explain("home-nat.yaml", "--set", "server.force_tunnel=true")
+    assert text.count("teredo: not_eligible: force tunnelling uses IP-HTTPS only") == 1
+    assert "(F1.5)" not in text
