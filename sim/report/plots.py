@@ -21,17 +21,49 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-METHOD_COLOURS = {"native": "#4c72b0", "6to4": "#8172b2", "teredo": "#55a868",
-                  "iphttps": "#dd8452", None: "#c44e52", "none": "#c44e52",
-                  "inside": "#a1b3d3"}   # on the corporate network: no tunnel needed
-RESULT_HATCH = {"failed": "////", "not_eligible": "..", "connected": "", "running": "",
-                "standby": "xx"}
+# One name and one colour per method (and per other way a client can end), for every figure:
+# a design document's reader matches a colour across figures, and reads the names Microsoft
+# uses, not the simulator's keys.
+METHODS = ("native", "6to4", "teredo", "iphttps")   # in the order Windows tries them
+DISPLAY = {"native": ("native IPv6", "#4c72b0"), "6to4": ("6to4", "#8172b2"),
+           "teredo": ("Teredo", "#55a868"), "iphttps": ("IP-HTTPS", "#dd8452"),
+           # on the corporate network: no tunnel needed
+           "inside": ("inside the corporate network", "#a1b3d3"),
+           # a tunnel whose method the figure's data does not tell (neutral: no method's colour)
+           "tunnel": ("on a DirectAccess tunnel (any method)", "#8f959e"),
+           "none": ("none", "#c44e52")}
+NONE_COLOURS = ("#c44e52", "#e3837f", "#8e2f33", "#f0b0a8", "#6b1f22")   # by error, in turn
+RESULT_HATCH = {"failed": "////", "connected": "", "running": "", "standby": "xx"}
 STYLE = {"figure.dpi": 120, "font.size": 9, "axes.spines.top": False,
          "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3,
          "savefig.bbox": "tight",
          # SVG element ids from a fixed salt, not a random one: the same figure twice is the
          # same file (else every re-render is a diff in the documentation's figures)
          "svg.hashsalt": "dasim"}
+
+
+def label(key: str | None) -> str:
+    """The name a figure gives a method or outcome (``teredo`` → ``Teredo``; ``none (E)``
+    stays as it is)."""
+    if key is None:
+        return DISPLAY["none"][0]
+    return DISPLAY[key][0] if key in DISPLAY else key
+
+
+def colour(key: str | None, nones: list[str] = ()) -> str:
+    """The colour of a method or outcome; outcomes without a method (``none (E)``) take a
+    red each, in the order of ``nones``."""
+    if key in DISPLAY:
+        return DISPLAY[key][1]
+    if key and key in nones:
+        return NONE_COLOURS[list(nones).index(key) % len(NONE_COLOURS)]
+    return DISPLAY["none"][1] if key is None or key.startswith("none") else "#999999"
+
+
+def _outcome_order(outcomes: Any) -> list[str]:
+    """Methods in the order Windows tries them, then inside, then the failures by error."""
+    rank = {m: i for i, m in enumerate((*METHODS, "inside"))}
+    return sorted(outcomes, key=lambda o: (o.startswith("none"), rank.get(o, len(rank)), o))
 
 
 def _save(fig: Any, path: str) -> str:
@@ -41,40 +73,134 @@ def _save(fig: Any, path: str) -> str:
     return path
 
 
+def _error_runs(attempts: list[dict[str, Any]]) -> list[tuple[float, str, int]]:
+    """(start, error, count) of each run of consecutive failures with the same error code:
+    a back-off that keeps failing the same way is one story, told once. Attempts that were
+    not eligible are instantaneous and do not break a run."""
+    runs: list[list] = []
+    current = None
+    for a in attempts:
+        if a["result"] == "not_eligible":
+            continue
+        error = a.get("error") if a["result"] == "failed" else None
+        if error and error == current:
+            runs[-1][2] += 1
+        elif error:
+            runs.append([a["start_s"], error, 1])
+        current = error
+    return [tuple(r) for r in runs]
+
+
+ROW_IN = 0.42      # height of a timeline row (inches)
+LABEL_Y = 0.33     # an error label's baseline, above its row's bars (bars are 0.6 high)
+
+
+def _place_labels(fig: Any, ax: Any, labels: dict[int, list[tuple[float, str]]],
+                  end: float) -> None:
+    """Write each row's error labels above its bars, each at its first failure, none over
+    another: a label that would run into the one before joins it (``A ×6 → B``: the errors
+    in turn), and the last moves left rather than leave the axes."""
+    renderer = fig.canvas.get_renderer()
+    x_per_px = end / ax.get_window_extent(renderer).width
+    pad = 6 * x_per_px
+
+    def right(t: Any) -> float:
+        return t.get_position()[0] + t.get_window_extent(renderer).width * x_per_px
+
+    for row, items in labels.items():
+        placed: list[Any] = []   # this row's texts, left to right
+        for start, text in items:
+            if placed and start < right(placed[-1]) + pad:
+                placed[-1].set_text(f"{placed[-1].get_text()} → {text}")
+            else:
+                placed.append(ax.text(start, row + LABEL_Y, text, ha="left", va="bottom",
+                                      fontsize=6, color="#333333"))
+        while placed:
+            last = placed[-1]
+            x = min(last.get_position()[0], end - (right(last) - last.get_position()[0]))
+            last.set_x(max(x, 0.0))
+            if len(placed) < 2 or x >= right(placed[-2]) + pad:
+                break
+            placed[-2].set_text(f"{placed[-2].get_text()} → {last.get_text()}")
+            last.remove()
+            placed.pop()
+
+
 def timeline(result: dict[str, Any], path: str, clients: int = 12) -> str:
-    """Attempts of the first ``clients`` clients: one row per client, one bar per attempt."""
+    """Attempts of the first ``clients`` clients: one row per client, one bar per attempt;
+    a cross marks a method that was not eligible, and each run of failures with the same
+    error code carries one label (the code and how many times)."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Rectangle
+    from matplotlib.transforms import ScaledTranslation
+
     with plt.rc_context(STYLE):
-        shown = result["clients"][:clients]
-        fig, ax = plt.subplots(figsize=(8, 0.5 + 0.45 * max(len(shown), 1)))
+        everyone = result["clients"]
+        shown = everyone[:clients]
+        rows = max(len(shown), 1)
+        title = f"{result['scenario']}: connection attempts by method"
+        if len(shown) < len(everyone):
+            title += f"\nthe first {len(shown)} of {len(everyone)} clients"
+        # fixed margins in inches: the title, the axis and the legend keep their place
+        # whatever the number of rows (no blank band, no label in the title)
+        top_in = 0.35 + 0.18 * title.count("\n")
+        axes_in = ROW_IN * rows + 0.1
+        bottom_in = 0.72
+        height = top_in + axes_in + bottom_in
+        fig, ax = plt.subplots(figsize=(8, height))
+        fig.subplots_adjust(left=0.14, right=0.98, top=1 - top_in / height,
+                            bottom=bottom_in / height)
         end = result["duration_s"]
+        methods, results, labels = set(), set(), {}
         for row, c in enumerate(reversed(shown)):
-            last_label = -end
+            blocked = 0
             for a in c["attempts"]:
                 start = a["start_s"]
+                if a["result"] == "not_eligible":
+                    # instantaneous, and at the start of the next method's bar: a cross
+                    # drawn over that bar's left end, stacked when several fall together
+                    shift = ScaledTranslation(4 / 72, (5 - 6.5 * blocked) / 72,
+                                              fig.dpi_scale_trans)
+                    ax.plot([start], [row], marker="X", markersize=5.5, linestyle="none",
+                            color=colour(a["method"]), markeredgecolor="white",
+                            markeredgewidth=0.6, transform=ax.transData + shift,
+                            clip_on=False, zorder=4)
+                    blocked += 1
+                    methods.add(a["method"])
+                    results.add("not_eligible")
+                    continue
+                blocked = 0
                 stop = a["end_s"] if a["end_s"] is not None else end
                 if a["result"] == "connected":
                     stop = end
                 width = max(stop - start, end * 0.004)
-                ax.barh(row, width, left=start, height=0.6,
-                        color=METHOD_COLOURS.get(a["method"], "#999999"),
+                ax.barh(row, width, left=start, height=0.6, color=colour(a["method"]),
                         hatch=RESULT_HATCH.get(a["result"], ""), edgecolor="white",
                         alpha=0.9 if a["result"] == "connected" else 0.55)
-                if a.get("error") and start - last_label > end * 0.09:
-                    # one label per cluster of failures keeps the row readable
-                    ax.text(start, row + 0.38, a["error"], ha="left", va="bottom",
-                            fontsize=6, color="#333333")
-                    last_label = start
+                methods.add(a["method"])
+                results.add(a["result"])
+            runs = _error_runs(c["attempts"])
+            if runs:
+                labels[row] = [(s, e if n == 1 else f"{e} ×{n}") for s, e, n in runs]
         ax.set_yticks(range(len(shown)), [c["name"] for c in reversed(shown)])
+        ax.set_ylim(-0.45, rows - 1 + LABEL_Y + 0.32)
         ax.set_xlabel("simulated time (s)")
         ax.set_xlim(0, end)
-        ax.set_title(f"{result['scenario']}: connection attempts by method")
-        handles = [plt.Rectangle((0, 0), 1, 1, color=METHOD_COLOURS[m]) for m in
-                   ("native", "6to4", "teredo", "iphttps")]
-        handles += [plt.Rectangle((0, 0), 1, 1, facecolor="white", edgecolor="grey",
-                                  hatch=RESULT_HATCH[r]) for r in ("failed", "not_eligible")]
-        ax.legend(handles, ["native", "6to4", "Teredo", "IP-HTTPS", "failed",
-                            "not eligible"], loc="upper center", ncol=6, fontsize=7,
-                  bbox_to_anchor=(0.5, -0.25 if len(shown) > 2 else -0.6), frameon=False)
+        ax.set_title(title)
+        _place_labels(fig, ax, labels, end)
+        shown_methods = [m for m in METHODS if m in methods]
+        handles = [Rectangle((0, 0), 1, 1, color=colour(m)) for m in shown_methods]
+        names = [label(m) for m in shown_methods]
+        if "failed" in results:
+            handles.append(Rectangle((0, 0), 1, 1, facecolor="white", edgecolor="grey",
+                                     hatch=RESULT_HATCH["failed"]))
+            names.append("failed")
+        if "not_eligible" in results:
+            handles.append(Line2D([], [], marker="X", color="grey", linestyle="none",
+                                  markersize=6))
+            names.append("not eligible")
+        fig.legend(handles, names, loc="lower center", ncol=len(names), fontsize=7,
+                   frameon=False, bbox_to_anchor=(0.5, 0.02 / height))
         return _save(fig, path)
 
 
@@ -112,47 +238,94 @@ def _outcome(method: str | None, last_error: str | None, location: str | None = 
 
 def outcome_by_network(result: dict[str, Any], path: str) -> str:
     """Stacked bars: how each network's clients ended (method, or the last error)."""
+    from matplotlib.ticker import MaxNLocator
+
     with plt.rc_context(STYLE):
         counts: dict[str, Counter] = defaultdict(Counter)
         for c in result["clients"]:
             counts[c["network"]][_outcome(c["method"], c["last_error"], c["location"])] += 1
         networks = sorted(counts)
-        outcomes = sorted({o for cnt in counts.values() for o in cnt},
-                          key=lambda o: (o.startswith("none"), o))
+        outcomes = _outcome_order({o for cnt in counts.values() for o in cnt})
+        nones = [o for o in outcomes if o.startswith("none")]
         fig, ax = plt.subplots(figsize=(max(5, 1.1 * len(networks)), 3.6))
         bottom = [0] * len(networks)
-        palette = plt.get_cmap("Reds")
-        for k, outcome in enumerate(outcomes):
+        for outcome in outcomes:
             values = [counts[n][outcome] for n in networks]
-            colour = METHOD_COLOURS.get(outcome) or palette(0.4 + 0.5 * k / len(outcomes))
-            ax.bar(networks, values, bottom=bottom, label=outcome, color=colour)
+            ax.bar(networks, values, bottom=bottom, label=label(outcome),
+                   color=colour(outcome, nones))
             bottom = [b + v for b, v in zip(bottom, values, strict=True)]
         ax.set_ylabel("clients")
+        # whole clients only, and room above the tallest bar
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylim(0, max(bottom) * 1.12 if bottom else 1)
         ax.set_title(f"{result['scenario']}: outcome by network")
         ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1, 1))
         plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
         return _save(fig, path)
 
 
+TTC_TICKS = (0, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600,
+             7200, 14400, 28800, 86400)
+
+
 def ttc_cdf(result: dict[str, Any], path: str) -> str:
-    """Cumulative share of clients connected by time, one curve per method."""
+    """The share of all the run's clients connected by each time, one curve per method:
+    each curve ends at the share its method carries, and the curves sum to the share that
+    connected at all (the rest never did, or needed no tunnel)."""
+    from matplotlib.ticker import FixedLocator, NullFormatter
+
     with plt.rc_context(STYLE):
+        everyone = result["clients"]
+        total = len(everyone)
         by_method: dict[str, list[float]] = defaultdict(list)
-        for c in result["clients"]:
+        for c in everyone:
             if c["method"] and c["time_to_connect_s"] is not None:
                 by_method[c["method"]].append(c["time_to_connect_s"])
-        fig, ax = plt.subplots(figsize=(5.5, 3.4))
-        for method, times in sorted(by_method.items()):
-            times.sort()
-            ys = [(i + 1) / len(times) for i in range(len(times))]
-            ax.step(times, ys, where="post", label=f"{method} (n={len(times)})",
-                    color=METHOD_COLOURS.get(method))
-        ax.set_xscale("symlog", linthresh=1)
+        title = f"{result['scenario']}: time to connect ({total} clients)"
+        if not by_method:
+            fig, ax = plt.subplots(figsize=(5.5, 2.2))
+            errors = Counter(c["last_error"] or "no error" for c in everyone
+                             if c["location"] != "inside")
+            why = ", ".join(f"{e} ×{n}" if n > 1 else e for e, n in sorted(errors.items()))
+            note = f"\n(last error: {why})" if why else ""
+            ax.text(0.5, 0.5, f"no client connected{note}",
+                    ha="center", va="center", fontsize=10, transform=ax.transAxes)
+            ax.set_axis_off()
+            ax.set_title(title)
+            return _save(fig, path)
+        fig, ax = plt.subplots(figsize=(6.8, 3.4))
+        latest = max(t for times in by_method.values() for t in times)
+        right = next((t for t in TTC_TICKS if t >= latest * 1.25), latest * 1.25)
+        curves = [(m, sorted(by_method[m])) for m in _outcome_order(by_method)]
+        if len(curves) > 1:
+            curves.append(("any", sorted(t for times in by_method.values() for t in times)))
+        for method, times in curves:
+            # from the origin, one step per client, and on to the axis' end: the plateau
+            # is the share this method carries
+            xs = [0.0, *times, right]
+            ys = [0.0, *((i + 1) / total for i in range(len(times))), len(times) / total]
+            name = "any method" if method == "any" else label(method)
+            ax.step(xs, ys, where="post", color="black" if method == "any" else colour(method),
+                    lw=0.9 if method == "any" else 1.6, ls="--" if method == "any" else "-",
+                    label=f"{name}: {len(times)} of {total} ({len(times) / total:.0%})")
+        connected = sum(len(t) for t in by_method.values())
+        if connected < total:
+            ax.plot([], [], " ", label=f"no tunnel: {total - connected} of {total} "
+                    f"({(total - connected) / total:.0%})")
+        # symlog: zero stays on the axis, and 0.1 s to an hour are decades of equal width
+        ax.set_xscale("symlog", linthresh=0.1, linscale=0.5)
+        ax.set_xlim(0, right)
+        ticks = [t for t in TTC_TICKS if t <= right]
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        minor = [d * 10 ** k for k in range(-1, 5) for d in range(1, 10)]
+        ax.xaxis.set_minor_locator(FixedLocator([t for t in minor if t <= right
+                                                 and t not in ticks]))
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("time to connect (s)")
-        ax.set_ylabel("share of clients")
+        ax.set_ylabel("share of all clients")
         ax.set_ylim(0, 1.02)
-        ax.set_title(f"{result['scenario']}: time to connect")
-        ax.legend(frameon=False, fontsize=7)
+        ax.set_title(title)
+        ax.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1, 1))
         return _save(fig, path)
 
 
@@ -160,21 +333,22 @@ def connected_share(series: list[tuple[float, float, float]], path: str, title: 
                     events: list[tuple[float, str]] = ()) -> str:
     """The share of clients on a DirectAccess tunnel over time and, stacked on it, the share
     inside the corporate network (in the office, where no tunnel is needed): together, the
-    laptops that reach the intranet. The run's events are marked."""
+    laptops that reach the intranet. The run's events are marked. The series does not tell
+    the tunnels' methods: their band has a neutral colour, no method's."""
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(6.5, 3.2))
         ts = [t / 3600 for t, _, _ in series]
         tunnel = [s for _, s, _ in series]
         reach = [s + i for _, s, i in series]
-        ax.fill_between(ts, 0, tunnel, step="post", color=METHOD_COLOURS["iphttps"],
-                        label="on a DirectAccess tunnel", lw=0)
+        ax.fill_between(ts, 0, tunnel, step="post", color=colour("tunnel"),
+                        label=label("tunnel"), lw=0)
         if any(i for _, _, i in series):
-            ax.fill_between(ts, tunnel, reach, step="post", color=METHOD_COLOURS["inside"],
-                            label="inside the corporate network", lw=0)
+            ax.fill_between(ts, tunnel, reach, step="post", color=colour("inside"),
+                            label=label("inside"), lw=0)
         ax.step(ts, reach, where="post", color="black", lw=0.8)
-        for t, label in events:
+        for t, text in events:
             ax.axvline(t / 3600, color="grey", ls="--", lw=0.8)
-            ax.text(t / 3600, 1.0, label, rotation=90, va="top", ha="right", fontsize=6)
+            ax.text(t / 3600, 1.0, text, rotation=90, va="top", ha="right", fontsize=6)
         ax.set_xlabel("simulated time (h)")
         ax.set_ylabel("share of clients")
         ax.set_ylim(0, 1.05)
@@ -203,14 +377,14 @@ def sweep_summary(df: Any, params: list[str], path: str,
                   .groupby(level=list(range(len(keys))), sort=False).agg(["min", "max"]))
         labels = [", ".join(map(str, k if isinstance(k, tuple) else (k,)))
                   for k in shares.index]
-        outcomes = sorted(shares.columns, key=lambda o: (o.startswith("none"), o))
+        outcomes = _outcome_order(shares.columns)
+        nones = [o for o in outcomes if o.startswith("none")]
         fig, ax = plt.subplots(figsize=(max(5, 0.9 * len(labels)), 3.4))
         bottom = [0.0] * len(labels)
-        palette = plt.get_cmap("Reds")
-        for k, outcome in enumerate(outcomes):
+        for outcome in outcomes:
             values = shares[outcome].to_list()
-            colour = METHOD_COLOURS.get(outcome) or palette(0.4 + 0.5 * k / len(outcomes))
-            ax.bar(labels, values, bottom=bottom, label=outcome, color=colour)
+            ax.bar(labels, values, bottom=bottom, label=label(outcome),
+                   color=colour(outcome, nones))
             bottom = [b + v for b, v in zip(bottom, values, strict=True)]
         connected = sum((shares[o] for o in outcomes if not o.startswith("none")),
                         start=pd.Series(0.0, index=shares.index))

@@ -234,7 +234,7 @@ def test_the_summary_figure_stacks_the_methods_and_is_the_same_every_time(tmp_pa
     second = plots.sweep_summary(df, ["p"], str(tmp_path / "two.svg"))
     svg = Path(first).read_text()
     assert svg == Path(second).read_text()
-    assert all(label in svg for label in ("teredo", "iphttps", "none (0x800b0109)"))
+    assert all(label in svg for label in ("Teredo", "IP-HTTPS", "none (0x800b0109)"))
     titled = Path(plots.sweep_summary(df, ["p"], str(tmp_path / "three.svg"),
                                       {"duration": "30m"})).read_text()
     assert "with duration=30m" in titled and "with " not in svg
