@@ -21,6 +21,8 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sim.directaccess.client import METHOD_ORDER
+
 if TYPE_CHECKING:
     from sim.directaccess.result import RunResult
     from sim.scenario.build import Simulation
@@ -41,7 +43,8 @@ class ShardRun:
     shard: int
     result: RunResult
     events: int
-    series: list[tuple[float, int, int]] | None = None   # (t, on DirectAccess, inside)
+    # (t, on DirectAccess, inside, on each method in METHOD_ORDER)
+    series: list[tuple[float, int, int, tuple[int, ...]]] | None = None
 
 
 def series_step(duration: float) -> float:
@@ -49,22 +52,24 @@ def series_step(duration: float) -> float:
     return max(duration / SERIES_POINTS, 1.0)
 
 
-def _sample_connected(sim: Simulation, out: list[tuple[float, int, int]]) -> None:
-    """Count, at each step, the laptops on a DirectAccess tunnel and those inside the
-    corporate network without one (in the office: they reach it, and need no tunnel)."""
+def _sample_connected(sim: Simulation, out: list) -> None:
+    """Count, at each step, the laptops on a DirectAccess tunnel (in all, and by method) and
+    those inside the corporate network without one (in the office: they reach it, and need
+    no tunnel)."""
     env = sim.kernel.env
     step = series_step(sim.duration)
 
     def sample():
         while True:
-            tunnel = inside = 0
+            on = dict.fromkeys(METHOD_ORDER, 0)
+            inside = 0
             for c in sim.clients:
                 state = c.da.state
                 if state.method is not None:
-                    tunnel += 1
+                    on[state.method] += 1
                 elif state.location == "inside":
                     inside += 1
-            out.append((env.now, tunnel, inside))
+            out.append((env.now, sum(on.values()), inside, tuple(on.values())))
             yield env.timeout(step)
 
     env.process(sample())
@@ -79,7 +84,7 @@ def run_shard(scenario: Any, seed: int | None, shard: int, series: bool = False)
 
 def run_simulation(sim: Simulation, series: bool = False) -> ShardRun:
     """Run an already built shard (one the caller may have prepared, e.g. for a capture)."""
-    counts: list[tuple[float, int, int]] | None = [] if series else None
+    counts: list | None = [] if series else None
     if counts is not None:
         _sample_connected(sim, counts)
     result = sim.run()
@@ -100,7 +105,7 @@ class Fleet:
         self.shards = shard_count(self.doc)
         self.events = 0
         # (t, share on a DirectAccess tunnel, share inside the corporate network)
-        self.series: list[tuple[float, float, float]] | None = None
+        self.series: list[tuple[float, float, float, tuple[float, ...]]] | None = None
 
     def shard_of(self, client: str | None) -> int:
         """The shard that carries the named laptop (shard 0 for None or an unknown name)."""
@@ -161,12 +166,12 @@ class Fleet:
             local: Simulation | None = None) -> RunResult:
         """The whole fleet's result, identical for any executor and number of workers.
         ``series`` also gathers the shares of clients on a tunnel and inside over time
-        (``self.series``);
+        (``self.series``: ``(t, on a tunnel, inside, on each method of METHOD_ORDER)``);
         ``progress(total)`` makes a bar that is updated once per finished shard."""
 
         bar = progress(self.shards) if progress is not None else None
         merged: RunResult | None = None
-        totals: list[list[float]] = []
+        totals: list[list] = []
         self.events = 0
         try:
             for shard in self.runs(executor, workers, series, local):
@@ -175,11 +180,12 @@ class Fleet:
                     merged = shard.result
                 else:
                     merged.clients.extend(shard.result.clients)
-                for i, (t, tunnel, inside) in enumerate(shard.series or ()):
+                for i, (t, tunnel, inside, on) in enumerate(shard.series or ()):
                     if i == len(totals):
-                        totals.append([t, 0, 0])
+                        totals.append([t, 0, 0, [0] * len(on)])
                     totals[i][1] += tunnel
                     totals[i][2] += inside
+                    totals[i][3] = [a + b for a, b in zip(totals[i][3], on, strict=True)]
                 if bar is not None:
                     bar.update(1)
         finally:
@@ -188,5 +194,6 @@ class Fleet:
         assert merged is not None
         if series:
             n = max(self.clients, 1)
-            self.series = [(t, tunnel / n, inside / n) for t, tunnel, inside in totals]
+            self.series = [(t, tunnel / n, inside / n, tuple(k / n for k in on))
+                           for t, tunnel, inside, on in totals]
         return merged

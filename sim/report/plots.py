@@ -21,16 +21,16 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from sim.directaccess.client import METHOD_ORDER
+
 # One name and one colour per method (and per other way a client can end), for every figure:
 # a design document's reader matches a colour across figures, and reads the names Microsoft
 # uses, not the simulator's keys.
-METHODS = ("native", "6to4", "teredo", "iphttps")   # in the order Windows tries them
+METHODS = METHOD_ORDER   # in the order Windows tries them
 DISPLAY = {"native": ("native IPv6", "#4c72b0"), "6to4": ("6to4", "#8172b2"),
            "teredo": ("Teredo", "#55a868"), "iphttps": ("IP-HTTPS", "#dd8452"),
            # on the corporate network: no tunnel needed
            "inside": ("inside the corporate network", "#a1b3d3"),
-           # a tunnel whose method the figure's data does not tell (neutral: no method's colour)
-           "tunnel": ("on a DirectAccess tunnel (any method)", "#8f959e"),
            "none": ("none", "#c44e52")}
 NONE_COLOURS = ("#c44e52", "#e3837f", "#8e2f33", "#f0b0a8", "#6b1f22")   # by error, in turn
 RESULT_HATCH = {"failed": "////", "connected": "", "running": "", "standby": "xx"}
@@ -329,21 +329,25 @@ def ttc_cdf(result: dict[str, Any], path: str) -> str:
         return _save(fig, path)
 
 
-def connected_share(series: list[tuple[float, float, float]], path: str, title: str,
+def connected_share(series: list[tuple], path: str, title: str,
                     events: list[tuple[float, str]] = ()) -> str:
-    """The share of clients on a DirectAccess tunnel over time and, stacked on it, the share
-    inside the corporate network (in the office, where no tunnel is needed): together, the
-    laptops that reach the intranet. The run's events are marked. The series does not tell
-    the tunnels' methods: their band has a neutral colour, no method's."""
+    """The share of clients on a DirectAccess tunnel over time, stacked by method, and on
+    them the share inside the corporate network (in the office, where no tunnel is needed):
+    together, the laptops that reach the intranet. The run's events are marked. Rows are
+    ``Fleet.series``'s ``(t, tunnel, inside, by method)``."""
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(6.5, 3.2))
-        ts = [t / 3600 for t, _, _ in series]
-        tunnel = [s for _, s, _ in series]
-        reach = [s + i for _, s, i in series]
-        ax.fill_between(ts, 0, tunnel, step="post", color=colour("tunnel"),
-                        label=label("tunnel"), lw=0)
-        if any(i for _, _, i in series):
-            ax.fill_between(ts, tunnel, reach, step="post", color=colour("inside"),
+        ts = [t / 3600 for t, *_ in series]
+        bottom = [0.0] * len(series)
+        for i, method in enumerate(METHODS):
+            top = [b + row[3][i] for b, row in zip(bottom, series, strict=True)]
+            if any(row[3][i] for row in series):
+                ax.fill_between(ts, bottom, top, step="post", color=colour(method),
+                                label=label(method), lw=0)
+            bottom = top
+        reach = [b + row[2] for b, row in zip(bottom, series, strict=True)]
+        if any(row[2] for row in series):
+            ax.fill_between(ts, bottom, reach, step="post", color=colour("inside"),
                             label=label("inside"), lw=0)
         ax.step(ts, reach, where="post", color="black", lw=0.8)
         for t, text in events:

@@ -112,7 +112,9 @@ def test_connected_share_series_sums_the_shards():
     whole = Fleet(load_scenario(MIXED, {"duration": 300}))
     whole.run(series=True)
     assert [t for t, *_ in fleet.series] == [t for t, *_ in whole.series]
-    assert fleet.series[-1][1:] == whole.series[-1][1:] == (0.95, 0.0)   # tunnel; inside
+    assert fleet.series[-1][1:3] == whole.series[-1][1:3] == (0.95, 0.0)   # tunnel; inside
+    assert fleet.series[-1][3] == whole.series[-1][3]
+    assert sum(fleet.series[-1][3]) == pytest.approx(0.95)
 
 
 def test_cli_run_is_the_same_on_one_and_two_workers_and_captures_in_any_shard(tmp_path):

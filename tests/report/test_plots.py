@@ -238,14 +238,15 @@ def test_every_figure_names_and_colours_a_method_the_same_way(kb, fleet, drawn, 
     assert seen == {"Teredo": {plots.colour("teredo")}, "IP-HTTPS": {plots.colour("iphttps")}}
 
 
-def test_the_rollout_paints_tunnels_in_no_single_methods_colour(drawn, tmp_path):
-    series = [(0.0, 0.0, 0.0), (3600.0, 0.5, 0.0), (7200.0, 0.4, 0.2)]
+def test_the_rollout_stacks_the_tunnels_by_method_in_their_colours(drawn, tmp_path):
+    series = [(0.0, 0.0, 0.0, (0, 0, 0, 0)), (3600.0, 0.5, 0.0, (0, 0, 0.3, 0.2)),
+              (7200.0, 0.4, 0.2, (0, 0, 0.3, 0.1))]
     plots.connected_share(series, str(tmp_path / "r.png"), "rollout")
     ax = drawn[0].axes[0]
     fills = [to_hex(c.get_facecolor()[0]) for c in ax.collections]
-    methods = {plots.colour(m) for m in plots.METHODS}
-    assert fills == [plots.colour("tunnel"), plots.colour("inside")]
-    assert not set(fills) & methods
+    assert fills == [plots.colour("teredo"), plots.colour("iphttps"), plots.colour("inside")]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "Teredo", "IP-HTTPS", plots.label("inside")]
 
 
 @pytest.mark.parametrize("kind,scenario,sets", [
