@@ -129,7 +129,13 @@ def _fleet(path: str, seed: int | None, sets: tuple[str, ...] = ()):
     from sim.fleet.shards import Fleet
     from sim.scenario import load_scenario
 
-    return Fleet(load_scenario(path, _overrides(sets) or None), seed=seed)
+    scenario = load_scenario(path, _overrides(sets) or None)
+    for i, event in enumerate(scenario.events):   # a shortened run: say what it leaves out
+        if event.at >= scenario.duration:
+            click.echo(f"dasim: note: {path}: events.{i} ({event.action} at {event.at:g} s) "
+                       f"comes after the run's end ({scenario.duration:g} s): it does not "
+                       "happen", err=True)
+    return Fleet(scenario, seed=seed)
 
 
 def _simulate(path: str, seed: int | None, trace: bool = False, client: str | None = None,
@@ -280,7 +286,8 @@ def run(scenario_file: str, seed: int | None, sets: tuple[str, ...], as_json: bo
 @cli.command("list")
 @click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=str))
 def list_scenarios(folder: str | None) -> None:
-    """The scenario library, one line each."""
+    """The scenario library, one line each; a file that does not load is listed with its
+    error, and the exit status is 2 (a folder of exercises is still listed whole)."""
     from pathlib import Path
 
     from sim.scenario import load_scenario
@@ -290,9 +297,16 @@ def list_scenarios(folder: str | None) -> None:
         raise InputError(f"{base}: no scenario folder here (give one: dasim list FOLDER)")
     files = sorted(base.glob("*.yaml"))
     width = max((len(f.stem) for f in files), default=10)
+    broken = 0
     for f in files:
-        s = load_scenario(f)
-        click.echo(f"{f.stem:<{width}}  {s.description}")
+        try:
+            description = load_scenario(f).description
+        except _input_errors() as exc:
+            broken += 1
+            description = f"(does not load: {exc})"
+        click.echo(f"{f.stem:<{width}}  {description}")
+    if broken:
+        raise InputError(f"{base}: {broken} of {len(files)} scenario files do not load")
 
 
 NETSH_VIEWS = {
@@ -345,6 +359,8 @@ def netsh(scenario_file: str, client_name: str, at_s: str | None, seed: int | No
         raise InputError(f"--at: {exc}") from None
     sim = _simulate(scenario_file, seed, client=client_name, sets=sets)
     client = sim.client(client_name)
+    if at is not None and at > sim.duration:
+        raise InputError(f"--at {at_s}: after the run's end ({sim.duration:g} s)")
     sim.run()
     t = sim.duration if at is None else at
     da = client.da

@@ -339,6 +339,13 @@ class EventSpec(Strict):
                              f"not to {self.action}")
         if self.back_after is not None and self.action != "roam":
             raise ValueError(f"back_after applies to roam, not to {self.action}")
+        uses = {*NEEDS.get(self.action, ()), *(("client",) if self.action in ON_CLIENTS
+                                                else ())}
+        for key in ("client", "authority", "network"):
+            if getattr(self, key) is not None and key not in uses:
+                raise ValueError(f"{key} does not apply to {self.action}"
+                                 + (f" (it takes {' and '.join(sorted(uses))})" if uses
+                                    else " (it takes no other key)"))
         return self
 
 

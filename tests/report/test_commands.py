@@ -1,0 +1,77 @@
+"""Commands as people type them: netsh words abbreviated (KB 2980667's ``interface http show
+interface``), the Teredo NAT type shown when qualification fails (fact sheet Table 3.5), times
+after the run's end, and a scenario folder with files that do not load."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sim.cli import cli
+
+SCEN = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def netsh(scenario: str, *words: str):
+    return CliRunner().invoke(cli, ["netsh", str(SCEN / scenario), "--client", "laptop",
+                                    *words])
+
+
+@pytest.mark.parametrize("words", [
+    "interface httpstunnel show interfaces",   # F1.25
+    "interface http show interface",           # KB 2980667 (F1.26)
+    "int httpstunnel sh int",
+])
+def test_httpstunnel_command_as_typed(words):
+    out = netsh("kb2980667-untrusted-root.yaml", *words.split())
+    assert out.exit_code == 0, out.output
+    assert "Interface IPHTTPSInterface (Group Policy) Parameters" in out.output
+
+
+def test_unknown_netsh_command_names_the_ones_shown():
+    out = subprocess.run([sys.executable, "-m", "sim.cli", "netsh",
+                          str(SCEN / "kb2980667-untrusted-root.yaml"), "--client", "laptop",
+                          "interface", "tcp", "show", "global"], capture_output=True, text=True,
+                         check=False)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "'interface tcp show global' is not a command" in out.stderr
+    assert "interface teredo show state" in out.stderr
+
+
+def test_teredo_behind_symmetric_nat_shows_the_nat_type():
+    out = netsh("mobile-symmetric-nat.yaml", "interface", "teredo", "show", "state")
+    assert "State                   : offline" in out.output
+    assert "NAT                     : symmetric" in out.output
+
+
+def test_a_time_after_the_runs_end_is_refused():
+    out = subprocess.run([sys.executable, "-m", "sim.cli", "netsh",
+                          str(SCEN / "kb2980667-untrusted-root.yaml"), "--client", "laptop",
+                          "--at", "25m", "interface", "teredo", "show", "state"],
+                         capture_output=True, text=True, check=False)
+    assert out.returncode == 2
+    assert "--at 25m: after the run's end (1200 s)" in out.stderr
+
+
+def test_an_event_after_a_shortened_runs_end_is_named():
+    out = subprocess.run([sys.executable, "-m", "sim.cli", "run",
+                          str(SCEN / "kb2980667-untrusted-root.yaml"), "--set",
+                          "events.0.at=2h"], capture_output=True, text=True, check=False)
+    assert out.returncode == 0
+    assert "events.0 (import_root at 7200 s) comes after the run's end (1200 s)" in out.stderr
+
+
+def test_list_shows_a_folder_whole_and_names_the_files_that_do_not_load(tmp_path):
+    good = (SCEN / "home-nat.yaml").read_text()
+    (tmp_path / "a-good.yaml").write_text(good)
+    (tmp_path / "b-bad.yaml").write_text(good.replace("seed:", "sed:"))
+    (tmp_path / "c-good.yaml").write_text(good)
+    out = subprocess.run([sys.executable, "-m", "sim.cli", "list", str(tmp_path)],
+                         capture_output=True, text=True, check=False)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    lines = out.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == ["a-good", "b-bad", "c-good"]
+    assert "does not load" in lines[1] and "sed: unknown key" in lines[1]
+    assert "1 of 3 scenario files do not load" in out.stderr
