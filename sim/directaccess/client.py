@@ -220,9 +220,12 @@ class DirectAccessClient:
         self.process = self.spawn(self.run())
         return self.process
 
-    def restart(self, reason: str) -> None:
-        """A network change (roaming): stop every method, forget the location, start over —
-        Windows re-runs NLS detection whenever an interface changes (F1.20)."""
+    def restart(self, reason: str, relocate: bool = True) -> None:
+        """Stop every method and start over. A network change (roaming) also forgets the
+        location: Windows re-runs NLS detection whenever an interface changes (F1.20). A
+        restart of the IP Helper service (``relocate`` false), which runs 6to4, Teredo and
+        IP-HTTPS, tries the methods again at once where the laptop is (KB 2980667's "restart
+        the IP Helper service", F6.6): no back-off left to wait out."""
         for proc in self._procs:
             if proc.is_alive:
                 proc.interrupt(reason)
@@ -239,10 +242,13 @@ class DirectAccessClient:
             self.sixtofour = None
         self.host.routes.remove(self.policy.intranet)
         self.use(None)
-        self.state.location = None
-        self.note("network change: ", reason)
+        self.note(reason)
         self._signal_change()
-        self.start()
+        if relocate or self.state.location is None:
+            self.state.location = None
+            self.start()
+        elif self.state.location == "outside":
+            self.process = self.spawn(self.connect())
 
     def run(self):
         inside, reason = yield from self.nls_probe(self.host)
@@ -251,6 +257,10 @@ class DirectAccessClient:
         if inside:
             self._signal_change()
             return
+        yield from self.connect()
+
+    def connect(self):
+        """Outside: bring up the first method that works, in Windows' order."""
         if self.teredo_type == "client" and self.managed_probe is not None:
             self.managed = yield from self.managed_probe(self.host)
         if not self.policy.force_tunnel:

@@ -472,7 +472,7 @@ class Simulation:
         host.dns_servers = [self.dns_for[network]]
         host.__dict__.pop("dns_cache", None)
         client.network, client.site = network, site_net.name
-        client.da.restart(f"roamed to network {network}")
+        client.da.restart(f"network change: roamed to network {network}")
 
     def _start_later(self, client: SimClient):
         yield self.kernel.env.timeout(client.started_at)

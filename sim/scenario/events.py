@@ -150,6 +150,9 @@ def run_event(sim: Simulation, event: dict[str, Any], index: int = 0):
             signal, c.policy_refresh = c.policy_refresh, None
             if signal is not None:
                 signal.succeed()
+    elif action == "restart_ip_helper":
+        for c in _clients(sim, event, index):
+            c.da.restart("IP Helper service restarted", relocate=False)
     elif action == "roam":
         back = event.get("back_after")
         for c in _clients(sim, event, index):

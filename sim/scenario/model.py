@@ -304,7 +304,7 @@ class ClientSpec(Strict):
 
 Action = Literal["import_root", "remove_root", "gpo_deploy_root", "gpo_refresh", "roam",
                  "portal_login", "nat_reboot", "server_down", "server_up", "nls_down",
-                 "nls_up"]
+                 "nls_up", "restart_ip_helper"]
 NEEDS = {"import_root": ("client", "authority"), "remove_root": ("client", "authority"),
          "gpo_deploy_root": ("authority",), "roam": ("client", "network"),
          "portal_login": ("network",), "nat_reboot": ("network",)}
@@ -313,7 +313,7 @@ NEEDS = {"import_root": ("client", "authority"), "remove_root": ("client", "auth
 # actions on clients: ``client`` names one laptop, a fleet (all its members) or, left out,
 # every laptop; ``share`` keeps each of them with that probability
 ON_CLIENTS = ("import_root", "remove_root", "gpo_deploy_root", "gpo_refresh", "roam",
-              "portal_login")
+              "portal_login", "restart_ip_helper")
 
 
 class EventSpec(Strict):
