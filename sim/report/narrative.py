@@ -74,6 +74,17 @@ PORTAL_REMEDY = (
     "and answers HTTP with its login page). Log in: each method comes up at its next try, "
     "IP-HTTPS after its back-off.")
 
+# What the network's own drops say, before the error code: the device that held the packets
+# knows better than the symptom which remedy applies.
+DROP_REMEDIES = {
+    "captive portal": PORTAL_REMEDY,
+    "is not global": (
+        "The Teredo server ignores solicitations from addresses that are not global (RFC 4380 "
+        "§5.3.1): this network reaches the server from private addresses without a NAT, as a "
+        "routed private network does. IP-HTTPS is the fallback; Teredo would need a NAT on "
+        "the way out."),
+}
+
 SIXTOFOUR_REMEDY = (
     "6to4 fails silently: protocol 41 is blocked on the path, or the replies go to an address "
     "that only looks public (a carrier NAT's pseudo-public space, KB 2980667). Consider "
@@ -187,8 +198,8 @@ def narrate(client_result: dict[str, Any], events: list[tuple[float, str]],
                                                network, site) if r not in seen]
             for reason in seen[:3]:
                 lines.append(f"      the network dropped its packets: {reason}")
-        held_by_portal = any("captive portal" in r for r in seen)
-        remedy = PORTAL_REMEDY if held_by_portal else remedy_for(a)
+        remedy = next((text for key, text in DROP_REMEDIES.items()
+                       if any(key in reason for reason in seen)), None) or remedy_for(a)
         if remedy:
             lines.append(f"      remedy: {remedy}")
     lines.append("")

@@ -113,6 +113,15 @@ def roam_back(sim: Simulation, client: SimClient, network: str, home: str, site:
         sim.roam(client, home, site)
 
 
+def _not_a_root(cert: Any) -> str:
+    """A warning when a certificate imported as a root is not one (issued by another CA):
+    the chain engine does not stop at it, so the import fixes nothing (F6.1)."""
+    if cert.issuer == cert.subject:
+        return ""
+    return (f" — but it is not a root: it was issued by {cert.issuer.rfc4514_string()}, "
+            "and the chain goes on up to that CA's own root")
+
+
 def _tell(sim: Simulation, network: str | None, text: str) -> None:
     """Put a change of the world in the timeline of each laptop it concerns (on
     ``network``, or all), so that a laptop's story shows what broke or mended it."""
@@ -134,7 +143,7 @@ def run_event(sim: Simulation, event: dict[str, Any], index: int = 0):
             if action == "import_root":
                 c.stores.root.add(cert, at=env.now)
                 c.da.note(f"root {event['authority']} imported into Trusted Root "
-                          "Certification Authorities by hand")
+                          "Certification Authorities by hand", _not_a_root(cert))
             else:
                 c.stores.root.remove(cert, at=env.now)
                 c.da.note(f"root {event['authority']} removed from Trusted Root")

@@ -59,3 +59,26 @@ def test_force_tunnelling_skips_each_method_once():
     text = explain("home-nat.yaml", "--set", "server.force_tunnel=true")
     assert text.count("teredo: not_eligible: force tunnelling uses IP-HTTPS only") == 1
     assert "(F1.5)" not in text
+
+
+def test_importing_an_intermediate_as_a_root_gets_a_hint():
+    text = explain("kb2980667-untrusted-root.yaml", "--set", "events.0.authority=contoso-issuing")
+    assert "root contoso-issuing imported into Trusted Root Certification Authorities by hand " \
+           "— but it is not a root: it was issued by CN=contoso-root" in text
+    assert "last error 0x800b0109" in text
+
+
+def test_a_routed_private_network_gets_the_teredo_server_remedy(tmp_path):
+    """S21: RFC 1918 sources reach the server without a NAT; the server drops the RS."""
+    scenario = tmp_path / "s21.yaml"
+    scenario.write_text(
+        "name: s21\nduration: 120\n"
+        "pki: {authorities: {root: {}}, certificates: {iphttps: {issuer: root, "
+        "subject: da.contoso.com}}}\n"
+        "networks: {partner: {addressing: private}, corp: {corporate: true}}\n"
+        "clients: [{name: laptop, network: partner, roots: [root]}]\n")
+    out = CliRunner().invoke(cli, ["explain", str(scenario)])
+    assert "source 10.1.0.10 is not global" in out.output
+    assert "remedy: The Teredo server ignores solicitations from addresses that are not " \
+           "global" in out.output
+    assert "does not let UDP 3544 through" not in out.output
