@@ -194,9 +194,22 @@ def _rule(value: Any) -> str:
 Rule = Annotated[str, BeforeValidator(_rule)]
 
 
+def _ordered_rule(value: Any) -> str:
+    rule = _rule(value)
+    if not rule.startswith(("allow ", "deny ", "reject ")):
+        raise ValueError(f"{value!r}: a rule of the ordered list starts with what it does "
+                         "(allow, deny or reject), e.g. 'allow udp/53'")
+    return rule
+
+
+OrderedRule = Annotated[str, BeforeValidator(_ordered_rule)]
+
+
 class FirewallSpec(Strict):
     default: Literal["allow", "deny"] = "allow"
     inbound_default: Literal["allow", "deny"] = "deny"
+    # first match wins: the ordered rules, then every deny, every reject, every allow
+    rules: list[OrderedRule] = Field(default_factory=list)
     allow: list[Rule] = Field(default_factory=list)
     deny: list[Rule] = Field(default_factory=list)
     reject: list[Rule] = Field(default_factory=list)

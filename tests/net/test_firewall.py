@@ -277,3 +277,19 @@ def test_hairpinned_packets_are_not_taken_for_unsolicited_inbound():
     a.udp_open(40000).sendto(ip_address("198.51.100.2"), 41000)
     k.run()
     assert [(p.src, p.sport) for p in got] == [(ip_address("198.51.100.2"), 40000)]
+
+
+def test_an_ordered_rule_list_lets_dns_through_and_rejects_the_rest_of_udp():
+    from sim.scenario import parse_scenario
+
+    doc = (
+        "name: fw\nduration: 60\n"
+        "pki: {authorities: {root: {}}, certificates: {iphttps: {issuer: root, "
+        "subject: da.contoso.com}}}\n"
+        "networks: {hotel: {nat: {preset: symmetric}, firewall: {rules: [allow udp/53, "
+        "reject udp]}}, corp: {corporate: true}}\n"
+        "clients: [{name: laptop, network: hotel}]\n")
+    spec = parse_scenario(doc).networks["hotel"].firewall
+    fw = Firewall.from_spec(Kernel(), "fw", spec.model_dump())
+    assert fw._match(UDP, 53, True).action == "allow"
+    assert fw._match(UDP, 3544, True).action == "reject"
