@@ -375,7 +375,7 @@ def netsh(scenario_file: str, client_name: str, at_s: str | None, seed: int | No
                     "state": "offline", "network": "managed" if da.managed else "unmanaged",
                     "nat": "unknown", "error": next((a.reason for a in da.state.attempts
                                                      if a.method == "teredo"), "")}
-        click.echo(render.teredo_state(snap), nl=False)
+        click.echo(render.teredo_state(snap, da.teredo_refresh), nl=False)
     else:
         history = [(tt, {"state": s}) for tt, s in da.sixtofour_history]
         snap = render.at_time(history, t)

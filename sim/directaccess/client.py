@@ -17,7 +17,7 @@ from sim.directaccess.profiles import ClientProfile
 from sim.net.internet import PRIVATE_V4, SHARED_V4, SPECIAL_V4
 from sim.net.kernel import call_later
 from sim.transition.sixtofour import SIXTOFOUR_PREFIX, SixToFourTunnel
-from sim.transition.teredo import TEREDO_PREFIX, TeredoClient, TeredoConfig
+from sim.transition.teredo import REFRESH_INTERVAL, TEREDO_PREFIX, TeredoClient, TeredoConfig
 
 if TYPE_CHECKING:
     from sim.directaccess.server import ServerPolicy
@@ -96,7 +96,8 @@ class DirectAccessClient:
     def __init__(self, host: Host, policy: ServerPolicy, profile: ClientProfile,
                  nls_probe: Any, iphttps_factory: Any = None, managed_probe: Any = None,
                  teredo_type: str | None = None, sixtofour: str = "default",
-                 iphttps: str = "default", probe_interval: float | None = None) -> None:
+                 iphttps: str = "default", probe_interval: float | None = None,
+                 teredo_refresh: float | None = None) -> None:
         self.host = host
         self.kernel = host.kernel
         self.env = host.kernel.env
@@ -110,6 +111,8 @@ class DirectAccessClient:
         self.sixtofour_setting = sixtofour
         self.iphttps_setting = iphttps if iphttps != "default" else profile.iphttps
         self.probe_interval = probe_interval        # connectivity assistant (DCA/NCA)
+        # Group Policy "Set Teredo Refresh Rate" (ADMX-TCPIP); None: RFC 4380's 30 s
+        self.teredo_refresh = teredo_refresh or REFRESH_INTERVAL
         self._probing = False
         self._probe_round = 0      # a restart starts a new round of connectivity checks
         self.state = ClientState()
@@ -370,7 +373,8 @@ class DirectAccessClient:
 
     def run_teredo(self, attempt: Attempt, done):
         """Qualify Teredo, then check that the intranet answers through it."""
-        config = TeredoConfig(requalify_after_fail=self.profile.teredo_requalify_after_fail)
+        config = TeredoConfig(requalify_after_fail=self.profile.teredo_requalify_after_fail,
+                              refresh_interval=self.teredo_refresh)
         self.teredo = TeredoClient(self.host, self.policy.teredo_server,
                                    self.policy.teredo_secondary, config, self.teredo_type,
                                    on_change=self._teredo_changed)

@@ -439,7 +439,8 @@ class Simulation:
                 teredo_type=None if teredo == "default" else teredo,
                 sixtofour=spec.get("sixtofour", "default"),
                 iphttps=spec.get("iphttps", "default"),
-                probe_interval=spec.get("connectivity_probe"))
+                probe_interval=spec.get("connectivity_probe"),
+                teredo_refresh=spec.get("teredo_refresh"))
             client.da = da
             self.clients.append(client)
             if client.started_at:

@@ -304,6 +304,9 @@ class ClientSpec(Strict):
     # every 30 s (Microsoft Edge Access blog, "DirectAccess Connectivity Assistant polling
     # interval"). None: no probes.
     connectivity_probe: Duration | None = Field(default=None, gt=0)
+    # Group Policy "Set Teredo Refresh Rate" (ADMX-TCPIP): how often Teredo refreshes its
+    # NAT mapping; None: 30 s (RFC 4380 §5.2.5). Longer than a NAT's UDP timeout loses it.
+    teredo_refresh: Duration | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _where(self) -> ClientSpec:
