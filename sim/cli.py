@@ -467,7 +467,7 @@ def plot(scenario_file: str, kind: str, out: str, client_name: str | None,
          scheduler: str | None) -> None:
     """Draw a figure for a design document (PNG or SVG by the file's suffix)."""
     from sim.report import plots
-    from sim.report.capture import attach_capture, names_by_address, summary
+    from sim.report.capture import attach_capture, sequence_hops
 
     _check_writable(out, "--out")
     if not out.lower().endswith((".png", ".svg")):
@@ -475,7 +475,7 @@ def plot(scenario_file: str, kind: str, out: str, client_name: str | None,
     fleet = _fleet(scenario_file, seed, sets)
     records = None
     if kind == "sequence":   # one laptop's packets: its shard is enough
-        sim = fleet.simulation(client_name)
+        sim = fleet.simulation(client_name, trace=True)
         name = client_name or sim.clients[0].name
         records = attach_capture(sim, f"client:{name}")
         result = sim.run().as_dict()
@@ -493,16 +493,11 @@ def plot(scenario_file: str, kind: str, out: str, client_name: str | None,
         _atomic_write(out, lambda tmp: plots.connected_share(
             series, tmp, f"{result['scenario']}: clients reaching the intranet", events))
     else:
-        client = sim.client(client_name or sim.clients[0].name)
-        names = names_by_address(sim, client.site)
-        me = client.name
-        hops = []
-        for t, direction, pkt in records[:60]:
-            peer = names.get(pkt.dst if direction == "out" else pkt.src, str(
-                pkt.dst if direction == "out" else pkt.src))
-            hops.append((t, me, peer, summary(pkt)) if direction == "out"
-                        else (t, peer, me, summary(pkt)))
-        _atomic_write(out, lambda tmp: plots.sequence(hops, tmp, f"{result['scenario']}: {me}"))
+        hops, total = sequence_hops(sim, name, records)
+        title = f"{result['scenario']}: {name}"
+        if total > len(hops):
+            title += f" (its first {len(hops)} of {total} packets)"
+        _atomic_write(out, lambda tmp: plots.sequence(hops, tmp, title))
     click.echo(f"wrote {out}")
 
 

@@ -158,3 +158,34 @@ def names_by_address(sim: Simulation, site: str | None = None) -> dict[Any, str]
             for addr in iface.addresses:
                 out.setdefault(addr, node.name)
     return out
+
+
+SEQUENCE_LIMIT = 60   # hops a sequence diagram draws; more would not be read
+
+
+def sequence_hops(sim: Simulation, client_name: str, records: list,
+                  limit: int = SEQUENCE_LIMIT) -> tuple[list[tuple], int]:
+    """The first ``limit`` packets a laptop's NIC saw, as sequence-diagram hops ``(time, from,
+    to, label, dropped_by)``, and how many there were. ``dropped_by`` names the device that
+    dropped a packet the laptop sent (from the trace, which must be on): the packet itself,
+    or a translated copy that carries the same payload. ``dasim explain`` tells why."""
+    client = sim.client(client_name)
+    names = names_by_address(sim, client.site)
+    drops: dict[int, str] = {}
+    for rec in sim.kernel.trace.records:
+        if rec.kind == "drop":
+            pkt = rec.fields["pkt"]
+            why = rec.node
+            drops.setdefault(id(pkt), why)
+            if pkt.payload is not None:
+                drops.setdefault(id(pkt.payload), why)
+    hops = []
+    for t, direction, pkt in records[:limit]:
+        if direction == "out":
+            peer = names.get(pkt.dst, str(pkt.dst))
+            dropped = drops.get(id(pkt)) or (drops.get(id(pkt.payload))
+                                             if pkt.payload is not None else None)
+            hops.append((t, client.name, peer, summary(pkt), dropped))
+        else:
+            hops.append((t, names.get(pkt.src, str(pkt.src)), client.name, summary(pkt), None))
+    return hops, len(records)

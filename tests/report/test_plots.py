@@ -265,3 +265,31 @@ def test_the_new_cases_are_the_same_every_time(tmp_path, kind, scenario, sets):
             assert res.exit_code == 0, res.output
             made.append(out.read_bytes())
         assert made[0] == made[1], f"{kind}{suffix} differs between two renders"
+
+
+def test_the_sequence_marks_what_the_network_dropped_and_says_when_it_is_cut():
+    from sim import simulate
+    from sim.report.capture import attach_capture, sequence_hops
+
+    sim = simulate(SCEN / "kb2980667-untrusted-root.yaml", trace=True)
+    records = attach_capture(sim, "client:laptop")
+    sim.run()
+    hops, total = sequence_hops(sim, "laptop", records)
+    assert len(hops) == 60 < total
+    dropped = [h for h in hops if h[4] is not None]
+    assert [h[3] for h in dropped] == ["Teredo RS"] * 6
+    assert {h[4] for h in dropped} == {"hotel-firewall"}
+    assert all(h[4] is None for h in hops if h[3].startswith("TLS"))
+
+
+def test_the_sequence_figure_names_its_cut(tmp_path, monkeypatch):
+    titles = []
+    draw = plots.sequence
+    monkeypatch.setattr(plots, "sequence",
+                        lambda hops, path, title: titles.append(title) or draw(hops, path, title))
+    out = tmp_path / "seq.png"
+    res = CliRunner().invoke(cli, ["plot", str(SCEN / "kb2980667-untrusted-root.yaml"),
+                                   "--kind", "sequence", "--out", str(out)],
+                             catch_exceptions=False)
+    assert res.exit_code == 0 and out.exists()
+    assert titles == ["kb2980667-untrusted-root: laptop (its first 60 of 114 packets)"]
