@@ -403,6 +403,7 @@ class DirectAccessClient:
 
     def _teredo_changed(self, status) -> None:
         if status.state != "qualified" and self.state.method == "teredo":
+            self.note("teredo: tunnel lost: ", status.error or f"the client is {status.state}")
             self.host.routes.remove(self.policy.intranet)
             self.use(None)
             lost = self._teredo_lost
@@ -433,6 +434,8 @@ class DirectAccessClient:
                 self.end(attempt, "failed", status.reason, f"0x{status.last_error:x}")
             else:
                 self.state.last_error = f"0x{status.last_error:x}"
+                self.note("iphttps: tunnel lost (", self.state.last_error, "): ",
+                          status.reason or status.interface_status)
             if self.state.method == "iphttps":
                 self.host.routes.remove(self.policy.intranet)
                 self.use(None)

@@ -40,9 +40,18 @@ def test_a_group_policy_deployment_that_waits_for_a_domain_controller():
 
 def test_server_outage_and_return_are_told():
     text = explain("hotel-udp-blocked.yaml", "--set",
-                   "events=[{at: 100, action: server_down}, {at: 200, action: server_up}]")
+                   "events=[{at: 100, action: server_down}, {at: 200, action: server_up}]",
+                   "--set", "clients.0.connectivity_probe=30s")
     assert "t=100.0 s  scenario: the DirectAccess server goes down" in text
+    # the checks through the tunnel find it dead; the laptop says why it lost it
+    assert "iphttps: tunnel lost (0x2746): the IP-HTTPS connection was reset" in text
     assert "t=200.0 s  scenario: the DirectAccess server is back" in text
+
+
+def test_a_lost_teredo_tunnel_is_told():
+    text = explain("home-nat.yaml", "--set",
+                   "events=[{at: 100, action: server_down}, {at: 200, action: server_up}]")
+    assert "teredo: tunnel lost: Teredo refresh got no answer" in text
 
 
 def test_a_laptop_in_the_office_that_thinks_it_is_outside_is_the_nls_outage():
