@@ -601,7 +601,10 @@ class Hierarchy:
                 path = Path(s["chain_file"])
                 if base_dir is not None and not path.is_absolute():
                     path = base_dir / path
-                chain = load_chain(path)
+                try:
+                    chain = load_chain(path)
+                except PkiInputError as exc:
+                    raise PkiInputError(f"pki.certificates.{n}.chain_file: {exc}") from None
                 certificates[n], chains[n] = chain[0], chain
                 continue
             iss = s.get("issuer")

@@ -36,6 +36,26 @@ def _checked(cert: x509.Certificate, source: str) -> x509.Certificate:
     return cert
 
 
+# What the ASN.1 parser's error kinds mean to someone holding the file.
+_ASN1_KINDS = {
+    "ShortData": "the data ends before the certificate does (a truncated file or PEM block)",
+    "ExtraData": "bytes follow the end of the certificate",
+    "UnexpectedTag": "the bytes do not have a certificate's structure",
+    "InvalidLength": "a length in its structure is invalid",
+    "InvalidValue": "a value in its structure is invalid",
+}
+
+
+def _parse_reason(exc: Exception) -> str:
+    """The parser's complaint in words (cryptography reports the Rust parser's debug form,
+    ``ParseError { kind: ShortData { needed: 357 } }``)."""
+    text = str(exc)
+    kind = re.search(r"kind: (\w+)", text)
+    if kind is None:
+        return text
+    return _ASN1_KINDS.get(kind.group(1), f"malformed DER ({kind.group(1)})")
+
+
 def _der_certificates(der: bytes, source: str) -> list[x509.Certificate]:
     try:
         return [_checked(x509.load_der_x509_certificate(der), source)]
@@ -45,8 +65,8 @@ def _der_certificates(der: bytes, source: str) -> list[x509.Certificate]:
         try:
             certs = pkcs7.load_der_pkcs7_certificates(der)
         except Exception:
-            raise PkiInputError(f"{source}: not an X.509 certificate or PKCS#7 bundle in DER "
-                                f"({cert_exc})") from None
+            raise PkiInputError(f"{source}: not an X.509 certificate or PKCS#7 bundle in DER: "
+                                f"{_parse_reason(cert_exc)}") from None
         if not certs:
             raise PkiInputError(f"{source}: the PKCS#7 bundle holds no certificate") from None
         return [_checked(c, source) for c in certs]

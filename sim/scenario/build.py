@@ -30,6 +30,7 @@ from sim.net.portforward import PortForward
 from sim.net.proxy import HttpProxy
 from sim.net.topology import AccessNetwork, Topology
 from sim.pki import CertStore, Hierarchy, MachineStores, load_certificates
+from sim.pki.errors import PkiInputError
 from sim.scenario import events as scenario_events
 from sim.scenario.laptop import SimClient
 from sim.scenario.model import member_name
@@ -402,7 +403,11 @@ class Simulation:
             roots = [self.pki.certificate(a) for a in spec.get("roots") or []]
             inter = [self.pki.certificate(a) for a in spec.get("intermediates") or []]
             if spec.get("roots_file"):
-                roots += load_certificates(spec["roots_file"])
+                index = next(i for i, c in enumerate(self.doc["clients"]) if c is spec)
+                try:
+                    roots += load_certificates(spec["roots_file"])
+                except PkiInputError as exc:
+                    raise InputError(f"clients.{index}.roots_file: {exc}") from None
             made = self._store_templates[id(spec)] = (
                 CertStore.of("Root", roots), CertStore.of("CA", inter))
         root, ca = made

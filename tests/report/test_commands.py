@@ -75,3 +75,15 @@ def test_list_shows_a_folder_whole_and_names_the_files_that_do_not_load(tmp_path
     assert [line.split()[0] for line in lines] == ["a-good", "b-bad", "c-good"]
     assert "does not load" in lines[1] and "sed: unknown key" in lines[1]
     assert "1 of 3 scenario files do not load" in out.stderr
+
+
+def test_a_bad_certificate_file_names_the_scenario_key(tmp_path):
+    bad = tmp_path / "roots.pem"
+    bad.write_text("-----BEGIN CERTIFICATE-----\nMIIBkTCB+wIJAKHBfpeg\n-----END CERTIFICATE-----\n")
+    for key in ("clients.0.roots_file", "pki.certificates.iphttps.chain_file"):
+        out = subprocess.run([sys.executable, "-m", "sim.cli", "run",
+                              str(SCEN / "kb2980667-untrusted-root.yaml"), "--set",
+                              f"{key}={bad}"], capture_output=True, text=True, check=False)
+        assert out.returncode == 2 and "Traceback" not in out.stderr
+        assert out.stderr.startswith(f"dasim: error: {key}: {bad} (PEM block 1): ")
+        assert "ParseError" not in out.stderr
