@@ -319,7 +319,8 @@ class Simulation:
         self.server_host = host
         iphttps_spec = spec.get("iphttps") or {}
         url = iphttps_spec.get("url", "https://da.contoso.com:443/IPHTTPS")
-        self.public_records.setdefault(self._url_host(url), []).append(public_ipv4[0])
+        if iphttps_spec.get("public_dns", True):
+            self.public_records.setdefault(self._url_host(url), []).append(public_ipv4[0])
         iphttps = None
         if "iphttps" in methods:
             cert_name = iphttps_spec.get("certificate", "iphttps")

@@ -89,6 +89,9 @@ class IpHttpsSpec(Strict):
     url: str = "https://da.contoso.com:443/IPHTTPS"
     certificate: str = "iphttps"
     send_root: bool = True   # N1: Schannel servers commonly send the root too
+    # the URL's name has an address in public DNS; false: it does not resolve from outside
+    # (0x2af9, KB 3056560 — in the field, usually an NRPT rule that sends it inside)
+    public_dns: bool = True
 
     @field_validator("url")
     @classmethod

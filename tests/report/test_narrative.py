@@ -91,3 +91,10 @@ def test_a_routed_private_network_gets_the_teredo_server_remedy(tmp_path):
     assert "remedy: The Teredo server ignores solicitations from addresses that are not " \
            "global" in out.output
     assert "does not let UDP 3544 through" not in out.output
+
+
+def test_an_iphttps_name_missing_from_public_dns_is_0x2af9():
+    """S15 / KB 3056560: the IP-HTTPS URL's name does not resolve from outside."""
+    text = explain("hotel-udp-blocked.yaml", "--set", "server.iphttps.public_dns=false")
+    assert "(0x2af9): da.contoso.com: no such name" in text
+    assert "Publish it in public DNS and exempt it from the NRPT (KB 3056560)" in text
