@@ -139,10 +139,10 @@ def _fleet(path: str, seed: int | None, sets: tuple[str, ...] = ()):
 
 
 def _simulate(path: str, seed: int | None, trace: bool = False, client: str | None = None,
-              sets: tuple[str, ...] = ()):
+              sets: tuple[str, ...] = (), shard: int | None = None):
     """A live simulation of the scenario: for a fleet in shards, the shard carrying
-    ``client`` (default the first)."""
-    return _fleet(path, seed, sets).simulation(client, trace)
+    ``client``, or number ``shard`` (default the first)."""
+    return _fleet(path, seed, sets).simulation(client, trace, shard)
 
 
 def _event_label(event) -> str:
@@ -159,6 +159,14 @@ def _event_label(event) -> str:
 
 def _point_client(point: str | None) -> str | None:
     return point.partition(":")[2] if point and point.startswith("client:") else None
+
+
+def _point_shard(point: str | None) -> int | None:
+    """The shard a site of a later shard lives in, as results name it: nat:shard3/home#2."""
+    import re
+
+    found = re.match(r"nat:shard(\d+)/", point or "")
+    return int(found.group(1)) if found else None
 
 
 def _shard_bar(total: int):
@@ -443,7 +451,8 @@ def pcap(scenario_file: str, out: str, point: str | None, seed: int | None,
     from sim.report.pcap import write_pcap
 
     _check_writable(out, "--out")
-    sim = _simulate(scenario_file, seed, client=_point_client(point), sets=sets)
+    sim = _simulate(scenario_file, seed, client=_point_client(point), sets=sets,
+                    shard=_point_shard(point))
     records = attach_capture(sim, point)
     sim.run()
     _atomic_write(out, lambda tmp: write_pcap(tmp, records, sim.start))

@@ -114,13 +114,14 @@ class Fleet:
         index = fleet_index(self.doc, client) if client else None
         return 0 if index is None else index // self.size
 
-    def simulation(self, client: str | None = None, trace: bool = False) -> Simulation:
-        """The shard of ``client`` as a live simulation, for what needs one: a capture, a
-        netsh view, a client's story."""
+    def simulation(self, client: str | None = None, trace: bool = False,
+                   shard: int | None = None) -> Simulation:
+        """The shard of ``client`` (or shard number ``shard``) as a live simulation, for what
+        needs one: a capture, a netsh view, a client's story."""
         from sim.scenario.build import Simulation
 
         return Simulation(self.scenario, seed=self.seed, trace=trace,
-                          shard=self.shard_of(client))
+                          shard=self.shard_of(client) if shard is None else shard)
 
     def runs(self, executor: Executor | None = None, workers: int | None = None,
              series: bool = False, local: Simulation | None = None) -> Iterator[ShardRun]:

@@ -96,7 +96,8 @@ def attach_capture(sim: Simulation, point: str | None) -> list:
     kind, _, name = point.partition(":")
     if kind == "client":
         iface = sim.client(name).host.interfaces[0]
-    elif kind == "nat":   # a network (its first site) or one site: nat:home#2
+    elif kind == "nat":   # a network (its first site) or one site: nat:home#2, shard3/home#2
+        name = name.removeprefix(f"shard{sim.shard}/")
         site = sim.topo.networks.get(name)
         if site is None:
             raise InputError(f"--point nat:{name}: no network {name!r}; networks: "

@@ -87,3 +87,17 @@ def test_a_bad_certificate_file_names_the_scenario_key(tmp_path):
         assert out.returncode == 2 and "Traceback" not in out.stderr
         assert out.stderr.startswith(f"dasim: error: {key}: {bad} (PEM block 1): ")
         assert "ParseError" not in out.stderr
+
+
+def test_a_site_of_a_later_shard_can_be_captured_by_the_name_results_give_it(tmp_path):
+    fleet = [str(SCEN / "mixed-fleet.yaml"), "--set", "clients.0.count=300"]
+    out = tmp_path / "site.pcap"
+    ok = subprocess.run([sys.executable, "-m", "sim.cli", "pcap", *fleet, "--point",
+                         "nat:shard1/home#2", "--out", str(out)], capture_output=True,
+                        text=True, check=False)
+    assert ok.returncode == 0, ok.stderr
+    assert out.stat().st_size > 24   # more than the pcap header
+    bad = subprocess.run([sys.executable, "-m", "sim.cli", "pcap", *fleet, "--point",
+                          "nat:shard5/home#2", "--out", str(tmp_path / "x.pcap")],
+                         capture_output=True, text=True, check=False)
+    assert bad.returncode == 2 and "the fleet has shards 0 to 1" in bad.stderr
