@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench figures clean
+.PHONY: demo test lint bench figures notebooks clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+# the training notebooks in JupyterLab (installed into the venv the first time)
+notebooks: $(STAMP)
+	$(BIN)/python -m pip install -q 'jupyterlab>=4'
+	$(BIN)/jupyter lab notebooks/
 
 bench: $(STAMP)
 	for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
