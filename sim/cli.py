@@ -14,10 +14,9 @@ from sim.errors import InputError
 
 
 def _input_errors() -> tuple[type[BaseException], ...]:
-    from sim.net.topology import PrefixFull
     from sim.pki.errors import PkiInputError
 
-    return (InputError, PkiInputError, PrefixFull)
+    return (InputError, PkiInputError)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -244,7 +243,8 @@ def _check_writable(path: str | None, option: str) -> None:
 @click.option("--pcap", type=click.Path(dir_okay=False, path_type=str),
               help="Write the packets seen at --point to this pcap file.")
 @click.option("--point", default=None, help="Capture point for --pcap: client:NAME (default "
-                                            "the first client), nat:NETWORK or server.")
+                                            "the first client), nat:NETWORK (or a site: "
+                                            "nat:home#2, nat:shard3/home#2) or server.")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=str),
               help="Write a figure (PNG or SVG): the attempts timeline, or outcomes by "
                    "network for fleets.")
@@ -264,7 +264,7 @@ def run(scenario_file: str, seed: int | None, sets: tuple[str, ...], as_json: bo
     _check_writable(pcap, "--pcap")
     _check_writable(plot, "--plot")
     fleet = _fleet(scenario_file, seed, sets)
-    sim = fleet.simulation(_point_client(point))
+    sim = fleet.simulation(_point_client(point), shard=_point_shard(point))
     records = None
     if pcap:
         from sim.report.capture import attach_capture
@@ -441,7 +441,8 @@ def explain(scenario_file: str, client_name: str | None, seed: int | None,
 @SCENARIO
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=str))
 @click.option("--point", default=None, help="client:NAME (default the first client), "
-                                            "nat:NETWORK or server.")
+                                            "nat:NETWORK (or a site: nat:home#2, "
+                                            "nat:shard3/home#2) or server.")
 @SEED
 @SETS
 def pcap(scenario_file: str, out: str, point: str | None, seed: int | None,

@@ -36,7 +36,8 @@ class Attempt:
     method: str
     start_s: float
     end_s: float | None = None
-    result: str = "running"           # connected | failed | not_eligible | running | standby
+    # connected | failed | not_eligible | running | standby | interrupted (by a restart)
+    result: str = "running"
     reason: str = ""
     error: str | None = None
 
@@ -228,24 +229,36 @@ class DirectAccessClient:
         location: Windows re-runs NLS detection whenever an interface changes (F1.20). A
         restart of the IP Helper service (``relocate`` false), which runs 6to4, Teredo and
         IP-HTTPS, tries the methods again at once where the laptop is (KB 2980667's "restart
-        the IP Helper service", F6.6): no back-off left to wait out."""
+        the IP Helper service", F6.6): no back-off left to wait out. A laptop that has not
+        started yet (``start_at``) starts later where it is then."""
+        self.note(reason)
+        if self.process is None:
+            return
+        self._stopping = True   # the methods' own "tunnel lost" callbacks stay quiet
         for proc in self._procs:
             if proc.is_alive:
                 proc.interrupt(reason)
         self._procs = []
         self._probe_round += 1
         self._probing = False
+        for attempt in self.state.attempts:
+            if attempt.end_s is None:
+                self.end(attempt, "interrupted", reason)
         if self.teredo is not None:
             self.teredo.shutdown()
             self.teredo = None
         if self.iphttps is not None:
             self.iphttps.shutdown()
+            if relocate:   # the new network's proxy; netsh keeps one history across networks
+                status = self.iphttps.status
+                self.iphttps = self.iphttps_factory(self)
+                self.iphttps.status = status
         if self.sixtofour is not None:
             self.sixtofour.close()
             self.sixtofour = None
+        self._stopping = False
         self.host.routes.remove(self.policy.intranet)
         self.use(None)
-        self.note(reason)
         self._signal_change()
         if relocate or self.state.location is None:
             self.state.location = None
@@ -401,7 +414,11 @@ class DirectAccessClient:
 
     _teredo_lost = None
 
+    _stopping = False
+
     def _teredo_changed(self, status) -> None:
+        if self._stopping:
+            return
         if status.state != "qualified" and self.state.method == "teredo":
             self.note("teredo: tunnel lost: ", status.error or f"the client is {status.state}")
             self.host.routes.remove(self.policy.intranet)
@@ -422,6 +439,8 @@ class DirectAccessClient:
     def _iphttps_changed(self, status) -> None:
         """Each IP-HTTPS connect attempt becomes an attempt of the result; the interface
         carries DirectAccess traffic while it is up."""
+        if self._stopping:
+            return
         attempt = self._iphttps_attempt
         if status.state == "LinkUp":
             self.host.routes.remove(self.policy.intranet)

@@ -104,7 +104,8 @@ class Fleet:
         self.clients = client_count(self.doc)
         self.shards = shard_count(self.doc)
         self.events = 0
-        # (t, share on a DirectAccess tunnel, share inside the corporate network)
+        # (t, share on a DirectAccess tunnel, share inside the corporate network, share on
+        # each method of METHOD_ORDER)
         self.series: list[tuple[float, float, float, tuple[float, ...]]] | None = None
 
     def shard_of(self, client: str | None) -> int:

@@ -19,8 +19,11 @@ from sim.net.router import Gateway
 
 
 class PrefixFull(ValueError):
-    """A network's prefix has no free address left for another host (bad input: the
-    scenario gave it too small a prefix)."""
+    """A network's prefix has no free address left for another host."""
+
+    def __init__(self, network: str, prefix: Any, room: int) -> None:
+        super().__init__(f"network {network}: prefix {prefix} is full ({room} hosts)")
+        self.network, self.prefix, self.room = network, prefix, room
 
 
 class AccessNetwork:
@@ -45,9 +48,7 @@ class AccessNetwork:
         addr = self.prefix.network_address + self._next_host
         self._next_host += 1
         if addr not in self.prefix or addr == self.prefix.broadcast_address:
-            kind = self.name.split("#")[0]
-            raise PrefixFull(f"networks.{kind}.prefix: {self.prefix} has room for "
-                             f"{self._next_host - 11} hosts, and network {self.name} needs more")
+            raise PrefixFull(self.name, self.prefix, self._next_host - 11)
         return addr
 
     def add_host(self, name: str, host: Host | None = None, access_delay: float = 0.0) -> Host:

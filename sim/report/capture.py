@@ -169,24 +169,34 @@ def sequence_hops(sim: Simulation, client_name: str, records: list,
     """The first ``limit`` packets a laptop's NIC saw, as sequence-diagram hops ``(time, from,
     to, label, dropped_by)``, and how many there were. ``dropped_by`` names the device that
     dropped a packet the laptop sent (from the trace, which must be on): the packet itself,
-    or a translated copy that carries the same payload. ``dasim explain`` tells why."""
+    or a translated copy that carries its payload, counted against the latest sending of
+    that payload before the drop (a retransmission carries the same one). ``dasim explain``
+    tells why."""
     client = sim.client(client_name)
     names = names_by_address(sim, client.site)
-    drops: dict[int, str] = {}
-    for rec in sim.kernel.trace.records:
-        if rec.kind == "drop":
-            pkt = rec.fields["pkt"]
-            why = rec.node
-            drops.setdefault(id(pkt), why)
-            if pkt.payload is not None:
-                drops.setdefault(id(pkt.payload), why)
-    hops = []
-    for t, direction, pkt in records[:limit]:
+    sent: dict[int, int] = {}                  # id(packet) -> its record's index
+    by_payload: dict[int, list[int]] = {}      # id(payload) -> the records that carried it
+    for i, (_t, direction, pkt) in enumerate(records):
         if direction == "out":
-            peer = names.get(pkt.dst, str(pkt.dst))
-            dropped = drops.get(id(pkt)) or (drops.get(id(pkt.payload))
-                                             if pkt.payload is not None else None)
-            hops.append((t, client.name, peer, summary(pkt), dropped))
+            sent[id(pkt)] = i
+            if pkt.payload is not None:
+                by_payload.setdefault(id(pkt.payload), []).append(i)
+    dropped: dict[int, str] = {}
+    for rec in sim.kernel.trace.records:
+        if rec.kind != "drop":
+            continue
+        pkt = rec.fields["pkt"]
+        i = sent.get(id(pkt))
+        if i is None and pkt.payload is not None:
+            earlier = [j for j in by_payload.get(id(pkt.payload), ()) if records[j][0] <= rec.t]
+            i = earlier[-1] if earlier else None
+        if i is not None:
+            dropped.setdefault(i, rec.node)
+    hops = []
+    for i, (t, direction, pkt) in enumerate(records[:limit]):
+        if direction == "out":
+            hops.append((t, client.name, names.get(pkt.dst, str(pkt.dst)), summary(pkt),
+                         dropped.get(i)))
         else:
             hops.append((t, names.get(pkt.src, str(pkt.src)), client.name, summary(pkt), None))
     return hops, len(records)

@@ -8,7 +8,8 @@ try their methods and the packets decide.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from ipaddress import IPv4Address, ip_address
 from typing import Any
@@ -28,7 +29,7 @@ from sim.net.packet import TCP
 from sim.net.portal import CaptivePortal
 from sim.net.portforward import PortForward
 from sim.net.proxy import HttpProxy
-from sim.net.topology import AccessNetwork, Topology
+from sim.net.topology import AccessNetwork, PrefixFull, Topology
 from sim.pki import CertStore, Hierarchy, MachineStores, load_certificates
 from sim.pki.errors import PkiInputError
 from sim.scenario import events as scenario_events
@@ -86,7 +87,7 @@ class Simulation:
     """One run of a scenario: build it, run it, read its result."""
 
     def __init__(self, scenario: Any, seed: int | None = None, trace: bool = False,
-                 capture: str | None = None, shard: int = 0) -> None:
+                 shard: int = 0) -> None:
         """``shard``: which slice of a fleet bigger than its ``shard_size`` this run carries
         (``sim.fleet.shards``); shard 0 of a scenario that fits in one is all of it."""
         self.scenario = scenario
@@ -106,15 +107,30 @@ class Simulation:
         self._nls_roots: CertStore | None = None
         self.networks: dict[str, AccessNetwork] = {}
         self.dns_for: dict[str, IPv4Address] = {}
-        self.capture_point = capture
         self.pki = Hierarchy.from_spec(doc.get("pki") or {}, self.start, seed=self.seed,
                                        base_dir=doc.get("base_dir"))
-        self._build_public_services()
-        self._build_networks()
-        self._build_corporate_services()
-        self._build_server()
-        self._build_clients()
+        with self._room():
+            self._build_public_services()
+            self._build_networks()
+            self._build_corporate_services()
+            self._build_server()
+            self._build_clients()
         self._schedule_events()
+
+    @contextmanager
+    def _room(self) -> Iterator[None]:
+        """A network whose prefix cannot hold its hosts is the scenario's fault: say which
+        key to change."""
+        try:
+            yield
+        except PrefixFull as full:
+            kind = full.network.split("#")[0].removeprefix(f"shard{self.shard}/")
+            specs = getattr(self, "network_specs", {})
+            given = kind in specs and specs[kind].get("prefix")
+            where = f"networks.{kind}.prefix" if given else f"networks.{kind}"
+            what = "" if given else " (the default for its addressing; set a larger prefix)"
+            raise InputError(f"{where}: {full.prefix}{what} has room for {full.room} hosts, "
+                             f"and network {full.network} needs more") from None
 
     # -- time --------------------------------------------------------------------------
     def now(self) -> dt.datetime:
@@ -453,8 +469,6 @@ class Simulation:
                 self.kernel.env.process(self._start_later(client))
             else:
                 da.start()
-            if self.capture_point == f"client:{name}":
-                host.interfaces[0].capture = self.capture = []
 
     def roam(self, client: SimClient, network: str, site: str | None = None) -> None:
         """Move a laptop to another network (to its site ``site``, else where ``place`` puts
@@ -462,6 +476,10 @@ class Simulation:
         DirectAccess client starts over (F1.20)."""
         if network not in self.networks:
             raise InputError(f"roam: unknown network {network!r}")
+        with self._room():
+            self._move(client, network, site)
+
+    def _move(self, client: SimClient, network: str, site: str | None) -> None:
         host = client.host
         old = host.interfaces[0]
         old.link.detach(old)

@@ -176,11 +176,9 @@ def run_event(sim: Simulation, event: dict[str, Any], index: int = 0):
             if c.network == event["network"]:
                 site = sites[c.site]
                 site.portal.login(site.address_of(c.host))
-                c.da.note(f"scenario: the guest logs in to {c.site}'s captive portal")
     elif action == "portal_login":   # everyone, on every site of the network (each hotel)
         for site in sim.sites[event["network"]]:
-            site.portal.login()
-        _tell(sim, event["network"], "scenario: the guests log in to the captive portal")
+            site.portal.login()   # the laptops' stories read it from the trace
     elif action == "nat_reboot":
         for site in sim.sites[event["network"]]:
             for stage in site.gateway.stages:

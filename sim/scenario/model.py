@@ -393,14 +393,13 @@ class Scenario(Strict):
 
     def _behind_nat(self, network: str) -> bool:
         """Whether a NAT stands between ``network`` and the Internet (its own or an
-        upstream's; a corporate network has one by default)."""
+        upstream's; a corporate network has one by default). Upstream loops are refused
+        before this is asked."""
         cur = network
-        seen = set()
-        while cur != "internet" and cur not in seen:
+        while cur != "internet":
             spec = self.networks[cur]
             if spec.nat is not None or spec.corporate:
                 return True
-            seen.add(cur)
             cur = spec.upstream
         return False
 
@@ -426,19 +425,14 @@ class Scenario(Strict):
                 check(("networks", n, "captive_portal", "certificate"),
                       spec.captive_portal.certificate, set(self.pki.certificates),
                       "certificate")
-        for n, spec in self.networks.items():
-            if spec.addressing in ("shared", "pseudo-public") and not self._behind_nat(n):
-                raise RefError(("networks", n, "addressing"), (
-                    f"network {n!r}: {spec.addressing} addressing is for the inside of a "
-                    "carrier's NAT, and no NAT stands between this network and the "
-                    "Internet: give it (or its upstream) a nat, or use public addressing"))
-        if not self.server.behind_nat:
-            for i, addr in enumerate(self.server.ipv4):
-                reason = reserved_reason(addr)
-                if reason is not None:
-                    raise RefError(("server", "ipv4", i), (
-                        f"{reason}: a DirectAccess server on the Internet needs public "
-                        "addresses (or set behind_nat: true for a server behind an edge NAT)"))
+        # the addresses that face the Internet: behind an edge NAT, the NAT's (the first)
+        facing = self.server.ipv4[:1] if self.server.behind_nat else self.server.ipv4
+        for i, addr in enumerate(facing):
+            reason = reserved_reason(addr)
+            if reason is not None:
+                raise RefError(("server", "ipv4", i), (
+                    f"{reason}: the DirectAccess server's Internet-facing addresses must be "
+                    "public"))
         uplinks = {spec.upstream for spec in self.networks.values()}
         for n, spec in self.networks.items():
             if spec.laptops_per_site is None:
@@ -458,6 +452,12 @@ class Scenario(Strict):
                                    f"upstream networks form a loop ({' → '.join(seen)})")
                 seen.append(cur)
                 cur = self.networks[cur].upstream
+        for n, spec in self.networks.items():
+            if spec.addressing in ("shared", "pseudo-public") and not self._behind_nat(n):
+                raise RefError(("networks", n, "addressing"), (
+                    f"network {n!r}: {spec.addressing} addressing is for the inside of a "
+                    "carrier's NAT, and no NAT stands between this network and the "
+                    "Internet: give it (or its upstream) a nat, or use public addressing"))
         for n, spec in self.pki.authorities.items():
             check(("pki", "authorities", n, "issuer"), spec.issuer, auths, "authority")
         for n in self.pki.authorities:   # issuers must end at a root

@@ -280,6 +280,7 @@ def test_hairpinned_packets_are_not_taken_for_unsolicited_inbound():
 
 
 def test_an_ordered_rule_list_lets_dns_through_and_rejects_the_rest_of_udp():
+    """A scenario's ``rules`` (first match wins), as the scenario layer validates them."""
     from sim.scenario import parse_scenario
 
     doc = (
@@ -289,7 +290,12 @@ def test_an_ordered_rule_list_lets_dns_through_and_rejects_the_rest_of_udp():
         "networks: {hotel: {nat: {preset: symmetric}, firewall: {rules: [allow udp/53, "
         "reject udp]}}, corp: {corporate: true}}\n"
         "clients: [{name: laptop, network: hotel}]\n")
-    spec = parse_scenario(doc).networks["hotel"].firewall
-    fw = Firewall.from_spec(Kernel(), "fw", spec.model_dump())
-    assert fw._match(UDP, 53, True).action == "allow"
-    assert fw._match(UDP, 3544, True).action == "reject"
+    spec = parse_scenario(doc).networks["hotel"].firewall.model_dump(exclude_defaults=True)
+    e = edge(spec, nat=False)
+    got = []
+    for port in (53, 3544):
+        e.server.udp_open(port).on_packet = got.append
+        e.client.udp_open().sendto(S1, port)
+    e.k.run()
+    assert [p.dport for p in got] == [53]
+    assert "rule 'reject udp'" in drops(e.k)[0]

@@ -97,6 +97,11 @@ def test_a_site_of_a_later_shard_can_be_captured_by_the_name_results_give_it(tmp
                         text=True, check=False)
     assert ok.returncode == 0, ok.stderr
     assert out.stat().st_size > 24   # more than the pcap header
+    run = subprocess.run([sys.executable, "-m", "sim.cli", "run", *fleet, "--workers", "1",
+                          "--pcap", str(tmp_path / "run.pcap"), "--point", "nat:shard1/home#2"],
+                         capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "run.pcap").read_bytes() == out.read_bytes()
     bad = subprocess.run([sys.executable, "-m", "sim.cli", "pcap", *fleet, "--point",
                           "nat:shard5/home#2", "--out", str(tmp_path / "x.pcap")],
                          capture_output=True, text=True, check=False)

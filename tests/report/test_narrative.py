@@ -98,3 +98,10 @@ def test_an_iphttps_name_missing_from_public_dns_is_0x2af9():
     text = explain("hotel-udp-blocked.yaml", "--set", "server.iphttps.public_dns=false")
     assert "(0x2af9): da.contoso.com: no such name" in text
     assert "Publish it in public DNS and exempt it from the NRPT (KB 3056560)" in text
+
+
+def test_a_portal_login_event_is_told_once():
+    text = explain("hotel-captive-portal.yaml", "--set",
+                   "networks.hotel.captive_portal.login_at=null", "--set",
+                   "events=[{at: 60, action: portal_login, network: hotel}]")
+    assert text.count("log in to the captive portal") == 1

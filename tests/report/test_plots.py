@@ -293,3 +293,28 @@ def test_the_sequence_figure_names_its_cut(tmp_path, monkeypatch):
                              catch_exceptions=False)
     assert res.exit_code == 0 and out.exists()
     assert titles == ["kb2980667-untrusted-root: laptop (its first 60 of 114 packets)"]
+
+
+def test_a_retransmission_that_got_through_is_not_drawn_as_dropped():
+    """On a lossy uplink (after the NAT, so drops are of translated copies), each drop marks
+    one sending of its payload, the latest before it: a TCP retransmission carries the same
+    payload and may get through."""
+    from collections import Counter
+
+    from sim import simulate
+    from sim.report.capture import attach_capture, sequence_hops
+
+    sim = simulate(SCEN / "hotel-udp-blocked.yaml", trace=True,
+                   overrides={"networks.hotel.link": {"loss": 0.3}})
+    records = attach_capture(sim, "client:laptop")
+    sim.run()
+    hops, total = sequence_hops(sim, "laptop", records, limit=10_000)
+    assert len(hops) == total
+    marked = Counter(id(records[i][2].payload) for i, h in enumerate(hops)
+                     if h[4] is not None and records[i][2].payload is not None)
+    drops = Counter(id(r.fields["pkt"].payload) for r in sim.kernel.trace.records
+                    if r.kind == "drop" and r.fields["pkt"].payload is not None)
+    assert marked and all(n <= drops[p] for p, n in marked.items())
+    resent = Counter(id(pkt.payload) for _t, d, pkt in records
+                     if d == "out" and pkt.payload is not None)
+    assert any(resent[p] > n for p, n in marked.items())   # a payload sent again got through
