@@ -520,7 +520,8 @@ def plot(scenario_file: str, kind: str, out: str, client_name: str | None,
               help="Monte Carlo replications of each combination.")
 @click.option("--seed", type=int, default=1, show_default=True,
               help="The sweep's seed; each run's seed is derived from it.")
-@click.option("--workers", type=int, default=None, help="Local worker processes.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Local worker processes (default: one per core).")
 @click.option("--scheduler", default=None, help="A Dask scheduler (tcp://HOST:8786).")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=str),
               help="results.csv or results.parquet (one row per client per run).")
@@ -535,6 +536,7 @@ def sweep(scenario_file: str, sets: tuple[str, ...], replications: int, seed: in
     from tqdm import tqdm
 
     from sim.fleet import sweep as sw
+    from sim.fleet.pool import stop_now
 
     _check_writable(out, "--out")
     _check_writable(plot, "--plot")
@@ -561,8 +563,12 @@ def sweep(scenario_file: str, sets: tuple[str, ...], replications: int, seed: in
     try:
         rows = sw.run_sweep(scenario_file, parsed, replications, seed, executor, journal,
                             progress)
-    finally:
+    except BaseException:   # Ctrl-C: stop at once; the journal keeps the finished runs
+        stop_now(executor)
+        raise
+    else:
         executor.shutdown()
+    finally:
         if client is not None:
             client.close()
     df = sw.table(rows, params)
@@ -597,14 +603,22 @@ def sweep(scenario_file: str, sets: tuple[str, ...], replications: int, seed: in
             answered = (f"; connectivity checks answered "
                         f"{runs['probes_answered'].sum() / checks:.1%}" if checks else "")
             name = ", ".join(f"{p}={v}" for p, v in zip(varied, label, strict=True))
+            inside = ((runs["location"] == "inside") & ~runs["connected"].astype(bool)).mean()
+            errors = runs[~runs["connected"].astype(bool) & (runs["location"] != "inside")]
+            errors = ", ".join(f"{e} {n / len(runs):.0%}" for e, n in
+                               errors["last_error"].fillna("no error").value_counts().items())
             click.echo(f"  {name or 'all runs'}: {runs['connected'].mean():.0%} connected"
-                       + (f" ({split})" if split else "") + answered)
+                       + (f" ({split})" if split else "")
+                       + (f", {inside:.0%} inside" if inside else "")
+                       + (f"; not connected: {errors}" if errors else "") + answered)
     if plot and not len(ok):
         click.echo(f"--plot {plot}: not drawn, since no run completed", err=True)
     elif plot:
         from sim.report import plots
 
         _atomic_write(plot, lambda tmp: plots.sweep_summary(ok, varied, tmp, fixed))
+    if len(failed):   # the table is written, but the sweep is not whole
+        sys.exit(1)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sim.directaccess.client import METHOD_ORDER
+from sim.fleet.pool import local_pool, outcome, stop_now
 
 if TYPE_CHECKING:
     from sim.directaccess.result import RunResult
@@ -138,16 +139,18 @@ class Fleet:
             return
         own = None
         if executor is None:
-            from concurrent.futures import ProcessPoolExecutor
-
-            own = executor = ProcessPoolExecutor(
-                max_workers=min(workers or os.cpu_count() or 1, self.shards))
+            own = executor = local_pool(min(workers or os.cpu_count() or 1, self.shards))
         try:
             futures = {k: executor.submit(run_shard, self.scenario, self.seed, k, series)
                        for k in range(self.shards) if k != mine}
             here = run_simulation(local, series) if local is not None else None
             for k in range(self.shards):
                 yield here if k == mine else self._collect(futures[k], k)
+        except BaseException:
+            if own is not None:
+                stop_now(own)   # Ctrl-C or a failure: no shard is worth waiting for
+                own = None
+            raise
         finally:
             if own is not None:
                 own.shutdown(cancel_futures=True)
@@ -156,7 +159,7 @@ class Fleet:
         from concurrent.futures import BrokenExecutor
 
         try:
-            return future.result()
+            return outcome(future)
         except BrokenExecutor as exc:
             raise WorkerLost(
                 f"shard {shard} of {self.shards}: a worker process died (killed, or out of "

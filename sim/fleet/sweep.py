@@ -17,7 +17,7 @@ import itertools
 import json
 import os
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor, as_completed
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,14 +25,17 @@ from typing import Any
 import yaml
 
 from sim.errors import InputError
+from sim.fleet.pool import finishing, local_pool, stop_now
 
 # "site": which home, hotel or phone of its network a laptop was at (``home#12``), for
 # networks with ``laptops_per_site``; empty for the others
+# "location": inside (the office: it reaches the intranet and needs no tunnel) or outside
 # "probes_answered"/"_unanswered": the connectivity assistant's checks through the tunnel
 # (``connectivity_probe``), which show a tunnel that connected but then lost traffic, as
 # when a NAT's binding expires between Teredo refreshes; empty without checks
-COLUMNS = ["run_id", "replication", "seed", "client", "network", "site", "method", "connected",
-           "time_to_connect_s", "probes_answered", "probes_unanswered", "last_error", "error"]
+COLUMNS = ["run_id", "replication", "seed", "client", "network", "site", "location", "method",
+           "connected", "time_to_connect_s", "probes_answered", "probes_unanswered",
+           "last_error", "error"]
 
 
 @dataclass(frozen=True)
@@ -93,11 +96,13 @@ def run_one(text: str, source: str, base_dir: str | None, spec: RunSpec) -> list
                                   overrides=dict(spec.params))
         result = Fleet(scenario, seed=spec.seed).run(workers=1)   # the sweep is parallel
     except Exception as exc:  # reported with its parameters; the sweep goes on
-        return [{**base, "client": None, "network": None, "site": None, "method": None,
+        return [{**base, "client": None, "network": None, "site": None, "location": None,
+                 "method": None,
                  "connected": None, "time_to_connect_s": None, "probes_answered": None,
                  "probes_unanswered": None, "last_error": None,
                  "error": f"{type(exc).__name__}: {exc}"}]
-    return [{**base, "client": c.name, "network": c.network, "site": c.site, "method": c.method,
+    return [{**base, "client": c.name, "network": c.network, "site": c.site,
+             "location": c.location, "method": c.method,
              "connected": c.connected, "time_to_connect_s": c.time_to_connect_s,
              "probes_answered": c.probes[0] if c.probes else None,
              "probes_unanswered": c.probes[1] if c.probes else None,
@@ -168,9 +173,7 @@ def identity(text: str, sets: list[tuple[str, list[Any]]], replications: int,
 
 
 def local_executor(workers: int | None) -> Executor:
-    from concurrent.futures import ProcessPoolExecutor
-
-    return ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1)
+    return local_pool(workers)
 
 
 def dask_executor(scheduler: str) -> tuple[Executor, Any]:
@@ -195,17 +198,19 @@ def run_sweep(scenario_path: str | Path, sets: list[tuple[str, list[Any]]], repl
     from sim.scenario import load_scenario
 
     path = Path(scenario_path)
-    for p, values in sets:   # validate every combination's overrides before starting
-        for v in values:
-            load_scenario(path, {p: v})
-    text = path.read_text()
     specs = plan(sets, replications, seed)
+    checked: set[str] = set()
+    for spec in specs:   # every combination must be a valid scenario before any run starts
+        if repr(spec.params) not in checked:   # (a value may be a list: not hashable)
+            load_scenario(path, dict(spec.params))
+            checked.add(repr(spec.params))
+    text = path.read_text()
     done = journal.load(identity(text, sets, replications, seed)) if journal else {}
     pending = [s for s in specs if s.run_id not in done]
     bar = progress(len(specs), len(specs) - len(pending)) if progress else None
     futures = {executor.submit(run_one, text, str(path), str(path.resolve().parent), s): s
                for s in pending}
-    for fut in as_completed(futures):
+    for fut in finishing(futures):
         spec = futures[fut]
         try:
             rows = fut.result()
@@ -232,7 +237,11 @@ def sweep(scenario: str | Path, sets: dict[str, list[Any]], replications: int = 
     executor = local_executor(workers) if own else executor
     try:
         rows = run_sweep(scenario, pairs, replications, seed, executor, None)
-    finally:
+    except BaseException:
+        if own:
+            stop_now(executor)
+        raise
+    else:
         if own:
             executor.shutdown()
     return table(rows, [p for p, _ in pairs])

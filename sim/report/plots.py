@@ -379,14 +379,19 @@ def sweep_summary(df: Any, params: list[str], path: str,
     import pandas as pd
 
     with plt.rc_context(STYLE):
+        where = df["location"] if "location" in df else [None] * len(df)
         df = df.assign(outcome=[_outcome(None if pd.isna(m) else m,
-                                         None if pd.isna(e) else e)
-                                for m, e in zip(df["method"], df["last_error"], strict=True)])
+                                         None if pd.isna(e) else e,
+                                         None if pd.isna(w) else w)
+                                for m, e, w in zip(df["method"], df["last_error"], where,
+                                                   strict=True)])
         keys = params or [df["run_id"].map(lambda _: "all runs")]
         # combinations in the order of the --set values, as the runs were planned
         shares = (df.groupby(keys, sort=False)["outcome"].value_counts(normalize=True)
                   .unstack(fill_value=0.0))
-        spread = (df.groupby([*keys, "run_id"], sort=False)["connected"].mean()
+        # reaching the intranet: on a tunnel, or inside the office (no tunnel needed)
+        df = df.assign(reach=~df["outcome"].str.startswith("none"))
+        spread = (df.groupby([*keys, "run_id"], sort=False)["reach"].mean()
                   .groupby(level=list(range(len(keys))), sort=False).agg(["min", "max"]))
         labels = [", ".join(map(str, k if isinstance(k, tuple) else (k,)))
                   for k in shares.index]
@@ -399,12 +404,13 @@ def sweep_summary(df: Any, params: list[str], path: str,
             ax.bar(labels, values, bottom=bottom, label=label(outcome),
                    color=colour(outcome, nones))
             bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-        connected = sum((shares[o] for o in outcomes if not o.startswith("none")),
-                        start=pd.Series(0.0, index=shares.index))
-        ax.errorbar(labels, connected.to_list(), fmt="none", ecolor="black", capsize=3,
-                    yerr=[(connected - spread["min"]).clip(lower=0).to_list(),
-                          (spread["max"] - connected).clip(lower=0).to_list()],
-                    label="connected: min–max over replications")
+        reach = sum((shares[o] for o in outcomes if not o.startswith("none")),
+                    start=pd.Series(0.0, index=shares.index))
+        if df.groupby(keys, sort=False)["run_id"].nunique().max() > 1:   # replications
+            ax.errorbar(labels, reach.to_list(), fmt="none", ecolor="black", capsize=3,
+                        yerr=[(reach - spread["min"]).clip(lower=0).to_list(),
+                              (spread["max"] - reach).clip(lower=0).to_list()],
+                        label="reaching the intranet: min–max over replications")
         if "probes_answered" in df and df["probes_answered"].notna().any():
             # a tunnel can be up and still lose traffic (a NAT binding that expires between
             # Teredo refreshes): the connectivity assistant's checks show it

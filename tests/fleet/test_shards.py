@@ -154,3 +154,19 @@ def test_a_worker_that_dies_is_reported_with_its_shard(monkeypatch):
     monkeypatch.setattr(shards, "run_shard", _die)   # forked workers inherit it
     with pytest.raises(shards.WorkerLost, match=r"shard \d of 4: a worker process died"):
         Fleet(load_scenario(MIXED, SHORT)).run(workers=2)
+
+
+def test_the_summary_counts_each_laptop_once_and_the_sweep_table_tells_inside():
+    """A laptop in the office after failing outside keeps its last error, but it is neither
+    connected nor failing: the summary counts it as inside only, and a sweep's rows say so."""
+    from sim.fleet import sweep as sw
+
+    scenario = ROOT / "scenarios" / "fleet-rollout.yaml"
+    fleet = Fleet(load_scenario(scenario, {"clients.0.count": 60, "duration": "1d1h"}), seed=1)
+    result = fleet.run(workers=1)
+    s = result.summary()
+    inside = sum(c.location == "inside" and not c.connected for c in result.clients)
+    assert inside and s["connected"] + sum(s["by_error"].values()) + inside == s["clients"]
+    rows = sw.run_one(scenario.read_text(), str(scenario), str(scenario.parent),
+                      sw.RunSpec(0, (("clients.0.count", 60), ("duration", "1d1h")), 0, 1))
+    assert sum(r["location"] == "inside" and not r["connected"] for r in rows) == inside

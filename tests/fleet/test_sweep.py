@@ -97,7 +97,7 @@ def test_a_failed_run_is_reported_with_its_parameters_and_the_others_complete(tm
            "pki.certificates.iphttps.chain_file=missing.pem,null", "--workers", "1",
            "--out", str(out)]
     res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    assert res.returncode == 0, res.stderr
+    assert res.returncode == 1, res.stderr   # written, but not whole
     assert "chain_file=missing.pem" in res.stderr and "failed" in res.stderr
     df = pd.read_csv(out)
     assert df["error"].notna().sum() == 1 and df["connected"].eq(True).sum() == 1
@@ -113,7 +113,7 @@ def test_a_sweep_whose_every_run_failed_draws_no_empty_figure(tmp_path):
          "pki.certificates.iphttps.chain_file=missing.pem", "--workers", "1",
          "--out", str(tmp_path / "f.csv"), "--plot", str(tmp_path / "f.svg")],
         cwd=ROOT, capture_output=True, text=True)
-    assert res.returncode == 0 and "not drawn, since no run completed" in res.stderr
+    assert res.returncode == 1 and "not drawn, since no run completed" in res.stderr
     assert (tmp_path / "f.csv").exists() and not (tmp_path / "f.svg").exists()
 
 
@@ -293,3 +293,46 @@ def test_replications_that_cannot_differ_are_pointed_out(tmp_path):
     assert not sw.replications_differ(sw.table([{**row, "probes_answered": 50,
                                                  "probes_unanswered": 8} for row in rows],
                                                ["p"]), ["p"])
+
+
+def test_ctrl_c_stops_a_sweep_at_once_and_ends_its_workers(tmp_path):
+    """A terminal's Ctrl-C reaches the whole process group: the workers leave it to the main
+    process, which drops the queued runs, ends the workers and keeps the journal."""
+    out = tmp_path / "r.csv"
+    journal = Path(str(out) + ".journal")
+    cmd = [sys.executable, "-m", "sim.cli", "sweep", str(ROOT / "scenarios" / "gpo-rollout.yaml"),
+           "--set", "duration=2h,3h,4h", "--replications", "4", "--workers", "2",
+           "--out", str(out)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.time() + 120
+    while time.time() < deadline and (not journal.exists() or
+                                      len(journal.read_text().splitlines()) < 2):
+        time.sleep(0.1)
+    workers = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True,
+                             text=True).stdout.split()
+    os.killpg(proc.pid, signal.SIGINT)
+    t0 = time.time()
+    _, err = proc.communicate(timeout=30)
+    assert time.time() - t0 < 5, "the sweep should stop at once"
+    assert proc.returncode != 0 and "Traceback" not in err and "Aborted." in err
+    assert len(workers) >= 3   # the sweep and its two workers were running
+    left = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True)
+    assert left.stdout.split() == []
+    assert len(journal.read_text().splitlines()) >= 2   # what finished is kept
+
+
+def test_a_combination_that_is_not_a_valid_scenario_stops_the_sweep_before_it_starts(tmp_path):
+    """Each value alone is valid; together they are not (a network with laptops_per_site
+    that another network names as its upstream)."""
+    out = tmp_path / "c.csv"
+    mixed = ROOT / "scenarios" / "mixed-fleet.yaml"
+    res = subprocess.run(
+        [sys.executable, "-m", "sim.cli", "sweep", str(mixed), "--set",
+         "networks.home.upstream=internet,carrier-shared", "--set",
+         "networks.carrier-shared.laptops_per_site=null,5", "--workers", "1",
+         "--out", str(out)], cwd=ROOT, capture_output=True, text=True)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "laptops_per_site" in res.stderr
+    assert not out.exists() and not Path(str(out) + ".journal").exists()
