@@ -68,19 +68,24 @@ def parse_set(option: str) -> tuple[str, list[Any]]:
 
 
 def plan(sets: list[tuple[str, list[Any]]], replications: int, seed: int) -> list[RunSpec]:
-    """Every (combination, replication) with its seed, in a fixed order."""
+    """Every (combination, replication) with its seed, in a fixed order. A run's seed comes
+    from the sweep's seed, its combination's own values and its replication (numpy's
+    SeedSequence with those as the spawn key), so adding a value to a ``--set`` leaves the
+    other combinations' runs as they were."""
     import numpy as np
 
     if replications < 1:
         raise InputError("--replications must be at least 1")
     paths = [p for p, _ in sets]
     combos = list(itertools.product(*[v for _, v in sets])) or [()]
-    total = len(combos) * replications
-    children = np.random.SeedSequence(seed).spawn(total)
     specs = []
     for i, (combo, rep) in enumerate(itertools.product(combos, range(replications))):
-        run_seed = int(children[i].generate_state(1, dtype=np.uint32)[0])
-        specs.append(RunSpec(i, tuple(zip(paths, combo, strict=True)), rep, run_seed))
+        params = tuple(zip(paths, combo, strict=True))
+        digest = hashlib.sha256(json.dumps(params, default=str, sort_keys=True).encode()).digest()
+        key = (*(int.from_bytes(digest[k:k + 4], "big") for k in range(0, 16, 4)), rep)
+        run_seed = int(np.random.SeedSequence(seed, spawn_key=key)
+                       .generate_state(1, dtype=np.uint32)[0])
+        specs.append(RunSpec(i, params, rep, run_seed))
     return specs
 
 

@@ -251,27 +251,27 @@ def test_rows_name_the_site_of_a_laptop_on_a_network_with_sites(tmp_path):
 
 
 def test_connectivity_checks_show_a_nat_timeout_shorter_than_teredo_refreshes(tmp_path):
-    # a binding that expires between two checks (20 s < 30 s) comes back on a new port when
+    # a binding that expires between two checks (10 s < 15 s) comes back on a new port when
     # the NAT allocates ports at random: the Teredo address, which carries the old mapping,
-    # stops receiving until a refresh learns the new one. With port preservation the new
-    # binding is the old one again. The tunnel stays "connected" in both cases: only the
-    # checks tell them apart.
+    # stops receiving until a refresh learns the new one (and while checks come back, no
+    # refresh is sent: RFC 4380 §5.2.5). With port preservation the new binding is the old
+    # one again. The tunnel stays "connected" in both cases: only the checks tell them apart.
     out = tmp_path / "u.csv"
     res = subprocess.run(
         [sys.executable, "-m", "sim.cli", "sweep", str(HOME), "--set",
          "networks.home.nat.port_allocation=preservation,random", "--set",
-         "networks.home.nat.udp_timeout=20", "--set", "duration=30m", "--set",
-         "clients.0.connectivity_probe=30", "--workers", "1", "--out", str(out)],
+         "networks.home.nat.udp_timeout=10", "--set", "duration=30m", "--set",
+         "clients.0.connectivity_probe=15", "--workers", "1", "--out", str(out)],
         cwd=ROOT, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     df = pd.read_csv(out).set_index("networks.home.nat.port_allocation")
     assert df["connected"].all() and df["method"].eq("teredo").all()
     assert df.loc["preservation", "probes_unanswered"] == 0
-    assert df.loc["preservation", "probes_answered"] == 59
-    assert 0 < df.loc["random", "probes_unanswered"] < df.loc["random", "probes_answered"]
+    assert df.loc["preservation", "probes_answered"] == 118
+    assert 0 < df.loc["random", "probes_answered"] < df.loc["random", "probes_unanswered"]
     # the one-valued --set options are the sweep's constants, named once
-    assert "with networks.home.nat.udp_timeout=20, duration=30m, " \
-           "clients.0.connectivity_probe=30:\n" \
+    assert "with networks.home.nat.udp_timeout=10, duration=30m, " \
+           "clients.0.connectivity_probe=15:\n" \
            "  networks.home.nat.port_allocation=preservation: 100% connected (teredo 100%); " \
            "connectivity checks answered 100.0%\n" in res.stdout
     plain = sw.table([{"run_id": 0, "client": "x", "connected": True}], [])
@@ -336,3 +336,15 @@ def test_a_combination_that_is_not_a_valid_scenario_stops_the_sweep_before_it_st
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert "laptops_per_site" in res.stderr
     assert not out.exists() and not Path(str(out) + ".journal").exists()
+
+
+def test_adding_a_value_leaves_the_other_combinations_runs_as_they_were():
+    before = {(s.params, s.replication): s.seed
+              for s in sw.plan([("networks.home.nat.udp_timeout", [30, 120])], 3, 7)}
+    after = {(s.params, s.replication): s.seed
+             for s in sw.plan([("networks.home.nat.udp_timeout", [20, 30, 120])], 3, 7)}
+    assert all(after[k] == seed for k, seed in before.items())
+    assert len(set(after.values())) == len(after)   # every run its own seed
+    other = {(s.params, s.replication): s.seed
+             for s in sw.plan([("networks.home.nat.udp_timeout", [30, 120])], 3, 8)}
+    assert set(other.values()).isdisjoint(before.values())   # another sweep seed, others
