@@ -60,18 +60,26 @@ def test_process_pool_sizes_and_dask_local_cluster_give_identical_tables(tmp_pat
     assert len(one) == 12
 
 
+def start_gpo_sweep(out: Path, workers: int, lines: int, **popen) -> subprocess.Popen:
+    """The 12-run gpo-rollout sweep in a session of its own, once its journal has ``lines``
+    lines (its sweep's, then one per finished run)."""
+    journal = Path(str(out) + ".journal")
+    cmd = [sys.executable, "-m", "sim.cli", "sweep", str(ROOT / "scenarios" / "gpo-rollout.yaml"),
+           "--set", "duration=2h,3h,4h", "--replications", "4", "--workers", str(workers),
+           "--out", str(out)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, start_new_session=True,
+                            **popen)
+    deadline = time.time() + 120
+    while time.time() < deadline and (not journal.exists() or
+                                      len(journal.read_text().splitlines()) < lines):
+        time.sleep(0.1)
+    return proc
+
+
 def test_an_interrupted_sweep_resumes_with_every_run_exactly_once(tmp_path):
     out = tmp_path / "r.csv"
     journal = Path(str(out) + ".journal")
-    cmd = [sys.executable, "-m", "sim.cli", "sweep", str(ROOT / "scenarios" / "gpo-rollout.yaml"),
-           "--set", "duration=2h,3h,4h", "--replications", "4", "--workers", "1",
-           "--out", str(out)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    deadline = time.time() + 120
-    while time.time() < deadline and (not journal.exists() or   # its sweep and 2 runs
-                                      len(journal.read_text().splitlines()) < 3):
-        time.sleep(0.1)
+    proc = start_gpo_sweep(out, 1, 3, stderr=subprocess.DEVNULL)   # its sweep and 2 runs
     os.killpg(proc.pid, signal.SIGKILL)   # the whole sweep, workers included
     proc.wait()
     gpo = ROOT / "scenarios" / "gpo-rollout.yaml"
@@ -79,7 +87,7 @@ def test_an_interrupted_sweep_resumes_with_every_run_exactly_once(tmp_path):
         sw.identity(gpo.read_text(), [("duration", ["2h", "3h", "4h"])], 4, 1))
     assert 2 <= len(before) < 12, "the sweep should have been cut off midway"
     assert not out.exists()
-    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run(proc.args, cwd=ROOT, capture_output=True, text=True)   # again
     assert done.returncode == 0, done.stderr
     assert f"resuming: {len(before)} of 12 runs already in {journal}" in done.stderr
     df = pd.read_csv(out)
@@ -300,16 +308,8 @@ def test_ctrl_c_stops_a_sweep_at_once_and_ends_its_workers(tmp_path):
     process, which drops the queued runs, ends the workers and keeps the journal."""
     out = tmp_path / "r.csv"
     journal = Path(str(out) + ".journal")
-    cmd = [sys.executable, "-m", "sim.cli", "sweep", str(ROOT / "scenarios" / "gpo-rollout.yaml"),
-           "--set", "duration=2h,3h,4h", "--replications", "4", "--workers", "2",
-           "--out", str(out)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    deadline = time.time() + 120
-    while time.time() < deadline and (not journal.exists() or
-                                      len(journal.read_text().splitlines()) < 2):
-        time.sleep(0.1)
+    proc = start_gpo_sweep(out, 2, 2, stderr=subprocess.PIPE, text=True,
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     workers = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True,
                              text=True).stdout.split()
     os.killpg(proc.pid, signal.SIGINT)

@@ -144,15 +144,20 @@ def test_inbound_rule_admits_unsolicited_traffic():
     assert [p.dport for p in e.at_client] == [3389]
 
 
-def test_rules_are_ordered_and_the_first_match_decides():
-    fw_rules = ["deny udp/53", "allow udp"]
-    e = edge({"default": "deny", "rules": fw_rules}, nat=False)
+def udp_through(e, ports: tuple[int, ...]) -> list[int]:
+    """Send one datagram from the inside to each of ``ports`` of S1: the ports reached."""
     got = []
-    for port in (53, 123):
+    for port in ports:
         e.server.udp_open(port).on_packet = got.append
         e.client.udp_open().sendto(S1, port)
     e.k.run()
-    assert [p.dport for p in got] == [123]
+    return [p.dport for p in got]
+
+
+def test_rules_are_ordered_and_the_first_match_decides():
+    fw_rules = ["deny udp/53", "allow udp"]
+    e = edge({"default": "deny", "rules": fw_rules}, nat=False)
+    assert udp_through(e, (53, 123)) == [123]
     assert "blocked by rule 'deny udp/53'" in drops(e.k)[0]
 
 
@@ -292,10 +297,5 @@ def test_an_ordered_rule_list_lets_dns_through_and_rejects_the_rest_of_udp():
         "clients: [{name: laptop, network: hotel}]\n")
     spec = parse_scenario(doc).networks["hotel"].firewall.model_dump(exclude_defaults=True)
     e = edge(spec, nat=False)
-    got = []
-    for port in (53, 3544):
-        e.server.udp_open(port).on_packet = got.append
-        e.client.udp_open().sendto(S1, port)
-    e.k.run()
-    assert [p.dport for p in got] == [53]
+    assert udp_through(e, (53, 3544)) == [53]
     assert "rule 'reject udp'" in drops(e.k)[0]
