@@ -62,7 +62,7 @@ from concurrent.futures import ProcessPoolExecutor
 import simpy
 from sim.net.kernel import long_lived_build
 from sim.scenario import load_scenario
-from sim.scenario.build import Simulation, document, shard_size
+from sim.scenario.build import Simulation
 hours, path, probe, workers, step = sys.argv[1:6]
 hours, probe, workers, step = float(hours), float(probe), int(workers), float(step)
 def bare_cpu(events):
@@ -77,7 +77,7 @@ def bare_cpu(events):
     env.run()
     return time.process_time() - c0
 def alternate(shard):
-    size = shard_size(document(load_scenario(path)))
+    size = load_scenario(path).laptops_per_shard
     scenario = load_scenario(path, {"clients.0.count": size * workers,
                                     "duration": hours * 3600,
                                     "clients.0.connectivity_probe": probe or None})

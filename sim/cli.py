@@ -415,7 +415,7 @@ def explain(scenario_file: str, client_name: str | None, seed: int | None,
     def story(c) -> str:
         return narrate(by_name[c.name].as_dict(), c.da.state.timeline(),
                        sim.kernel.trace.records, c.host, site=c.site,
-                       corporate=bool(sim.network_specs[c.network].get("corporate")))
+                       corporate=sim.is_corporate(c.network))
 
     if client_name or len(sim.clients) <= FLEET_STORIES:
         targets = [sim.client(client_name)] if client_name else sim.clients

@@ -96,14 +96,11 @@ class Fleet:
     """Every shard of a scenario; ``run`` merges them into one :class:`RunResult`."""
 
     def __init__(self, scenario: Any, seed: int | None = None) -> None:
-        from sim.scenario.build import client_count, document, shard_count, shard_size
-
         self.scenario = scenario
         self.seed = seed
-        self.doc = document(scenario)
-        self.size = shard_size(self.doc)
-        self.clients = client_count(self.doc)
-        self.shards = shard_count(self.doc)
+        self.size = scenario.laptops_per_shard
+        self.clients = scenario.laptops
+        self.shards = scenario.shard_count
         self.events = 0
         # (t, share on a DirectAccess tunnel, share inside the corporate network, share on
         # each method of METHOD_ORDER)
@@ -111,9 +108,7 @@ class Fleet:
 
     def shard_of(self, client: str | None) -> int:
         """The shard that carries the named laptop (shard 0 for None or an unknown name)."""
-        from sim.scenario.build import fleet_index
-
-        index = fleet_index(self.doc, client) if client else None
+        index = self.scenario.fleet_index(client) if client else None
         return 0 if index is None else index // self.size
 
     def simulation(self, client: str | None = None, trace: bool = False,

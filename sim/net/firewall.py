@@ -17,8 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+from pydantic import Field, PlainSerializer, PlainValidator
+
+from sim.config import Strict
 from sim.net.packet import (
     ACK,
     ADMIN_PROHIBITED,
@@ -56,6 +59,13 @@ UDP_STATE_TIMEOUT = 120.0
 TCP_STATE_TIMEOUT = 432000.0
 ICMP_STATE_TIMEOUT = 30.0
 OTHER_STATE_TIMEOUT = 600.0
+
+
+_EXAMPLES = "e.g. tcp/443, udp/53, udp, icmp, proto/41, tcp/8000-8100, allow in tcp/3389"
+
+
+def _not_a_rule(text: Any, why: str = "") -> str:
+    return f"{str(text)!r} is not a firewall rule ({why + '; ' if why else ''}{_EXAMPLES})"
 
 
 @dataclass(frozen=True)
@@ -97,12 +107,11 @@ class Rule:
         if words and words[0] in DIRECTIONS:
             way = DIRECTIONS[words.pop(0)]
         if len(words) != 1:
-            raise ValueError(f"firewall rule {text!r}: expected e.g. 'tcp/443', 'udp', "
-                             "'proto/41', 'allow in tcp/3389'")
+            raise ValueError(_not_a_rule(text))
         spec = words[0]
         name, slash, rest = spec.partition("/")
         if slash and not rest:
-            raise ValueError(f"firewall rule {text!r}: nothing after '/'")
+            raise ValueError(_not_a_rule(text, "nothing after '/'"))
         ports = None
         if name == "proto":
             if not rest.isdigit() or not 0 <= int(rest) <= 255:
@@ -112,13 +121,17 @@ class Rule:
             proto = int(name)
         else:
             if name not in PROTOCOLS:
-                raise ValueError(f"firewall rule {text!r}: unknown protocol {name!r}")
+                raise ValueError(_not_a_rule(text, f"unknown protocol {name!r}"))
             proto = PROTOCOLS[name]
             if rest:
                 lo, sep, hi = rest.partition("-")
                 if not lo.isdigit() or (sep and not hi.isdigit()):
-                    raise ValueError(f"firewall rule {text!r}: bad port {rest!r}")
+                    raise ValueError(_not_a_rule(text, f"bad port {rest!r}"))
                 ports = (int(lo), int(hi) if sep else int(lo))
+                for port in ports:
+                    if port > 65535:
+                        raise ValueError(f"firewall rule {text!r}: port {port} is out of "
+                                         "range")
         try:
             return cls(act, proto, ports, way)
         except ValueError as exc:
@@ -194,6 +207,12 @@ class Firewall:
         if unknown:
             raise ValueError(f"unknown firewall setting(s): {', '.join(sorted(unknown))}")
         return cls(kernel, name, rules, default=default, **spec)
+
+    @classmethod
+    def from_config(cls, kernel: Kernel, name: str, config: FirewallConfig) -> Firewall:
+        """From a scenario's validated ``firewall:`` settings (rules already parsed)."""
+        return cls(kernel, name, config.ordered(), default=config.default,
+                   inbound_default=config.inbound_default)
 
     def attach(self, gateway: Gateway) -> None:
         """Called by ``Gateway.add_stage``: rejections are sent back through the gateway."""
@@ -311,3 +330,54 @@ def _describe(pkt: Packet) -> str:
     if pkt.proto in (TCP, UDP):
         return f"{proto} {pkt.src}:{pkt.sport} -> {pkt.dst}:{pkt.dport}"
     return f"{proto} {pkt.src} -> {pkt.dst}"
+
+
+def _rule_of(action: str | None) -> Any:
+    """A scenario's rule: text parsed once into a :class:`Rule` (``action``: the list's own
+    action; None: the ordered list, where each rule says what it does), written back as
+    its text."""
+    def parse(value: Any) -> Rule:
+        if isinstance(value, Rule):
+            return value
+        if not isinstance(value, str):
+            raise ValueError(_not_a_rule(value))
+        rule = Rule.parse(value, action=action)
+        if action is None and value.strip().lower().split()[0] not in ACTIONS:
+            raise ValueError(f"{value!r}: a rule of the ordered list starts with what it does "
+                             "(allow, deny or reject), e.g. 'allow udp/53'")
+        return rule
+    return Annotated[Rule, PlainValidator(parse), PlainSerializer(str, return_type=str)]
+
+
+class FirewallConfig(Strict):
+    """A network's ``firewall:``. First match wins: the ordered ``rules``, then every
+    ``deny``, every ``reject``, every ``allow`` (so an explicit deny beats an allow)."""
+
+    default: Literal["allow", "deny"] = "allow"
+    inbound_default: Literal["allow", "deny"] = "deny"
+    rules: list[_rule_of(None)] = Field(default_factory=list)          # type: ignore[valid-type]
+    allow: list[_rule_of("allow")] = Field(default_factory=list)       # type: ignore[valid-type]
+    deny: list[_rule_of("deny")] = Field(default_factory=list)         # type: ignore[valid-type]
+    reject: list[_rule_of("reject")] = Field(default_factory=list)     # type: ignore[valid-type]
+
+    def ordered(self) -> list[Rule]:
+        """The rules in the order the firewall tries them."""
+        return [*self.rules, *self.deny, *self.reject, *self.allow]
+
+
+class SourceExempt:
+    """Lets one host's own traffic bypass a firewall stage: an explicit proxy's connections
+    out are not filtered by its network's firewall (design.md)."""
+
+    def __init__(self, stage: Firewall, sources: set) -> None:
+        self.stage = stage
+        self.sources = sources
+
+    def attach(self, gateway: Gateway) -> None:
+        self.stage.attach(gateway)
+
+    def outbound(self, pkt: Packet) -> Packet | None:
+        return pkt if pkt.src in self.sources else self.stage.outbound(pkt)
+
+    def inbound(self, pkt: Packet) -> Packet | None:
+        return pkt if pkt.dst in self.sources else self.stage.inbound(pkt)

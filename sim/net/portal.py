@@ -18,8 +18,11 @@ lets one guest through (a portal authorises each guest's device), the others sti
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+from pydantic import BeforeValidator, model_validator
+
+from sim.config import Strict, duration_range
 from sim.net.host import Host
 from sim.net.http import HttpRequest, HttpResponse
 from sim.net.packet import TCP, UDP, Packet
@@ -30,6 +33,27 @@ if TYPE_CHECKING:
     from sim.net.router import Gateway
 
 HTTPS_MODES = ("drop", "reset", "intercept")
+
+
+class PortalConfig(Strict):
+    """A network's ``captive_portal:``. ``login_at``: when the guests log in, a time (the
+    whole site at once) or a range from which each guest draws its own delay after it joins
+    the site (they do not all log in at once); None: only a ``portal_login`` event lets them
+    through. ``https``: TCP 443 before login is dropped, reset, or intercepted by the
+    portal's own TLS server presenting ``certificate`` (a name under ``pki.certificates``),
+    so the client's chain check fails on the portal's chain."""
+
+    login_at: Annotated[float | list[float],
+                        BeforeValidator(duration_range("login_at"))] | None = None
+    https: Literal["drop", "reset", "intercept"] = "drop"
+    certificate: str | None = None
+
+    @model_validator(mode="after")
+    def _certificate(self) -> PortalConfig:
+        if self.https == "intercept" and not self.certificate:
+            raise ValueError("https: intercept needs certificate: the portal's certificate, "
+                             "a name under pki.certificates")
+        return self
 
 
 class PortalWebServer(Host):

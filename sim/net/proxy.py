@@ -19,9 +19,13 @@ firewall rule for the proxy's address would be.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import urlsplit
 
+from cryptography.hazmat.primitives.hashes import SHA256
+from pydantic import Field, model_validator
+
+from sim.config import Strict
 from sim.net.dns import resolve
 from sim.net.errors import WSAETIMEDOUT, WSATRY_AGAIN, SocketError
 from sim.net.http import HttpRequest, HttpResponse, http_get
@@ -32,7 +36,25 @@ if TYPE_CHECKING:
     from sim.net.host import Host
     from sim.net.tcp import TcpConnection
 
+_SHA256 = SHA256()
 AUTH_SCHEMES = {"basic": "Basic realm=\"proxy\"", "ntlm": "NTLM", "negotiate": "Negotiate"}
+PROXY_PORT = 8080
+
+
+class ProxyConfig(Strict):
+    """A network's ``proxy:``: its port, whether it asks for credentials, whether it inspects
+    TLS and with which authority (a name under ``pki.authorities``) it re-signs."""
+
+    auth: Literal["none", "basic", "ntlm", "negotiate"] = "none"
+    inspect_tls: bool = False
+    ca: str | None = None
+    port: int = Field(default=PROXY_PORT, ge=1, le=65535)
+
+    @model_validator(mode="after")
+    def _ca(self) -> ProxyConfig:
+        if self.inspect_tls and not self.ca:
+            raise ValueError("inspect_tls needs ca: the authority that re-signs certificates")
+        return self
 
 
 def _size(message: Any) -> int:
@@ -41,7 +63,7 @@ def _size(message: Any) -> int:
 
 class Inspector(Protocol):
     """The TLS-inspection seam: given the chain the real server presented to the proxy, the
-    chain the proxy presents to its client instead (``sim.scenario.build.ResigningInspector``
+    chain the proxy presents to its client instead (:class:`ResigningInspector`
     re-signs the leaf with the inspection CA). The proxy calls it once per CONNECT, after its
     own handshake with the server and before it answers the client's ClientHello; returning
     the same list object for the same server lets the proxy encode it once."""
@@ -53,7 +75,7 @@ class HttpProxy:
     """A forward proxy on ``host``: CONNECT tunnels and absolute-form GETs (keep-alive).
     ``auth``: none, basic, ntlm or negotiate. ``requests`` logs (time, target, status)."""
 
-    def __init__(self, host: Host, port: int = 8080, auth: str = "none",
+    def __init__(self, host: Host, port: int = PROXY_PORT, auth: str = "none",
                  inspector: Inspector | None = None) -> None:
         if auth != "none" and auth not in AUTH_SCHEMES:
             raise ValueError(f"proxy auth {auth!r}: expected none or one of "
@@ -193,3 +215,30 @@ def proxy_target(url: str) -> str:
     """The authority-form target of a CONNECT for ``url`` (``host:port``)."""
     parts = urlsplit(url)
     return f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+
+
+class Resigner(Protocol):
+    """What re-signs for an inspecting proxy: a ``sim.pki`` authority (net never imports
+    pki; the scenario builder hands one in)."""
+
+    def resign(self, certificate: Any) -> Any: ...
+
+    def chain(self) -> list[Any]: ...
+
+
+class ResigningInspector:
+    """A TLS-inspecting proxy's CA: it shows clients the server's certificate re-signed by
+    itself, followed by its own chain (F5.7)."""
+
+    def __init__(self, authority: Resigner) -> None:
+        self.authority = authority
+        self._made: dict[bytes, list] = {}
+
+    def substitute(self, server_chain: list[Any]) -> list[Any]:
+        """Re-signed once per server certificate, as inspection appliances cache them."""
+        key = server_chain[0].fingerprint(_SHA256)
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = [self.authority.resign(server_chain[0]),
+                                      *self.authority.chain()]
+        return made

@@ -10,6 +10,9 @@ from __future__ import annotations
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from typing import Any
 
+from pydantic import Field
+
+from sim.config import Duration, DurationRange, Strict
 from sim.net.host import Host
 from sim.net.internet import Internet
 from sim.net.kernel import Kernel
@@ -76,6 +79,25 @@ class AccessNetwork:
         return self.gateway.interfaces[0]
 
 
+UPLINK_LATENCY = 0.010   # one way, a network's gateway to the Internet unless set
+
+
+class UplinkConfig(Strict):
+    """A network's ``link:``, its uplink to the Internet (or to its upstream network): one-way
+    latency (a duration, or ``[low, high]`` from which each site draws its own), jitter,
+    loss and bandwidth in bits per second (None: unlimited)."""
+
+    latency: DurationRange = UPLINK_LATENCY
+    jitter: Duration = 0.0
+    loss: float = Field(default=0.0, ge=0.0, le=1.0)
+    bandwidth: float | None = Field(default=None, gt=0)
+
+    def options(self) -> dict[str, float]:
+        """What the uplink's :class:`Link` takes besides its latency."""
+        extra = {} if self.bandwidth is None else {"bandwidth": self.bandwidth}
+        return {"jitter": self.jitter, "loss": self.loss, **extra}
+
+
 class Topology:
     """The Internet, public hosts on it, and access networks."""
 
@@ -105,7 +127,7 @@ class Topology:
         return host
 
     def add_network(self, name: str, prefix: Any, outside: list[Any],
-                    upstream: str | None = None, latency: float = 0.010,
+                    upstream: str | None = None, latency: float = UPLINK_LATENCY,
                     lan_latency: float = 0.001, prefix6: Any = None,
                     link_options: dict | None = None, routed: bool = False) -> AccessNetwork:
         """A LAN behind a gateway whose outside addresses ``outside`` are public (upstream

@@ -8,6 +8,8 @@ root breaks).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sim.errors import InputError
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
     from sim.net.topology import AccessNetwork
     from sim.pki import Hierarchy
     from sim.scenario.laptop import SimClient
+    from sim.scenario.model import EventSpec
 
 
 class Simulation(Protocol):
@@ -44,12 +47,12 @@ GP_REFRESH = 90 * 60.0
 GP_OFFSET = 30 * 60.0
 
 
-def _clients(sim: Simulation, event: dict[str, Any], index: int) -> list[SimClient]:
+def _clients(sim: Simulation, event: EventSpec, index: int) -> list[SimClient]:
     """The laptops an event acts on: the one it names, the members of the fleet it names, or
     all; with ``share``, each of them with that probability. A laptop's draw comes from a
     stream named after the event and the laptop alone, so the same laptops take part
     whatever the shards or the other laptops."""
-    name = event.get("client")
+    name = event.client
     if name is None:
         found = list(sim.clients)
     else:
@@ -57,7 +60,7 @@ def _clients(sim: Simulation, event: dict[str, Any], index: int) -> list[SimClie
         found = exact or [c for c in sim.clients if c.name.startswith(f"{name}-")]
         if not found and sim.shards == 1:   # in a fleet's shard, the client may be in another
             raise InputError(f"event names unknown client {name!r}")
-    share = event.get("share")
+    share = event.share
     if share is not None:
         found = [c for c in found if sim.kernel.once(f"event{index}:{c.name}").random() < share]
     return found
@@ -130,73 +133,135 @@ def _tell(sim: Simulation, network: str | None, text: str) -> None:
             c.da.note(text)
 
 
-def run_event(sim: Simulation, event: dict[str, Any], index: int = 0):
+@dataclass(frozen=True)
+class Action:
+    """One event action: what it does at the event's time (``act(sim, event, index)``), the
+    keys it needs, and whether it acts on clients (``client`` names one laptop, a fleet, or,
+    left out, every laptop; ``share`` keeps each with that probability)."""
+
+    act: Callable[[Simulation, EventSpec, int], None]
+    needs: tuple[str, ...] = ()
+    on_clients: bool = False
+
+
+#: every event action by its scenario name (``EventSpec.action`` is checked against it)
+ACTIONS: dict[str, Action] = {}
+
+
+def action(name: str, needs: tuple[str, ...] = (), on_clients: bool = False) -> Callable:
+    def register(act: Callable[[Simulation, EventSpec, int], None]) -> Callable:
+        ACTIONS[name] = Action(act, needs, on_clients)
+        return act
+    return register
+
+
+def run_event(sim: Simulation, event: EventSpec, index: int = 0):
     """Wait until the event's time, then act (``index``: the event's place in the scenario,
     which names the draws of its ``share``)."""
-    env = sim.kernel.env
-    yield env.timeout(float(event["at"]))
-    action = event["action"]
-    sim.kernel.log("scenario", "event", action=action)
-    if action in ("import_root", "remove_root"):
-        cert = sim.pki.certificate(event["authority"])
+    yield sim.kernel.env.timeout(event.at)
+    sim.kernel.log("scenario", "event", action=event.action)
+    try:
+        act = ACTIONS[event.action].act
+    except KeyError:
+        raise InputError(f"unknown event action {event.action!r}") from None
+    act(sim, event, index)
+
+
+@action("import_root", needs=("client", "authority"), on_clients=True)
+def _import_root(sim: Simulation, event: EventSpec, index: int) -> None:
+    cert = sim.pki.certificate(event.authority)
+    for c in _clients(sim, event, index):
+        c.stores.root.add(cert, at=sim.kernel.env.now)
+        c.da.note(f"root {event.authority} imported into Trusted Root Certification "
+                  "Authorities by hand", _not_a_root(cert))
+
+
+@action("remove_root", needs=("client", "authority"), on_clients=True)
+def _remove_root(sim: Simulation, event: EventSpec, index: int) -> None:
+    cert = sim.pki.certificate(event.authority)
+    for c in _clients(sim, event, index):
+        c.stores.root.remove(cert, at=sim.kernel.env.now)
+        c.da.note(f"root {event.authority} removed from Trusted Root")
+
+
+@action("gpo_deploy_root", needs=("authority",), on_clients=True)
+def _gpo_deploy_root(sim: Simulation, event: EventSpec, index: int) -> None:
+    cert = sim.pki.certificate(event.authority)
+    for c in _clients(sim, event, index):
+        c.da.note(f"scenario: Group Policy deploys root {event.authority}; it applies when "
+                  "the laptop reaches a domain controller")
+        sim.kernel.env.process(gpo_apply(sim, c, cert, event.authority))
+
+
+@action("gpo_refresh", on_clients=True)
+def _gpo_refresh(sim: Simulation, event: EventSpec, index: int) -> None:
+    """gpupdate: policy waiting for a domain controller is tried again now."""
+    for c in _clients(sim, event, index):
+        c.da.note("Group Policy refresh (gpupdate)")
+        signal, c.policy_refresh = c.policy_refresh, None
+        if signal is not None:
+            signal.succeed()
+
+
+@action("restart_ip_helper", on_clients=True)
+def _restart_ip_helper(sim: Simulation, event: EventSpec, index: int) -> None:
+    for c in _clients(sim, event, index):
+        c.da.restart("IP Helper service restarted", relocate=False)
+
+
+@action("roam", needs=("client", "network"), on_clients=True)
+def _roam(sim: Simulation, event: EventSpec, index: int) -> None:
+    for c in _clients(sim, event, index):
+        home, site = c.network, c.site
+        sim.roam(c, event.network)
+        if event.back_after:
+            sim.kernel.env.process(roam_back(sim, c, event.network, home, site,
+                                             event.back_after))
+
+
+@action("portal_login", needs=("network",), on_clients=True)
+def _portal_login(sim: Simulation, event: EventSpec, index: int) -> None:
+    """The named guests' devices, each at the site it is on; naming none, everyone on every
+    site of the network (each hotel); the laptops' stories read it from the trace."""
+    if event.client or event.share:
+        sites = {site.name: site for site in sim.sites[event.network]}
         for c in _clients(sim, event, index):
-            if action == "import_root":
-                c.stores.root.add(cert, at=env.now)
-                c.da.note(f"root {event['authority']} imported into Trusted Root "
-                          "Certification Authorities by hand", _not_a_root(cert))
-            else:
-                c.stores.root.remove(cert, at=env.now)
-                c.da.note(f"root {event['authority']} removed from Trusted Root")
-    elif action == "gpo_deploy_root":
-        cert = sim.pki.certificate(event["authority"])
-        for c in _clients(sim, event, index):
-            c.da.note(f"scenario: Group Policy deploys root {event['authority']}; it "
-                      "applies when the laptop reaches a domain controller")
-            env.process(gpo_apply(sim, c, cert, event["authority"]))
-    elif action == "gpo_refresh":   # gpupdate: policy waiting for a DC is tried again now
-        for c in _clients(sim, event, index):
-            c.da.note("Group Policy refresh (gpupdate)")
-            signal, c.policy_refresh = c.policy_refresh, None
-            if signal is not None:
-                signal.succeed()
-    elif action == "restart_ip_helper":
-        for c in _clients(sim, event, index):
-            c.da.restart("IP Helper service restarted", relocate=False)
-    elif action == "roam":
-        back = event.get("back_after")
-        for c in _clients(sim, event, index):
-            home, site = c.network, c.site
-            sim.roam(c, event["network"])
-            if back:
-                env.process(roam_back(sim, c, event["network"], home, site, float(back)))
-    elif action == "portal_login" and (event.get("client") or event.get("share")):
-        # the named guests' devices, each at the site it is on
-        sites = {site.name: site for site in sim.sites[event["network"]]}
-        for c in _clients(sim, event, index):
-            if c.network == event["network"]:
+            if c.network == event.network:
                 site = sites[c.site]
                 site.portal.login(site.address_of(c.host))
-    elif action == "portal_login":   # everyone, on every site of the network (each hotel)
-        for site in sim.sites[event["network"]]:
-            site.portal.login()   # the laptops' stories read it from the trace
-    elif action == "nat_reboot":
-        for site in sim.sites[event["network"]]:
-            for stage in site.gateway.stages:
-                if hasattr(stage, "nat_reboot"):
-                    stage.nat_reboot()
-        _tell(sim, event["network"], "scenario: the network's NAT reboots and loses every "
-              "binding")
-    elif action == "server_down":
-        sim.server.down()
-        _tell(sim, None, "scenario: the DirectAccess server goes down")
-    elif action == "server_up":
-        sim.server.up()
-        _tell(sim, None, "scenario: the DirectAccess server is back")
-    elif action == "nls_down":
-        sim.nls_host.up = False
-        _tell(sim, None, "scenario: the network location server (NLS) stops answering")
-    elif action == "nls_up":
-        sim.nls_host.up = True
-        _tell(sim, None, "scenario: the network location server (NLS) answers again")
-    else:
-        raise InputError(f"unknown event action {action!r}")
+        return
+    for site in sim.sites[event.network]:
+        site.portal.login()
+
+
+@action("nat_reboot", needs=("network",))
+def _nat_reboot(sim: Simulation, event: EventSpec, index: int) -> None:
+    for site in sim.sites[event.network]:
+        for stage in site.gateway.stages:
+            if hasattr(stage, "nat_reboot"):
+                stage.nat_reboot()
+    _tell(sim, event.network, "scenario: the network's NAT reboots and loses every binding")
+
+
+@action("server_down")
+def _server_down(sim: Simulation, event: EventSpec, index: int) -> None:
+    sim.server.down()
+    _tell(sim, None, "scenario: the DirectAccess server goes down")
+
+
+@action("server_up")
+def _server_up(sim: Simulation, event: EventSpec, index: int) -> None:
+    sim.server.up()
+    _tell(sim, None, "scenario: the DirectAccess server is back")
+
+
+@action("nls_down")
+def _nls_down(sim: Simulation, event: EventSpec, index: int) -> None:
+    sim.nls_host.up = False
+    _tell(sim, None, "scenario: the network location server (NLS) stops answering")
+
+
+@action("nls_up")
+def _nls_up(sim: Simulation, event: EventSpec, index: int) -> None:
+    sim.nls_host.up = True
+    _tell(sim, None, "scenario: the network location server (NLS) answers again")

@@ -1,85 +1,38 @@
 """The scenario file's schema (design.md "Scenario file"): typed, frozen, no unknown keys.
 
-Cross-references (a client's network, an issuer, a root, an event's client) are checked here
-with the nearest valid name suggested, so that a typo is one readable message, not a failure
-halfway through a run.
+The schema is made of the devices' own configuration types (``NatSettings``,
+``FirewallConfig``, ``ProxyConfig``, ``PortalConfig``, ``UplinkConfig``), so a key is defined,
+defaulted and checked once, and the builder (``sim.scenario.build``) reads typed settings.
+Cross-references (a client's network, an issuer, a root, an event's client) are checked by
+``sim.scenario.references`` with the nearest valid name suggested, so that a typo is one
+readable message, not a failure halfway through a run.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import difflib
-import re
 from ipaddress import IPv4Address, IPv4Network, IPv6Address
-from typing import Annotated, Any, Literal
+from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from sim.net.internet import reserved_reason
+from sim.config import Duration, DurationRange, Strict, parse_duration, suggest
+from sim.net.firewall import FirewallConfig
+from sim.net.natsettings import NatSettings
+from sim.net.portal import PortalConfig
+from sim.net.proxy import ProxyConfig
+from sim.net.topology import UplinkConfig
+from sim.scenario.events import ACTIONS
+from sim.scenario.references import RefError, check_references
 
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+__all__ = ["ClientSpec", "EventSpec", "IpHttpsSpec", "NetworkSpec", "RefError", "Scenario",
+           "ServerSpec", "Strict", "parse_duration", "suggest"]
 
-
-def parse_duration(value: Any) -> float:
-    """Seconds from a number or a string like "20ms", "90s", "5m", "2h", "3d", "1h30m"."""
-    if isinstance(value, bool):
-        raise ValueError("a duration is a number of seconds or a string like 5m")
-    if isinstance(value, int | float):
-        if value < 0:
-            raise ValueError("a duration cannot be negative")
-        return float(value)
-    if isinstance(value, str):
-        text = value.strip().lower().replace(" ", "")
-        parts = re.fullmatch(r"((\d+(\.\d+)?)(ms|[smhd]))+", text)
-        if parts:
-            return float(sum(float(n) * _UNITS[u] for n, _f, u in
-                             re.findall(r"(\d+(\.\d+)?)(ms|[smhd])", text)))
-        try:
-            return parse_duration(float(text))
-        except ValueError:
-            pass
-    raise ValueError(f"{value!r} is not a duration (seconds, or e.g. 20ms, 90s, 5m, 2h, 3d)")
-
-
-Duration = Annotated[float, BeforeValidator(parse_duration)]
-
-
-def duration_range(what: str) -> Any:
-    """A validator of a duration, or of ``[low, high]`` from which each site, laptop or guest
-    draws its own (homes and hotels are not all as far from the Internet, guests do not all
-    log in at once)."""
-    def parse(value: Any) -> Any:
-        if isinstance(value, list | tuple):
-            if len(value) != 2:
-                raise ValueError(f"a {what} range is [low, high], e.g. [5ms, 40ms]")
-            low, high = parse_duration(value[0]), parse_duration(value[1])
-            if low > high:
-                raise ValueError(f"{what} range [{value[0]}, {value[1]}]: low is above high")
-            return [low, high]
-        return parse_duration(value)
-    return parse
-
-
-DurationRange = Annotated[float | list[float], BeforeValidator(duration_range("latency"))]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def suggest(name: str, valid: Any) -> str:
-    close = difflib.get_close_matches(str(name), [str(v) for v in valid], n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-class RefError(ValueError):
-    """A cross-reference that names nothing; ``loc`` is the dotted path of the bad value."""
-
-    def __init__(self, loc: tuple, message: str) -> None:
-        super().__init__(message)
-        self.loc = loc
-
+# laptops per shard of a fleet (``shard_size:``); see sim.fleet.shards
+# (small shards keep a process's working set in cache: per laptop, shards of 250 cost ~25 %
+# less CPU than shards of 1,000, and smaller ones no less)
+DEFAULT_SHARD_SIZE = 250
 
 # -- server ------------------------------------------------------------------------------
 Method = Literal["6to4", "teredo", "iphttps"]
@@ -101,6 +54,14 @@ class IpHttpsSpec(Strict):
             raise ValueError(f"{v!r} is not an https:// URL with a host name")
         return v
 
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or ""
+
+    @property
+    def port(self) -> int:
+        return urlsplit(self.url).port or 443
+
 
 class ServerSpec(Strict):
     ipv4: list[IPv4Address] = Field(default_factory=lambda: [
@@ -112,6 +73,15 @@ class ServerSpec(Strict):
     force_tunnel: bool = False
     iphttps: IpHttpsSpec = Field(default_factory=IpHttpsSpec)
     nls: str = "https://nls.corp.contoso.com/"
+
+    @property
+    def nls_host(self) -> str:
+        return urlsplit(self.nls).hostname or ""
+
+    @property
+    def facing(self) -> list[IPv4Address]:
+        """The addresses that face the Internet: behind an edge NAT, the NAT's (the first)."""
+        return self.ipv4[:1] if self.behind_nat else self.ipv4
 
 
 # -- PKI ---------------------------------------------------------------------------------
@@ -159,115 +129,28 @@ class PkiSpec(Strict):
     authorities: dict[str, AuthoritySpec] = Field(default_factory=dict)
     certificates: dict[str, CertificateSpec] = Field(default_factory=dict)
 
+    def document(self) -> dict:
+        """What ``Hierarchy.from_spec`` reads today (until pki owns this type)."""
+        return self.model_dump(mode="python", exclude_none=True)
+
 
 # -- networks ----------------------------------------------------------------------------
-BehaviourName = Literal["endpoint-independent", "address-dependent",
-                        "address-and-port-dependent"]
-Preset = Literal["full-cone", "restricted-cone", "port-restricted-cone", "symmetric",
-                 "linux-masquerade", "linux-masquerade-random-fully"]
-
-
-class NatSpec(Strict):
-    preset: Preset | None = None
-    mapping: BehaviourName | None = None
-    filtering: BehaviourName | None = None
-    port_allocation: Literal["preservation", "sequential", "random"] | None = None
-    udp_timeout: Duration | None = Field(default=None, gt=0)
-    tcp_established_timeout: Duration | None = Field(default=None, gt=0)
-    tcp_transitory_timeout: Duration | None = Field(default=None, gt=0)
-    hairpinning: bool | None = None
-    proto41_passthrough: bool | None = None
-
-
-_RULE = re.compile(r"^(?:(allow|deny|reject)\s+)?(?:(out|in|both)\s+)?"
-                   r"(any|ip|tcp|udp|icmp|icmpv6|proto41|proto/\d+)(?:/(\d+)(?:-(\d+))?)?$")
-
-
-def _rule(value: Any) -> str:
-    if not isinstance(value, str) or not _RULE.match(value.strip().lower()):
-        raise ValueError(f"{value!r} is not a firewall rule (e.g. tcp/443, udp/53, udp, "
-                         "icmp, proto/41, tcp/8000-8100)")
-    m = _RULE.match(value.strip().lower())
-    for port in (m.group(4), m.group(5)):
-        if port is not None and not 0 <= int(port) <= 65535:
-            raise ValueError(f"{value!r}: port {port} is out of range")
-    return value.strip().lower()
-
-
-Rule = Annotated[str, BeforeValidator(_rule)]
-
-
-def _ordered_rule(value: Any) -> str:
-    rule = _rule(value)
-    if not rule.startswith(("allow ", "deny ", "reject ")):
-        raise ValueError(f"{value!r}: a rule of the ordered list starts with what it does "
-                         "(allow, deny or reject), e.g. 'allow udp/53'")
-    return rule
-
-
-OrderedRule = Annotated[str, BeforeValidator(_ordered_rule)]
-
-
-class FirewallSpec(Strict):
-    default: Literal["allow", "deny"] = "allow"
-    inbound_default: Literal["allow", "deny"] = "deny"
-    # first match wins: the ordered rules, then every deny, every reject, every allow
-    rules: list[OrderedRule] = Field(default_factory=list)
-    allow: list[Rule] = Field(default_factory=list)
-    deny: list[Rule] = Field(default_factory=list)
-    reject: list[Rule] = Field(default_factory=list)
-
-
-class ProxySpec(Strict):
-    auth: Literal["none", "basic", "ntlm", "negotiate"] = "none"
-    inspect_tls: bool = False
-    ca: str | None = None
-    port: int = Field(default=8080, ge=1, le=65535)
-
-    @model_validator(mode="after")
-    def _ca(self) -> ProxySpec:
-        if self.inspect_tls and not self.ca:
-            raise ValueError("inspect_tls needs ca: the authority that re-signs certificates")
-        return self
-
-
-class PortalSpec(Strict):
-    # when the guests log in: a time (the whole site at once), or a range from which each
-    # guest draws its own delay after it joins the site (they do not all log in at once)
-    login_at: Annotated[float | list[float],
-                        BeforeValidator(duration_range("login_at"))] | None = None
-    # TCP 443 before login: dropped, reset, or intercepted by the portal's own TLS server
-    # presenting ``certificate`` (a name under pki.certificates), so the client's chain check
-    # fails on the portal's chain
-    https: Literal["drop", "reset", "intercept"] = "drop"
-    certificate: str | None = None
-
-    @model_validator(mode="after")
-    def _certificate(self) -> PortalSpec:
-        if self.https == "intercept" and not self.certificate:
-            raise ValueError("https: intercept needs certificate: the portal's certificate, "
-                             "a name under pki.certificates")
-        return self
-
-
-class LinkSpec(Strict):
-    latency: DurationRange = 0.010
-    jitter: Duration = 0.0
-    loss: float = Field(default=0.0, ge=0.0, le=1.0)
-    bandwidth: float | None = Field(default=None, gt=0)
+Addressing = Literal["private", "shared", "pseudo-public", "public"]
+# a corporate network without a nat of its own reaches the Internet through this one
+CORPORATE_NAT = NatSettings(preset="linux-masquerade")
 
 
 class NetworkSpec(Strict):
-    addressing: Literal["private", "shared", "pseudo-public", "public"] | None = None
+    addressing: Addressing | None = None
     prefix: IPv4Network | None = None
-    nat: NatSpec | None = None
-    firewall: FirewallSpec | None = None
-    proxy: ProxySpec | None = None
-    captive_portal: PortalSpec | None = None
+    nat: NatSettings | None = None
+    firewall: FirewallConfig | None = None
+    proxy: ProxyConfig | None = None
+    captive_portal: PortalConfig | None = None
     ipv6: Literal["none", "native"] = "none"
     upstream: str = "internet"
     corporate: bool = False
-    link: LinkSpec | None = None
+    link: UplinkConfig = Field(default_factory=UplinkConfig)
     # Each laptop's own last mile (one way, between it and the gateway): a duration, or a
     # range from which each laptop draws its own, as a carrier's subscribers or the phones
     # behind one mobile NAT are not all as far from it. None: the LAN's 1 ms.
@@ -276,6 +159,16 @@ class NetworkSpec(Strict):
     # homes and tethered phones (each laptop its own router), a few dozen for hotels. None:
     # every laptop of a shard on this network shares its one instance (a carrier's NAT).
     laptops_per_site: int | None = Field(default=None, ge=1, le=240)
+
+    @property
+    def edge_nat(self) -> NatSettings | None:
+        """The NAT at this network's edge: its own, or a corporate network's default."""
+        return CORPORATE_NAT if self.nat is None and self.corporate else self.nat
+
+    @property
+    def effective_addressing(self) -> Addressing:
+        """Behind a NAT the inside is private unless the scenario says otherwise."""
+        return self.addressing or ("private" if self.edge_nat else "public")
 
 
 # -- clients and events ------------------------------------------------------------------
@@ -320,19 +213,27 @@ class ClientSpec(Strict):
             raise ValueError("mix shares must be non-negative and sum to 1")
         return self
 
+    def member(self, index: int) -> str:
+        """The name of member ``index`` (from 0)."""
+        return member_name(self.name, index, self.count)
+
+    def index_of(self, name: str) -> int | None:
+        """Which member ``name`` is (``laptop-00042`` → 41), or None if none of this fleet's
+        (the one parser of a member's name)."""
+        if self.count == 1:
+            return 0 if name == self.name else None
+        number = name.removeprefix(f"{self.name}-")
+        if number == name or not number.isdigit() or not 1 <= int(number) <= self.count:
+            return None
+        return int(number) - 1 if self.member(int(number) - 1) == name else None
+
 
 Action = Literal["import_root", "remove_root", "gpo_deploy_root", "gpo_refresh", "roam",
                  "portal_login", "nat_reboot", "server_down", "server_up", "nls_down",
                  "nls_up", "restart_ip_helper"]
-NEEDS = {"import_root": ("client", "authority"), "remove_root": ("client", "authority"),
-         "gpo_deploy_root": ("authority",), "roam": ("client", "network"),
-         "portal_login": ("network",), "nat_reboot": ("network",)}
-
-
-# actions on clients: ``client`` names one laptop, a fleet (all its members) or, left out,
-# every laptop; ``share`` keeps each of them with that probability
-ON_CLIENTS = ("import_root", "remove_root", "gpo_deploy_root", "gpo_refresh", "roam",
-              "portal_login", "restart_ip_helper")
+# the actions on clients: ``client`` names one laptop, a fleet (all its members) or, left
+# out, every laptop; ``share`` keeps each of them with that probability
+ON_CLIENTS = tuple(name for name, act in ACTIONS.items() if act.on_clients)
 
 
 class EventSpec(Strict):
@@ -350,16 +251,16 @@ class EventSpec(Strict):
 
     @model_validator(mode="after")
     def _fields(self) -> EventSpec:
-        missing = [f for f in NEEDS.get(self.action, ()) if getattr(self, f) is None]
+        act = ACTIONS[self.action]
+        missing = [f for f in act.needs if getattr(self, f) is None]
         if missing:
             raise ValueError(f"action {self.action} needs {' and '.join(missing)}")
-        if self.share is not None and self.action not in ON_CLIENTS:
+        if self.share is not None and not act.on_clients:
             raise ValueError(f"share applies to actions on clients ({', '.join(ON_CLIENTS)}), "
                              f"not to {self.action}")
         if self.back_after is not None and self.action != "roam":
             raise ValueError(f"back_after applies to roam, not to {self.action}")
-        uses = {*NEEDS.get(self.action, ()), *(("client",) if self.action in ON_CLIENTS
-                                                else ())}
+        uses = {*act.needs, *(("client",) if act.on_clients else ())}
         for key in ("client", "authority", "network"):
             if getattr(self, key) is not None and key not in uses:
                 raise ValueError(f"{key} does not apply to {self.action}"
@@ -391,124 +292,51 @@ class Scenario(Strict):
     def _aware(cls, v: dt.datetime) -> dt.datetime:
         return v if v.tzinfo is not None else v.replace(tzinfo=dt.UTC)
 
-    def _behind_nat(self, network: str) -> bool:
+    @model_validator(mode="after")
+    def _references(self) -> Scenario:
+        check_references(self)
+        return self
+
+    @property
+    def all_networks(self) -> dict[str, NetworkSpec]:
+        """The networks, with a corporate network ``corp`` added if the file has none."""
+        if any(n.corporate for n in self.networks.values()):
+            return self.networks
+        return {**self.networks, "corp": NetworkSpec(corporate=True)}
+
+    def behind_nat(self, network: str) -> bool:
         """Whether a NAT stands between ``network`` and the Internet (its own or an
         upstream's; a corporate network has one by default). Upstream loops are refused
         before this is asked."""
         cur = network
         while cur != "internet":
             spec = self.networks[cur]
-            if spec.nat is not None or spec.corporate:
+            if spec.edge_nat is not None:
                 return True
             cur = spec.upstream
         return False
 
-    @model_validator(mode="after")
-    def _references(self) -> Scenario:
-        nets = set(self.networks)
-        auths = set(self.pki.authorities)
-        certs = set(self.pki.certificates) | auths
+    @property
+    def laptops(self) -> int:
+        """How many laptops the scenario has, fleets counted."""
+        return sum(c.count for c in self.clients)
 
-        def check(loc: tuple, name: str | None, valid: set, what: str) -> None:
-            if name is not None and name not in valid:
-                raise RefError(loc, f"unknown {what} {name!r}{suggest(name, valid)}")
+    @property
+    def laptops_per_shard(self) -> int:
+        return self.shard_size or DEFAULT_SHARD_SIZE
 
-        for n, spec in self.networks.items():
-            if "#" in n:
-                raise RefError(("networks", n), f"network name {n!r}: '#' is kept for naming "
-                               "a network's sites (home#2)")
-            if spec.upstream != "internet":
-                check(("networks", n, "upstream"), spec.upstream, nets, "network")
-            if spec.proxy is not None and spec.proxy.ca:
-                check(("networks", n, "proxy", "ca"), spec.proxy.ca, auths, "authority")
-            if spec.captive_portal is not None:
-                check(("networks", n, "captive_portal", "certificate"),
-                      spec.captive_portal.certificate, set(self.pki.certificates),
-                      "certificate")
-        # the addresses that face the Internet: behind an edge NAT, the NAT's (the first)
-        facing = self.server.ipv4[:1] if self.server.behind_nat else self.server.ipv4
-        for i, addr in enumerate(facing):
-            reason = reserved_reason(addr)
-            if reason is not None:
-                raise RefError(("server", "ipv4", i), (
-                    f"{reason}: the DirectAccess server's Internet-facing addresses must be "
-                    "public"))
-        uplinks = {spec.upstream for spec in self.networks.values()}
-        for n, spec in self.networks.items():
-            if spec.laptops_per_site is None:
-                continue
-            why = ("a corporate network is one site" if spec.corporate else
-                   "its sites share one private prefix, so it needs a nat" if spec.nat is None
-                   else "other networks name it as their upstream, which would be ambiguous"
-                   if n in uplinks else None)
-            if why:
-                raise RefError(("networks", n, "laptops_per_site"),
-                               f"network {n!r} cannot have laptops_per_site: {why}")
-        for n in self.networks:   # upstream chains must end at the Internet
-            seen, cur = [n], self.networks[n].upstream
-            while cur != "internet":
-                if cur in seen:
-                    raise RefError(("networks", n, "upstream"),
-                                   f"upstream networks form a loop ({' → '.join(seen)})")
-                seen.append(cur)
-                cur = self.networks[cur].upstream
-        for n, spec in self.networks.items():
-            if spec.addressing in ("shared", "pseudo-public") and not self._behind_nat(n):
-                raise RefError(("networks", n, "addressing"), (
-                    f"network {n!r}: {spec.addressing} addressing is for the inside of a "
-                    "carrier's NAT, and no NAT stands between this network and the "
-                    "Internet: give it (or its upstream) a nat, or use public addressing"))
-        for n, spec in self.pki.authorities.items():
-            check(("pki", "authorities", n, "issuer"), spec.issuer, auths, "authority")
-        for n in self.pki.authorities:   # issuers must end at a root
-            seen, cur = [n], self.pki.authorities[n].issuer
-            while cur is not None:
-                if cur in seen:
-                    raise RefError(("pki", "authorities", n, "issuer"),
-                                   f"issuers form a loop ({' → '.join([*seen, cur])})")
-                seen.append(cur)
-                cur = self.pki.authorities[cur].issuer
-        for n, spec in self.pki.certificates.items():
-            check(("pki", "certificates", n, "issuer"), spec.issuer, auths, "authority")
-        if "iphttps" in self.server.methods:
-            check(("server", "iphttps", "certificate"), self.server.iphttps.certificate,
-                  certs, "certificate")
-        names = {c.name for c in self.clients}   # a fleet's name means all its members
+    @property
+    def shard_count(self) -> int:
+        """How many shards the fleet is cut into (one at least)."""
+        return max(1, -(-self.laptops // self.laptops_per_shard))
 
-        def member(name: str) -> bool:   # laptop-00042 of a fleet of at least 42
-            for c in self.clients:
-                index = name.removeprefix(f"{c.name}-")
-                if c.count > 1 and index != name and index.isdigit() and \
-                        1 <= int(index) <= c.count and \
-                        member_name(c.name, int(index) - 1, c.count) == name:
-                    return True
-            return False
-        seen_names: set[str] = set()
-        for i, c in enumerate(self.clients):   # every laptop's name names one laptop
-            if c.name in seen_names or (c.count == 1 and member(c.name)):
-                raise RefError(("clients", i, "name"), (
-                    f"client name {c.name!r} is already taken"
-                    + ("" if c.name in seen_names else " by a member of a fleet")
-                    + ": netsh, explain and events name a laptop by it"))
-            seen_names.add(c.name)
-        for i, c in enumerate(self.clients):
-            check(("clients", i, "network"), c.network, nets, "network")
-            for net in c.mix or {}:
-                check(("clients", i, "mix", net), net, nets, "network")
-            for j, r in enumerate(c.roots):
-                check(("clients", i, "roots", j), r, certs, "authority")
-            for j, r in enumerate(c.intermediates):
-                check(("clients", i, "intermediates", j), r, certs, "authority")
-        for i, e in enumerate(self.events):
-            if e.client is None or member(e.client):
-                continue
-            for c in self.clients:   # a member number the fleet does not have
-                if c.count > 1 and e.client.removeprefix(f"{c.name}-").isdigit():
-                    raise RefError(("events", i, "client"), (
-                        f"unknown client {e.client!r}: fleet {c.name!r} has {c.count} "
-                        f"members, {member_name(c.name, 0, c.count)} to "
-                        f"{member_name(c.name, c.count - 1, c.count)}"))
-            check(("events", i, "client"), e.client, names, "client")
-            check(("events", i, "authority"), e.authority, certs, "authority")
-            check(("events", i, "network"), e.network, nets, "network")
-        return self
+    def fleet_index(self, name: str) -> int | None:
+        """The position of laptop ``name`` in the whole fleet (``laptop-00042`` → its index
+        among all the scenario's laptops), or None."""
+        at = 0
+        for spec in self.clients:
+            index = spec.index_of(name)
+            if index is not None:
+                return at + index
+            at += spec.count
+        return None
