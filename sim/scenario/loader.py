@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from sim.errors import InputError
 from sim.scenario.model import RefError, Scenario, suggest
@@ -94,37 +94,40 @@ def _dotted(loc: tuple) -> str:
 
 
 def _valid_keys(model: Any, loc: tuple) -> list[str]:
-    """The field names allowed where an unknown key ``loc[-1]`` was found."""
-    from pydantic import BaseModel
-
+    """The field names allowed where an unknown key ``loc[-1]`` was found (under a mapping's
+    own names and a list's indexes too: ``networks.hotel.firewall.alow``)."""
     current: Any = model
     for part in loc[:-1]:
-        if isinstance(current, type) and issubclass(current, BaseModel):
-            field = current.model_fields.get(str(part))
-            if field is None:
-                return []
-            current = field.annotation
-        current = _unwrap(current, part)
+        current = _step(current, part)
+        if current is None:
+            return []
+    current = _model_or_container(current)
     if isinstance(current, type) and issubclass(current, BaseModel):
         return list(current.model_fields)
     return []
 
 
-def _unwrap(annotation: Any, part: Any) -> Any:
-    from typing import get_args, get_origin
+def _step(annotation: Any, part: Any) -> Any:
+    """The type one key or index further down."""
+    current = _model_or_container(annotation)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        field = current.model_fields.get(str(part))
+        return None if field is None else field.annotation
+    if get_origin(current) in (list, dict):
+        return get_args(current)[-1]
+    return None
 
-    from pydantic import BaseModel
 
-    origin = get_origin(annotation)
-    if origin in (list, dict):
-        return get_args(annotation)[-1]
+def _model_or_container(annotation: Any) -> Any:
+    """A model, list or dict type, looking inside Optional, unions and Annotated."""
+    if (isinstance(annotation, type) and issubclass(annotation, BaseModel)) or \
+            get_origin(annotation) in (list, dict):
+        return annotation
     for arg in get_args(annotation):
-        if isinstance(arg, type) and issubclass(arg, BaseModel):
-            return arg
-        inner = _unwrap(arg, part)
-        if inner is not arg:
+        inner = _model_or_container(arg)
+        if inner is not None:
             return inner
-    return annotation
+    return None
 
 
 def _message(err: dict[str, Any], root: yaml.Node | None, source: str,

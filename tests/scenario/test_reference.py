@@ -1,7 +1,6 @@
 """docs/scenario.md names every key of the schema, every event action and every choice of the
 keys users pick from, so that the reference cannot fall behind the code."""
 
-import inspect
 import re
 from pathlib import Path
 from typing import Literal, get_args, get_origin
@@ -17,9 +16,23 @@ WORDS = {w for span in NAMED for w in re.split(r"[\s.,:=\[\]{}]+", span) if w}
 
 
 def models():
-    return [c for _, c in inspect.getmembers(model, inspect.isclass)
-            if issubclass(c, BaseModel) and c.__module__ == model.__name__
-            and c is not model.Strict]
+    """Every model a scenario file reaches from its top, wherever it is defined (the devices
+    own most of them)."""
+    found, todo = [], [model.Scenario]
+    while todo:
+        c = todo.pop()
+        if c in found:
+            continue
+        found.append(c)
+        todo += [t for f in c.model_fields.values() for t in types_in(f.annotation)]
+    return found
+
+
+def types_in(annotation):
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        yield annotation
+    for arg in get_args(annotation):
+        yield from types_in(arg)
 
 
 def literals(annotation):
