@@ -1,0 +1,32 @@
+"""The choices a scenario names for the PKI: key algorithms, extended key usages, where a CRL
+is published.
+
+Plain data without ``cryptography``, so that the scenario schema (:mod:`sim.pki.spec`) can
+offer exactly these choices without loading the crypto stack; :mod:`sim.pki.keys` and
+:mod:`sim.pki.fields` build their tables from them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+KeyAlgorithm = Literal["rsa2048", "rsa3072", "rsa4096", "p256", "p384"]
+KEY_ALGORITHMS: tuple[str, ...] = get_args(KeyAlgorithm)
+DEFAULT_KEY: KeyAlgorithm = "rsa2048"   # what real deployments use
+
+EkuName = Literal["server_auth", "client_auth", "code_signing", "email_protection",
+                  "ocsp_signing", "any"]
+EKU_OIDS: dict[str, str] = {            # RFC 5280 §4.2.1.12
+    "server_auth": "1.3.6.1.5.5.7.3.1",
+    "client_auth": "1.3.6.1.5.5.7.3.2",
+    "code_signing": "1.3.6.1.5.5.7.3.3",
+    "email_protection": "1.3.6.1.5.5.7.3.4",
+    "ocsp_signing": "1.3.6.1.5.5.7.3.9",
+    "any": "2.5.29.37.0",               # anyExtendedKeyUsage
+}
+if tuple(EKU_OIDS) != get_args(EkuName):   # one registry: the schema's choices are the table's
+    raise AssertionError("EKU_OIDS and EkuName name different usages")
+
+# "outside": the CRL's web server is reachable from the Internet; "inside": only from the
+# corporate network (a CRL that clients outside cannot fetch)
+CrlPublished = Literal["outside", "inside"]
