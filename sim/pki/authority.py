@@ -41,7 +41,12 @@ from sim.pki.keys import (  # noqa: F401  (the key cache keeps its old import pa
     sign,
     signing_hash,
 )
-from sim.pki.registry import DEFAULT_KEY, KEY_ALGORITHMS  # noqa: F401
+from sim.pki.registry import (  # noqa: F401  (KEY_ALGORITHMS is also imported from here)
+    DEFAULT_CRL_PUBLISHED,
+    DEFAULT_EKU,
+    DEFAULT_KEY,
+    KEY_ALGORITHMS,
+)
 
 CRL_PERIOD = dt.timedelta(days=7)   # AD CS default CRL publication period (one week)
 
@@ -76,7 +81,7 @@ class Authority:
     key: object
     parent: Authority | None = None
     crl_url: str | None = None
-    crl_published: str = "outside"      # "outside" (Internet) or "inside" (corporate only)
+    crl_published: str = DEFAULT_CRL_PUBLISHED   # "outside" (Internet), "inside" (corporate)
     aia_url: str | None = None
     revoked: dict[int, dt.datetime] = field(default_factory=dict)
     _crls: dict[dt.datetime, x509.CertificateRevocationList] = field(default_factory=dict)
@@ -89,7 +94,8 @@ class Authority:
              not_before: dt.datetime | dt.date | str | None = None,
              not_after: dt.datetime | dt.date | str | None = None,
              path_length: int | None = None, crl_url: str | None = None,
-             crl_published: str = "outside", aia_url: str | None = None) -> Authority:
+             crl_published: str = DEFAULT_CRL_PUBLISHED,
+             aia_url: str | None = None) -> Authority:
         """A self-signed root CA (RSA-2048 unless ``key`` says otherwise)."""
         k = private_key(name, key, seed)
         subj = to_name(subject or name)
@@ -111,7 +117,7 @@ class Authority:
                     not_before: dt.datetime | dt.date | str | None = None,
                     not_after: dt.datetime | dt.date | str | None = None,
                     path_length: int | None = None, crl_url: str | None = None,
-                    crl_published: str = "outside", aia_url: str | None = None,
+                    crl_published: str = DEFAULT_CRL_PUBLISHED, aia_url: str | None = None,
                     eku: Iterable[str] | None = None) -> Authority:
         """An intermediate CA issued by this one (any depth: call it on the result again)."""
         k = private_key(name, key, seed)
@@ -149,7 +155,7 @@ class Authority:
         return sign(b, self.key)
 
     def issue(self, subject: str | x509.Name, *, san: Iterable[str] | None = None,
-              eku: Iterable[str] | None = ("server_auth",), key: str = DEFAULT_KEY,
+              eku: Iterable[str] | None = DEFAULT_EKU, key: str = DEFAULT_KEY,
               key_name: str | None = None, seed: int | str = 0,
               not_before: dt.datetime | dt.date | str | None = None,
               not_after: dt.datetime | dt.date | str | None = None,

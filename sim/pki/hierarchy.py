@@ -1,4 +1,5 @@
-"""The scenario's PKI by name: authorities and certificates built from its ``pki:`` section.
+"""The scenario's PKI by name: authorities and certificates built from its ``pki:`` section
+(a :class:`sim.pki.spec.PkiSpec`).
 
 Authorities are named with ``issuer:`` (none: a self-signed root) and ``crl: {url,
 published}``; certificates with ``issuer, subject, eku, not_after`` or a ``chain_file``. Each
@@ -14,6 +15,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -21,7 +23,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from sim.pki.authority import Authority
 from sim.pki.errors import PkiInputError
 from sim.pki.fields import LEAF_LIFETIME, UTC, to_time
-from sim.pki.registry import DEFAULT_KEY
+from sim.pki.spec import AuthoritySpec, CertificateSpec, PkiSpec
 
 
 def _unknown(kind: str, name: str, known: Iterable[str], where: str) -> PkiInputError:
@@ -95,24 +97,28 @@ class Hierarchy:
     # -- construction ---------------------------------------------------------------------
 
     @classmethod
-    def from_spec(cls, spec: Mapping, start: dt.datetime | dt.date | str | None = None,
-                  seed: int | str = 0, base_dir: str | Path | None = None,
-                  cache: bool = True) -> Hierarchy:
+    def from_spec(cls, spec: PkiSpec | Mapping | None,
+                  start: dt.datetime | dt.date | str | None = None, seed: int | str = 0,
+                  base_dir: str | Path | None = None, cache: bool = True) -> Hierarchy:
         """Build (or reuse, per identical spec) the hierarchy of a scenario's ``pki:`` section.
 
-        Hierarchies from the cache are shared: do not revoke through them; pass
-        ``cache=False`` for a private copy.
+        ``spec`` is the scenario's :class:`PkiSpec` (a plain mapping is validated into one
+        first, for scripts and tests); ``start`` is the scenario's start, from which the
+        default validity periods are counted; ``seed`` picks the keys; ``base_dir`` is where
+        relative ``chain_file`` paths start. Hierarchies from the cache are shared: do not
+        revoke through them; pass ``cache=False`` for a private copy.
         """
+        typed = spec if isinstance(spec, PkiSpec) else _validated(spec or {})
         start_t = to_time(start, dt.datetime(2026, 1, 1, tzinfo=UTC))
         key = None
         if cache:
-            key = json.dumps([spec, start_t.isoformat(), str(seed), str(base_dir)],
-                             sort_keys=True, default=str)
+            key = json.dumps([typed.model_dump(mode="json"), start_t.isoformat(), str(seed),
+                              str(base_dir)])
             hit = _HIERARCHIES.get(key)
             if hit is not None:
                 _HIERARCHIES.move_to_end(key)
                 return hit
-        h = cls._build(spec or {}, start_t, seed, Path(base_dir) if base_dir else None)
+        h = cls._build(typed, start_t, seed, Path(base_dir) if base_dir else None)
         if key is not None:
             _HIERARCHIES[key] = h
             if len(_HIERARCHIES) > 64:
@@ -120,17 +126,14 @@ class Hierarchy:
         return h
 
     @classmethod
-    def _build(cls, spec: Mapping, start: dt.datetime, seed: int | str,
+    def _build(cls, spec: PkiSpec, start: dt.datetime, seed: int | str,
                base_dir: Path | None) -> Hierarchy:
-        auth_specs: Mapping = spec.get("authorities") or {}
-        cert_specs: Mapping = spec.get("certificates") or {}
-        issuers = {n: (s or {}).get("issuer") for n, s in auth_specs.items()}
-        authorities = _authorities(auth_specs, _issuer_order(issuers, auth_specs), issuers,
-                                   start, seed)
+        issuers = {n: s.issuer for n, s in spec.authorities.items()}
+        authorities = _authorities(spec.authorities, _issuer_order(issuers), start, seed)
         certificates: dict[str, x509.Certificate] = {}
         chains: dict[str, list[x509.Certificate]] = {}
-        for n, s in cert_specs.items():
-            chain = _certificate(n, s or {}, authorities, start, seed, base_dir)
+        for n, s in spec.certificates.items():
+            chain = _certificate(n, s, authorities, start, seed, base_dir)
             certificates[n], chains[n] = chain[0], chain
         return cls(authorities, certificates, chains, issuers, start)
 
@@ -138,11 +141,23 @@ class Hierarchy:
 _HIERARCHIES: OrderedDict[str, Hierarchy] = OrderedDict()
 
 
-def _issuer_order(issuers: Mapping[str, str | None], auth_specs: Mapping) -> list[str]:
+def _validated(spec: Mapping) -> PkiSpec:
+    """A plain ``pki:`` mapping as a :class:`PkiSpec`, or the first problem as one message."""
+    from pydantic import ValidationError
+
+    try:
+        return PkiSpec.model_validate(spec)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(["pki", *(str(p) for p in err["loc"])])
+        raise PkiInputError(f"{where}: {err['msg'].removeprefix('Value error, ')}") from None
+
+
+def _issuer_order(issuers: Mapping[str, str | None]) -> list[str]:
     """The authorities' names, each after its issuer; unknown issuers and loops refused."""
     for n, iss in issuers.items():
-        if iss is not None and iss not in auth_specs:
-            raise _unknown("issuer", iss, auth_specs, f"pki.authorities.{n}.issuer")
+        if iss is not None and iss not in issuers:
+            raise _unknown("issuer", iss, issuers, f"pki.authorities.{n}.issuer")
     order: list[str] = []
     state: dict[str, int] = {}
 
@@ -158,70 +173,62 @@ def _issuer_order(issuers: Mapping[str, str | None], auth_specs: Mapping) -> lis
         state[n] = 2
         order.append(n)
 
-    for n in auth_specs:
+    for n in issuers:
         visit(n, [])
     return order
 
 
-def _authorities(auth_specs: Mapping, order: list[str], issuers: Mapping[str, str | None],
-                 start: dt.datetime, seed: int | str) -> dict[str, Authority]:
+def _authorities(specs: Mapping[str, AuthoritySpec], order: list[str], start: dt.datetime,
+                 seed: int | str) -> dict[str, Authority]:
     """Every authority, roots first: roots valid from 3 years before ``start`` to 20 after,
     the others from 2 before to 10 after, within their issuer's."""
     authorities: dict[str, Authority] = {}
     for n in order:
-        s = auth_specs[n] or {}
-        crl = s.get("crl") or {}
-        aia = s.get("aia")
-        aia_url = aia.get("url") if isinstance(aia, Mapping) else aia
-        common = dict(key=s.get("key", DEFAULT_KEY), seed=seed,
-                      path_length=s.get("path_length"), crl_url=crl.get("url"),
-                      crl_published=crl.get("published", "outside"), aia_url=aia_url)
-        subject = s.get("subject") or n
-        if issuers[n] is None:
+        s = specs[n]
+        common: dict[str, Any] = dict(key=s.key, seed=seed, path_length=s.path_length,
+                                      aia_url=s.aia)
+        if s.crl is not None:
+            common.update(crl_url=s.crl.url, crl_published=s.crl.published)
+        subject = s.subject or n
+        if s.issuer is None:
             authorities[n] = Authority.root(
-                n, subject, not_before=to_time(s.get("not_before"),
+                n, subject, not_before=to_time(s.not_before,
                                                start - dt.timedelta(days=3 * 365)),
-                not_after=to_time(s.get("not_after"), start + dt.timedelta(days=20 * 365)),
+                not_after=to_time(s.not_after, start + dt.timedelta(days=20 * 365)),
                 **common)
         else:
-            parent = authorities[issuers[n]]  # type: ignore[index]
+            parent = authorities[s.issuer]
             authorities[n] = parent.subordinate(
-                n, subject, not_before=to_time(s.get("not_before"),
+                n, subject, not_before=to_time(s.not_before,
                                                start - dt.timedelta(days=2 * 365)),
-                not_after=to_time(s.get("not_after"), min(
+                not_after=to_time(s.not_after, min(
                     start + dt.timedelta(days=10 * 365),
                     parent.certificate.not_valid_after_utc)),
-                eku=s.get("eku"), **common)
+                **common)
     return authorities
 
 
-def _certificate(n: str, s: Mapping, authorities: Mapping[str, Authority],
+def _certificate(n: str, s: CertificateSpec, authorities: Mapping[str, Authority],
                  start: dt.datetime, seed: int | str,
                  base_dir: Path | None) -> list[x509.Certificate]:
     """Certificate ``n``'s chain, leaf first: read from its ``chain_file``, or issued by its
     authority (valid from 30 days before ``start`` for a year)."""
-    if s.get("chain_file"):
+    if s.chain_file:
         from sim.pki.loading import load_chain
 
-        path = Path(s["chain_file"])
+        path = Path(s.chain_file)
         if base_dir is not None and not path.is_absolute():
             path = base_dir / path
         try:
             return load_chain(path)
         except PkiInputError as exc:
             raise PkiInputError(f"pki.certificates.{n}.chain_file: {exc}") from None
-    iss = s.get("issuer")
-    if iss is None:
-        raise PkiInputError(f"pki.certificates.{n}: no issuer (name an authority under "
-                            "pki.authorities, or give chain_file)")
-    if iss not in authorities:
-        raise _unknown("issuer", iss, authorities, f"pki.certificates.{n}.issuer")
-    a = authorities[iss]
-    subject = s.get("subject") or n
-    nb = to_time(s.get("not_before"), start - dt.timedelta(days=30))
-    cert = a.issue(subject, san=s.get("san"), eku=s.get("eku", ["server_auth"]),
-                   key=s.get("key", DEFAULT_KEY), key_name=f"cert:{n}", seed=seed,
-                   not_before=nb, not_after=to_time(s.get("not_after"), nb + LEAF_LIFETIME))
-    if s.get("revoked"):
-        a.revoke(cert, to_time(s.get("revoked_at"), nb))
+    if s.issuer not in authorities:
+        raise _unknown("issuer", str(s.issuer), authorities, f"pki.certificates.{n}.issuer")
+    a = authorities[s.issuer]
+    nb = to_time(s.not_before, start - dt.timedelta(days=30))
+    cert = a.issue(s.subject or n, san=s.san, eku=s.eku, key=s.key, key_name=f"cert:{n}",
+                   seed=seed, not_before=nb, not_after=to_time(s.not_after, nb + LEAF_LIFETIME))
+    if s.revoked:
+        a.revoke(cert, nb)
     return [cert, *a.chain()]

@@ -24,9 +24,11 @@ EKU_OIDS: dict[str, str] = {            # RFC 5280 §4.2.1.12
     "ocsp_signing": "1.3.6.1.5.5.7.3.9",
     "any": "2.5.29.37.0",               # anyExtendedKeyUsage
 }
+DEFAULT_EKU: tuple[EkuName, ...] = ("server_auth",)   # an IP-HTTPS server's certificate
 if tuple(EKU_OIDS) != get_args(EkuName):   # one registry: the schema's choices are the table's
     raise AssertionError("EKU_OIDS and EkuName name different usages")
 
 # "outside": the CRL's web server is reachable from the Internet; "inside": only from the
 # corporate network (a CRL that clients outside cannot fetch)
 CrlPublished = Literal["outside", "inside"]
+DEFAULT_CRL_PUBLISHED: CrlPublished = "outside"

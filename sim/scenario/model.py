@@ -14,9 +14,18 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
+from sim.config import Strict
 from sim.net.internet import reserved_reason
+from sim.pki.spec import (  # noqa: F401  (the PKI owns its schema; re-exported for old imports)
+    AuthoritySpec,
+    CertificateSpec,
+    CrlSpec,
+    Date,
+    KeyAlgorithm,
+    PkiSpec,
+)
 
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -64,10 +73,6 @@ def duration_range(what: str) -> Any:
 DurationRange = Annotated[float | list[float], BeforeValidator(duration_range("latency"))]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 def suggest(name: str, valid: Any) -> str:
     close = difflib.get_close_matches(str(name), [str(v) for v in valid], n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
@@ -112,52 +117,6 @@ class ServerSpec(Strict):
     force_tunnel: bool = False
     iphttps: IpHttpsSpec = Field(default_factory=IpHttpsSpec)
     nls: str = "https://nls.corp.contoso.com/"
-
-
-# -- PKI ---------------------------------------------------------------------------------
-KeyAlgorithm = Literal["rsa2048", "rsa3072", "rsa4096", "p256", "p384"]
-Date = dt.datetime | dt.date
-
-
-class CrlSpec(Strict):
-    url: str
-    published: Literal["outside", "inside"] = "outside"
-
-
-class AuthoritySpec(Strict):
-    issuer: str | None = None
-    subject: str | None = None
-    key: KeyAlgorithm = "rsa2048"
-    not_before: Date | None = None
-    not_after: Date | None = None
-    path_length: int | None = Field(default=None, ge=0)
-    crl: CrlSpec | None = None
-    aia: str | None = None
-
-
-class CertificateSpec(Strict):
-    issuer: str | None = None
-    subject: str | None = None
-    san: list[str] | None = None
-    eku: list[Literal["server_auth", "client_auth"]] = Field(
-        default_factory=lambda: ["server_auth"])
-    key: KeyAlgorithm = "rsa2048"
-    not_before: Date | None = None
-    not_after: Date | None = None
-    revoked: bool = False
-    chain_file: str | None = None
-
-    @model_validator(mode="after")
-    def _source(self) -> CertificateSpec:
-        if self.chain_file is None and self.issuer is None:
-            raise ValueError("give an issuer (an authority under pki.authorities) or a "
-                             "chain_file")
-        return self
-
-
-class PkiSpec(Strict):
-    authorities: dict[str, AuthoritySpec] = Field(default_factory=dict)
-    certificates: dict[str, CertificateSpec] = Field(default_factory=dict)
 
 
 # -- networks ----------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import Literal, get_args, get_origin
 
 from pydantic import BaseModel
 
+from sim.pki import spec as pki_spec
 from sim.scenario import model
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "scenario.md").read_text()
@@ -16,9 +17,9 @@ NAMED = set(re.findall(r"`([^`]+)`", DOC))
 WORDS = {w for span in NAMED for w in re.split(r"[\s.,:=\[\]{}]+", span) if w}
 
 
-def models():
-    return [c for _, c in inspect.getmembers(model, inspect.isclass)
-            if issubclass(c, BaseModel) and c.__module__ == model.__name__
+def models():   # the scenario's own types and those it takes from the devices (pki:)
+    return [c for mod in (model, pki_spec) for _, c in inspect.getmembers(mod, inspect.isclass)
+            if issubclass(c, BaseModel) and c.__module__ == mod.__name__
             and c is not model.Strict]
 
 
