@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from sim.pki.machine import MachineStores
     from sim.pki.result import ChainResult
     from sim.pki.revocation import CrlCache, revocation_enforced
+    from sim.pki.spec import PkiSpec
     from sim.pki.status import TrustStatus
     from sim.pki.store import CertStore, thumbprint
 
@@ -42,6 +43,7 @@ _HOMES = {
     "Authority": "authority", "build_crl": "authority",
     "cache_stats": "chain", "clear_caches": "chain", "verify_chain": "chain",
     "PkiInputError": "errors",
+    "PkiSpec": "spec",
     "Hierarchy": "hierarchy",
     "HResult": "hresult", "policy_error": "hresult",
     "key_stats": "keys", "private_key": "keys",
@@ -63,6 +65,7 @@ __all__ = [
     "Hierarchy",
     "MachineStores",
     "PkiInputError",
+    "PkiSpec",
     "TrustStatus",
     "build_crl",
     "cache_stats",

@@ -100,7 +100,7 @@ class Authority:
         k = private_key(name, key, seed)
         subj = to_name(subject or name)
         nb = to_time(not_before, dt.datetime(2020, 1, 1, tzinfo=UTC))
-        na = to_time(not_after, nb + CA_LIFETIME * 2)
+        na = to_time(not_after, nb) if not_after is not None else nb + CA_LIFETIME * 2
         pub = k.public_key()  # type: ignore[attr-defined]
         ski = x509.SubjectKeyIdentifier.from_public_key(pub)
         b = (x509.CertificateBuilder().subject_name(subj).issuer_name(subj)
@@ -122,7 +122,8 @@ class Authority:
         """An intermediate CA issued by this one (any depth: call it on the result again)."""
         k = private_key(name, key, seed)
         nb = to_time(not_before, self.certificate.not_valid_before_utc)
-        na = to_time(not_after, min(nb + CA_LIFETIME, self.certificate.not_valid_after_utc))
+        na = to_time(not_after, nb) if not_after is not None else min(
+            nb + CA_LIFETIME, self.certificate.not_valid_after_utc)
         cert = self._issue_cert(to_name(subject or name), k.public_key(), nb, na,  # type: ignore[attr-defined]
                                 ca=True, path_length=path_length, eku=eku)
         return Authority(name, cert, k, self, crl_url, crl_published, aia_url)
@@ -174,7 +175,7 @@ class Authority:
             san = [cn] if "." in cn or ":" in cn else []
         k = private_key(key_name or f"leaf:{name.rfc4514_string()}", key, seed)
         nb = to_time(not_before, self.certificate.not_valid_before_utc)
-        na = to_time(not_after, nb + LEAF_LIFETIME)
+        na = to_time(not_after, nb) if not_after is not None else nb + LEAF_LIFETIME
         return self._issue_cert(name, k.public_key(), nb, na, ca=False, san=san,  # type: ignore[attr-defined]
                                 eku=eku, key_usage=key_usage, crl_urls=crl_urls,
                                 aia_urls=aia_urls, extra=extra)

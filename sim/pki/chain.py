@@ -78,6 +78,7 @@ from sim.pki.status import TrustStatus as T
 _EPOCH = dt.datetime(1, 1, 1, tzinfo=dt.UTC)
 _END = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 _ONE_SECOND = dt.timedelta(seconds=1)
+_LAST = dt.datetime.max.replace(microsecond=0, tzinfo=dt.UTC)
 
 
 @dataclass
@@ -240,8 +241,14 @@ def _build(presented: list[x509.Certificate], roots: list[x509.Certificate],
 def _validity_window(pool: Pool, at: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     """The interval around ``at`` in which no pooled certificate becomes valid or expires."""
     bounds = sorted({b for p in pool.records.values()
-                     for b in (p.not_before, p.not_after + _ONE_SECOND)})
+                     for b in (p.not_before, _just_after(p.not_after))})
     i = bisect.bisect_right(bounds, at)
     lo = bounds[i - 1] if i else _EPOCH
     hi = bounds[i] if i < len(bounds) else _END
     return lo, hi
+
+
+def _just_after(t: dt.datetime) -> dt.datetime:
+    """One second after ``t``; the last representable time for 99991231235959Z, which RFC
+    5280 §4.1.2.5 gives certificates with no well-defined expiration."""
+    return t + _ONE_SECOND if t < _LAST else _LAST

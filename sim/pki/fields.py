@@ -13,7 +13,7 @@ from cryptography import x509
 from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 
 from sim.pki.errors import PkiInputError
-from sim.pki.registry import EKU_OIDS
+from sim.pki.registry import EKU_OIDS, utc
 
 UTC = dt.UTC
 EKUS = {name: x509.ObjectIdentifier(oid) for name, oid in EKU_OIDS.items()}
@@ -44,9 +44,7 @@ def to_time(value: Time | None, default: dt.datetime) -> dt.datetime:
             value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             raise PkiInputError(f"'{value}' is not an ISO date or time") from None
-    if isinstance(value, dt.datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    return dt.datetime(value.year, value.month, value.day, tzinfo=UTC)
+    return utc(value)
 
 
 def serial(*parts: object) -> int:

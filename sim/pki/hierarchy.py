@@ -12,7 +12,7 @@ import datetime as dt
 import difflib
 import json
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,8 +22,9 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from sim.pki.authority import Authority
 from sim.pki.errors import PkiInputError
-from sim.pki.fields import LEAF_LIFETIME, UTC, to_time
-from sim.pki.spec import AuthoritySpec, CertificateSpec, PkiSpec
+from sim.pki.fields import CA_LIFETIME, LEAF_LIFETIME, UTC, to_time
+from sim.pki.registry import X509_EARLIEST, X509_LATEST
+from sim.pki.spec import AuthoritySpec, CertificateSpec, Date, PkiSpec
 
 
 def _unknown(kind: str, name: str, known: Iterable[str], where: str) -> PkiInputError:
@@ -181,7 +182,8 @@ def _issuer_order(issuers: Mapping[str, str | None]) -> list[str]:
 def _authorities(specs: Mapping[str, AuthoritySpec], order: list[str], start: dt.datetime,
                  seed: int | str) -> dict[str, Authority]:
     """Every authority, roots first: roots valid from 3 years before ``start`` to 20 after,
-    the others from 2 before to 10 after, within their issuer's."""
+    the others from 2 before to 10 after, within their issuer's (:func:`_period` when a
+    given date leaves the default on the wrong side of it)."""
     authorities: dict[str, Authority] = {}
     for n in order:
         s = specs[n]
@@ -191,20 +193,17 @@ def _authorities(specs: Mapping[str, AuthoritySpec], order: list[str], start: dt
             common.update(crl_url=s.crl.url, crl_published=s.crl.published)
         subject = s.subject or n
         if s.issuer is None:
-            authorities[n] = Authority.root(
-                n, subject, not_before=to_time(s.not_before,
-                                               start - dt.timedelta(days=3 * 365)),
-                not_after=to_time(s.not_after, start + dt.timedelta(days=20 * 365)),
-                **common)
+            nb, na = _period(s.not_before, s.not_after, _shift(start, days=-3 * 365),
+                             lambda _nb: _shift(start, days=20 * 365), CA_LIFETIME)
+            authorities[n] = Authority.root(n, subject, not_before=nb, not_after=na, **common)
         else:
             parent = authorities[s.issuer]
-            authorities[n] = parent.subordinate(
-                n, subject, not_before=to_time(s.not_before,
-                                               start - dt.timedelta(days=2 * 365)),
-                not_after=to_time(s.not_after, min(
-                    start + dt.timedelta(days=10 * 365),
-                    parent.certificate.not_valid_after_utc)),
-                **common)
+            nb, na = _period(s.not_before, s.not_after, _shift(start, days=-2 * 365),
+                             lambda _nb, p=parent: min(_shift(start, days=10 * 365),
+                                                       p.certificate.not_valid_after_utc),
+                             CA_LIFETIME)
+            authorities[n] = parent.subordinate(n, subject, not_before=nb, not_after=na,
+                                                **common)
     return authorities
 
 
@@ -226,9 +225,39 @@ def _certificate(n: str, s: CertificateSpec, authorities: Mapping[str, Authority
     if s.issuer not in authorities:
         raise _unknown("issuer", str(s.issuer), authorities, f"pki.certificates.{n}.issuer")
     a = authorities[s.issuer]
-    nb = to_time(s.not_before, start - dt.timedelta(days=30))
+    nb, na = _period(s.not_before, s.not_after, _shift(start, days=-30),
+                     lambda nb: _shift(nb, LEAF_LIFETIME.days), LEAF_LIFETIME)
     cert = a.issue(s.subject or n, san=s.san, eku=s.eku, key=s.key, key_name=f"cert:{n}",
-                   seed=seed, not_before=nb, not_after=to_time(s.not_after, nb + LEAF_LIFETIME))
+                   seed=seed, not_before=nb, not_after=na)
     if s.revoked:
         a.revoke(cert, nb)
     return [cert, *a.chain()]
+
+
+def _shift(t: dt.datetime, days: int) -> dt.datetime:
+    """``t`` moved by ``days``, kept within the times a certificate can carry."""
+    try:
+        moved = t + dt.timedelta(days=days)
+    except OverflowError:
+        moved = X509_EARLIEST if days < 0 else X509_LATEST
+    return min(max(moved, X509_EARLIEST), X509_LATEST)
+
+
+def _period(not_before: Date | None, not_after: Date | None, default_nb: dt.datetime,
+            default_na: Callable[[dt.datetime], dt.datetime],
+            lifetime: dt.timedelta) -> tuple[dt.datetime, dt.datetime]:
+    """(not_before, not_after) from the dates the spec gives, the defaults for the others.
+
+    A default on the wrong side of a given date is derived from that date instead: a
+    certificate whose ``not_after`` falls before the default start (one that expired long
+    before the scenario) begins ``lifetime`` before it ends, and one whose ``not_before``
+    falls after the default end lasts ``lifetime``. The spec has refused a ``not_after`` at
+    or before the ``not_before`` given with it, and dates a certificate cannot carry.
+    """
+    nb = to_time(not_before, default_nb)
+    na = to_time(not_after, default_na(nb))
+    if na <= nb and not_before is None:
+        nb = _shift(na, -lifetime.days)
+    elif na <= nb:
+        na = _shift(nb, lifetime.days)
+    return nb, na

@@ -1,5 +1,5 @@
-"""The choices a scenario names for the PKI: key algorithms, extended key usages, where a CRL
-is published.
+"""The choices a scenario names for the PKI (key algorithms, extended key usages, where a CRL
+is published) and the times a certificate can carry.
 
 Plain data without ``cryptography``, so that the scenario schema (:mod:`sim.pki.spec`) can
 offer exactly these choices without loading the crypto stack; :mod:`sim.pki.keys` and
@@ -8,6 +8,7 @@ offer exactly these choices without loading the crypto stack; :mod:`sim.pki.keys
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal, get_args
 
 KeyAlgorithm = Literal["rsa2048", "rsa3072", "rsa4096", "p256", "p384"]
@@ -32,3 +33,16 @@ if tuple(EKU_OIDS) != get_args(EkuName):   # one registry: the schema's choices 
 # corporate network (a CRL that clients outside cannot fetch)
 CrlPublished = Literal["outside", "inside"]
 DEFAULT_CRL_PUBLISHED: CrlPublished = "outside"
+
+# The times a certificate can carry: from UTCTime's first year (RFC 5280 §4.1.2.5.1; the
+# cryptography builder refuses anything earlier) to 99991231235959Z, RFC 5280 §4.1.2.5's
+# "no well-defined expiration date".
+X509_EARLIEST = dt.datetime(1950, 1, 1, tzinfo=dt.UTC)
+X509_LATEST = dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.UTC)
+
+
+def utc(value: dt.datetime | dt.date) -> dt.datetime:
+    """A timezone-aware UTC datetime: a date is its midnight UTC, a naive time is UTC."""
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)

@@ -12,19 +12,51 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from sim.config import Strict
 from sim.pki.registry import (
     DEFAULT_CRL_PUBLISHED,
     DEFAULT_EKU,
     DEFAULT_KEY,
+    X509_EARLIEST,
+    X509_LATEST,
     CrlPublished,
     EkuName,
     KeyAlgorithm,
+    utc,
 )
 
 Date = dt.datetime | dt.date
+
+
+def _show(value: Date) -> str:
+    """A date as the file most likely wrote it: ``2026-05-01``, or the whole time."""
+    if isinstance(value, dt.datetime) and value.time() == dt.time() and (
+            value.utcoffset() in (None, dt.timedelta())):
+        return f"{value:%Y-%m-%d}"
+    return value.isoformat()
+
+
+def check_validity(value: Date | None, info: ValidationInfo) -> Date | None:
+    """``not_before`` and ``not_after`` within the times a certificate can carry, and a
+    ``not_after`` after the ``not_before`` given with it (so any dates a file states build a
+    certificate: hierarchy.py derives a missing one from the other)."""
+    if value is None:
+        return value
+    t = utc(value)
+    if info.field_name == "not_before" and not X509_EARLIEST <= t < X509_LATEST:
+        raise ValueError(f"{_show(value)} is outside the times a certificate can carry "
+                         f"({X509_EARLIEST:%Y-%m-%d} to {X509_LATEST:%Y-%m-%d})")
+    if info.field_name == "not_after":
+        if not X509_EARLIEST < t <= X509_LATEST:
+            raise ValueError(f"{_show(value)} is outside the times a certificate can carry "
+                             f"({X509_EARLIEST:%Y-%m-%d} to {X509_LATEST:%Y-%m-%d})")
+        nb = info.data.get("not_before")
+        if nb is not None and t <= utc(nb):
+            raise ValueError(f"{_show(value)} is not after not_before ({_show(nb)}): a "
+                             "certificate's validity ends after it begins")
+    return value
 
 
 class CrlSpec(Strict):
@@ -46,6 +78,8 @@ class AuthoritySpec(Strict):
     crl: CrlSpec | None = None
     aia: str | None = None
 
+    _validity = field_validator("not_before", "not_after")(check_validity)
+
 
 class CertificateSpec(Strict):
     """An end-entity certificate, issued by an authority or read from ``chain_file``."""
@@ -59,6 +93,8 @@ class CertificateSpec(Strict):
     not_after: Date | None = None
     revoked: bool = False
     chain_file: str | None = None
+
+    _validity = field_validator("not_before", "not_after")(check_validity)
 
     @model_validator(mode="after")
     def _source(self) -> CertificateSpec:
