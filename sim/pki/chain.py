@@ -55,7 +55,7 @@ import datetime as dt
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from cryptography import x509
 
@@ -63,40 +63,22 @@ from sim.pki import hresult as hr
 from sim.pki import names as nm
 from sim.pki import revocation as rv
 from sim.pki.errors import PkiInputError
-from sim.pki.parsed import ANY_EKU, SERVER_AUTH, Parsed, parse, signature_valid
+from sim.pki.evaluate import evaluate  # noqa: F401  (also imported from here)
+from sim.pki.parsed import Parsed, parse
+from sim.pki.pool import Pool, Source, crls_of, flatten, pool_of, token
 from sim.pki.result import ChainResult
+from sim.pki.search import (  # noqa: F401  (the limits are also imported from here)
+    MAX_CANDIDATES,
+    MAX_EXPANSIONS,
+    MAX_PATH_CERTS,
+    Search,
+)
 from sim.pki.status import TrustStatus as T
-from sim.pki.store import CertStore
 
-MAX_PATH_CERTS = 16     # assumption: longer chains are reported as partial [UNCONFIRMED]
-MAX_EXPANSIONS = 2000   # search budget per verification (simulator limit)
-MAX_CANDIDATES = 256    # complete paths evaluated per verification (simulator limit)
-
-Source = CertStore | x509.Certificate | Iterable["Source"]
 _EPOCH = dt.datetime(1, 1, 1, tzinfo=dt.UTC)
 _END = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 _ONE_SECOND = dt.timedelta(seconds=1)
-
-
-@dataclass
-class _Pool:
-    """Every certificate the engine may use, indexed by subject, with where it came from."""
-
-    by_subject: dict[bytes, list[Parsed]] = field(default_factory=dict)
-    records: dict[bytes, Parsed] = field(default_factory=dict)
-    source: dict[bytes, str] = field(default_factory=dict)
-    trusted: set[bytes] = field(default_factory=set)
-    disallowed: set[bytes] = field(default_factory=set)
-
-    def add(self, rec: Parsed, source: str) -> None:
-        if rec.der in self.source:
-            if source == "root":
-                self.source[rec.der] = source
-            return
-        self.source[rec.der] = source
-        self.records[rec.der] = rec
-        if not rec.subject_empty:
-            self.by_subject.setdefault(rec.subject, []).append(rec)
+_LAST = dt.datetime.max.replace(microsecond=0, tzinfo=dt.UTC)
 
 
 @dataclass
@@ -124,58 +106,6 @@ def clear_caches() -> None:
 
 def cache_stats() -> dict[str, int]:
     return dict(_STATS, size=len(_CACHE))
-
-
-def _token(src: Source | None) -> tuple:
-    """A cheap hashable token of a store, certificate or iterable (no copying of stores)."""
-    if src is None:
-        return ()
-    if isinstance(src, CertStore):
-        return ("store", *src.token)
-    if isinstance(src, x509.Certificate):
-        return (src,)
-    if isinstance(src, list | tuple) and all(isinstance(c, x509.Certificate) for c in src):
-        return tuple(src)
-    return _flatten(src)[0]
-
-
-def _flatten(src: Source | None) -> tuple[tuple, list[x509.Certificate],
-                                          list[x509.CertificateRevocationList]]:
-    """(hashable token, certificates, CRLs) of a store, a certificate or an iterable of them."""
-    if src is None:
-        return (), [], []
-    if isinstance(src, CertStore):
-        return ("store", *src.token), list(src.certificates), list(src.crls)
-    if isinstance(src, x509.Certificate):
-        return (src,), [src], []
-    if isinstance(src, str | bytes):
-        raise PkiInputError(f"expected certificates or a CertStore, got {type(src).__name__}")
-    tokens: list = []
-    certs: list[x509.Certificate] = []
-    crls: list[x509.CertificateRevocationList] = []
-    try:
-        items = list(src)
-    except TypeError:
-        raise PkiInputError(
-            f"expected certificates or a CertStore, got {type(src).__name__}") from None
-    for item in items:
-        if isinstance(item, x509.CertificateRevocationList):
-            tokens.append(item)
-            crls.append(item)
-            continue
-        t, c, r = _flatten(item)
-        tokens.extend(t)
-        certs.extend(c)
-        crls.extend(r)
-    return tuple(tokens), certs, crls
-
-
-def _crls_of(src: Source | None) -> list[x509.CertificateRevocationList]:
-    if isinstance(src, CertStore):
-        return list(src.crls)
-    if src is None or isinstance(src, x509.Certificate):
-        return []
-    return _flatten(src)[2]
 
 
 def _normal_time(at: dt.datetime | None) -> dt.datetime:
@@ -220,16 +150,16 @@ def verify_chain(presented: list[x509.Certificate],
             raise PkiInputError(f"presented[{i}] is a {type(c).__name__}, not an "
                                 "x509.Certificate")
     when = _normal_time(at)
-    key = (tuple(presented), _token(roots), _token(intermediates), _token(disallowed), host,
+    key = (tuple(presented), token(roots), token(intermediates), token(disallowed), host,
            max_depth, fetch is not None)
     built = _CACHE.get(key) if use_cache else None
     if built is not None and built.lo <= when < built.hi:
         _STATS["hits"] += 1  # (no LRU refresh: hashing the key twice would double the cost)
     else:
         _STATS["misses"] += 1
-        _, rcerts, _ = _flatten(roots)
-        _, icerts, _ = _flatten(intermediates)
-        _, dcerts, _ = _flatten(disallowed)
+        _, rcerts, _ = flatten(roots)
+        _, icerts, _ = flatten(intermediates)
+        _, dcerts, _ = flatten(disallowed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             built, used_fetch = _build(presented, rcerts, icerts, dcerts, host, when, fetch,
@@ -241,7 +171,7 @@ def verify_chain(presented: list[x509.Certificate],
     result = replace(built.base, at=when) if built.base.at != when else built.base
     if check_revocation and not (result.flags & (T.IS_PARTIAL_CHAIN | T.IS_CYCLIC
                                                   | T.IS_UNTRUSTED_ROOT)):
-        local = [*_crls_of(roots), *_crls_of(intermediates), *crls]
+        local = [*crls_of(roots), *crls_of(intermediates), *crls]
         result = _with_revocation(result, built.path, when, fetch,
                                   crl_cache or rv.DEFAULT_CRL_CACHE, local)
     return result
@@ -268,18 +198,9 @@ def _build(presented: list[x509.Certificate], roots: list[x509.Certificate],
            intermediates: list[x509.Certificate], disallowed: list[x509.Certificate],
            host: str | None, at: dt.datetime, fetch: rv.Fetch | None,
            max_depth: int | None) -> tuple[_Built, bool]:
-    pool = _Pool()
-    for c in roots:
-        rec = parse(c)
-        pool.add(rec, "root")
-        pool.trusted.add(rec.der)
-    for i, c in enumerate(presented):
-        pool.add(parse(c), "presented" if i else "leaf")
-    for c in intermediates:
-        pool.add(parse(c), "ca")
-    pool.disallowed = {parse(c).der for c in disallowed}
+    pool = pool_of(presented, roots, intermediates, disallowed)
     leaf = parse(presented[0])
-    search = _Search(pool, at, fetch, max_depth)
+    search = Search(pool, at, fetch, max_depth)
     search.extend([leaf], {leaf.der}, {(leaf.subject, leaf.spki)})
     path, ev = search.best_path, search.best_eval
     assert path is not None and ev is not None
@@ -317,224 +238,17 @@ def _build(presented: list[x509.Certificate], roots: list[x509.Certificate],
     return _Built(base, path, lo, hi), search.used_fetch
 
 
-def _validity_window(pool: _Pool, at: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+def _validity_window(pool: Pool, at: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     """The interval around ``at`` in which no pooled certificate becomes valid or expires."""
     bounds = sorted({b for p in pool.records.values()
-                     for b in (p.not_before, p.not_after + _ONE_SECOND)})
+                     for b in (p.not_before, _just_after(p.not_after))})
     i = bisect.bisect_right(bounds, at)
     lo = bounds[i - 1] if i else _EPOCH
     hi = bounds[i] if i < len(bounds) else _END
     return lo, hi
 
 
-class _Search:
-    """Depth-first enumeration of candidate paths, keeping the best (module docstring)."""
-
-    def __init__(self, pool: _Pool, at: dt.datetime, fetch: rv.Fetch | None,
-                 max_depth: int | None) -> None:
-        self.pool = pool
-        self.at = at
-        self.fetch = fetch
-        self.max_depth = max_depth
-        self.expansions = 0
-        self.candidates = 0
-        self.truncated = False
-        self.done = False
-        self.used_fetch = False
-        self.fetched: set[str] = set()
-        self.best_path: list[Parsed] | None = None
-        self.best_eval: tuple[list[T], T, list[str]] | None = None
-        self.best_quality: tuple | None = None
-        self.perfect_len: int | None = None
-
-    def extend(self, path: list[Parsed], ders: set[bytes],
-               logical: set[tuple[bytes, bytes | None]]) -> None:
-        if self.done or (self.perfect_len is not None and len(path) >= self.perfect_len):
-            return  # branch and bound: nothing here can beat a shorter error-free chain
-        self.expansions += 1
-        top = path[-1]
-        if top.self_signed:
-            self.consider(path, "trusted" if top.der in self.pool.trusted else "root")
-            return
-        too_deep = self.max_depth is not None and (
-            sum(1 for p in path[1:] if not p.self_issued) > self.max_depth)
-        if (len(path) >= MAX_PATH_CERTS or self.expansions > MAX_EXPANSIONS
-                or self.candidates >= MAX_CANDIDATES or too_deep):
-            self.truncated = self.truncated or not too_deep
-            self.consider(path, "partial", too_long=True)
-            return
-        issuers, cyclic = self.issuers(top, ders, logical)
-        if not issuers:
-            self.consider(path, "partial", cyclic=cyclic)
-            return
-        for c in issuers:
-            ders.add(c.der)
-            logical.add((c.subject, c.spki))
-            path.append(c)
-            self.extend(path, ders, logical)
-            path.pop()
-            ders.discard(c.der)
-            logical.discard((c.subject, c.spki))
-            if self.done:
-                return
-
-    def issuers(self, top: Parsed, ders: set[bytes],
-                logical: set[tuple[bytes, bytes | None]]) -> tuple[list[Parsed], bool]:
-        """Candidate issuers of ``top`` not already in the path, best first; and whether some
-        were left out because they are (or are the same CA as) an element already in it."""
-        if top.issuer == b"0\x00":
-            return [], False
-        found = self.pool.by_subject.get(top.issuer, [])
-        if not found and self.fetch is not None and top.aia_urls:
-            self.download(top)
-            found = self.pool.by_subject.get(top.issuer, [])
-        cyclic = False
-        out = []
-        for c in found:
-            if c.der in ders or (c.subject, c.spki) in logical:
-                cyclic = True
-                continue
-            out.append(c)
-        valid = [c for c in out if signature_valid(top, c)]
-        if valid:
-            out = valid
-        at, trusted = self.at, self.pool.trusted
-
-        def rank(c: Parsed) -> tuple:
-            return (c.der in trusted,
-                    top.aki_keyid is not None and top.aki_keyid == c.ski,
-                    c.not_before <= at <= c.not_after,
-                    c.not_before)
-
-        out.sort(key=rank, reverse=True)
-        return out, cyclic
-
-    def download(self, top: Parsed) -> None:
-        """AIA caIssuers: certificates (DER, PEM or PKCS#7) from the URLs ``top`` names."""
-        from sim.pki.loading import certificates_from_bytes
-
-        for url in top.aia_urls:
-            if url in self.fetched:
-                continue
-            self.fetched.add(url)
-            self.used_fetch = True
-            try:
-                data = self.fetch(url) if self.fetch else None
-            except Exception:
-                data = None
-            if not data:
-                continue
-            try:
-                certs = certificates_from_bytes(data, url)
-            except PkiInputError:
-                continue
-            for c in certs:
-                self.pool.add(parse(c), "aia")
-
-    def consider(self, path: list[Parsed], terminal: str, cyclic: bool = False,
-                 too_long: bool = False) -> None:
-        self.candidates += 1
-        ev = evaluate(path, terminal, self.pool, self.at, cyclic=cyclic)
-        if too_long:
-            ev[2].append(f"The path through '{path[-1].label()}' is longer than allowed.")
-        q = _quality(path, ev)
-        if self.best_quality is None or q > self.best_quality:
-            self.best_path, self.best_eval, self.best_quality = list(path), ev, q
-            if terminal == "trusted" and not _combined(ev):
-                self.perfect_len = len(path)
-                self.done = len(path) <= 2
-
-
-def _combined(ev: tuple[list[T], T, list[str]]) -> T:
-    flags = ev[1]
-    for f in ev[0]:
-        flags |= f
-    return flags
-
-
-def _quality(path: list[Parsed], ev: tuple[list[T], T, list[str]]) -> tuple:
-    f = _combined(ev)
-    return (
-        not f & (T.IS_NOT_SIGNATURE_VALID | T.HAS_WEAK_SIGNATURE),
-        not f & (T.IS_PARTIAL_CHAIN | T.IS_CYCLIC),
-        not f & (T.IS_UNTRUSTED_ROOT | T.IS_EXPLICIT_DISTRUST),
-        not f & T.IS_NOT_TIME_VALID,
-        not f & T.INVALID_BASIC_CONSTRAINTS,
-        -bin(int(f)).count("1"),
-        -len(path),
-        tuple(p.not_before for p in path[1:]),
-    )
-
-
-def evaluate(path: list[Parsed], terminal: str, pool: _Pool, at: dt.datetime,
-             cyclic: bool = False) -> tuple[list[T], T, list[str]]:
-    """Trust-status bits of each element and of the chain, for one candidate path.
-
-    ``terminal`` says how the path ends: "trusted" (a self-signed certificate in the Root
-    store), "root" (a self-signed certificate not in Root) or "partial" (no issuer found).
-    """
-    n = len(path)
-    el = [T.NO_ERROR] * n
-    chain = T.NO_ERROR
-    notes: list[str] = []
-    if terminal == "partial":
-        chain |= T.IS_PARTIAL_CHAIN
-        if cyclic:
-            chain |= T.IS_CYCLIC
-    elif terminal == "root":
-        el[-1] |= T.IS_UNTRUSTED_ROOT
-    for i, p in enumerate(path):
-        f = T.NO_ERROR
-        if p.der in pool.disallowed:
-            f |= T.IS_EXPLICIT_DISTRUST
-        if not p.not_before <= at <= p.not_after:
-            f |= T.IS_NOT_TIME_VALID
-        if p.problems:
-            f |= T.INVALID_EXTENSION
-        if p.unsupported_critical:
-            f |= T.INVALID_EXTENSION | T.HAS_NOT_SUPPORTED_CRITICAL_EXT
-        if p.key_problem:
-            f |= T.HAS_WEAK_SIGNATURE
-        if i + 1 < n:
-            if not signature_valid(p, path[i + 1]):
-                f |= T.IS_NOT_SIGNATURE_VALID
-            elif p.weak_hash:
-                f |= T.HAS_WEAK_SIGNATURE
-        elif terminal != "partial" and p.self_issued and not signature_valid(p, p):
-            f |= T.IS_NOT_SIGNATURE_VALID
-        if p.eku is not None and ANY_EKU not in p.eku and SERVER_AUTH not in p.eku:
-            f |= T.IS_NOT_VALID_FOR_USAGE
-        el[i] |= f
-    # Basic constraints and key usage of the CA positions.
-    anchored = terminal != "partial"
-    for i in range(1, n):
-        p = path[i]
-        implicit = (i == n - 1 and anchored) or (
-            p.version < 3 and pool.source.get(p.der) in ("root", "ca"))
-        ca = p.bc_ca if p.bc_present else implicit
-        if not ca:
-            el[i] |= T.INVALID_BASIC_CONSTRAINTS
-        if p.bc_present and p.bc_path_length is not None:
-            below = sum(1 for j in range(1, i) if not path[j].self_issued)
-            if below > p.bc_path_length:
-                el[i] |= T.INVALID_BASIC_CONSTRAINTS
-        if ca and p.ku is not None and not p.ku.key_cert_sign:
-            el[i] |= T.IS_NOT_VALID_FOR_USAGE
-    leaf = path[0]
-    if leaf.ku is not None and leaf.ku.key_cert_sign != leaf.is_ca:
-        el[0] |= T.IS_NOT_VALID_FOR_USAGE
-    if leaf.name_constraints is not None and not leaf.is_ca:
-        el[0] |= T.INVALID_NAME_CONSTRAINTS
-    # Name constraints: each CA's subtrees against every later certificate (RFC 5280 §6.1).
-    for i in range(n - 1, 0, -1):
-        nc = path[i].name_constraints
-        if nc is None:
-            continue
-        if not nm.constraints_valid(nc):
-            el[i] |= T.INVALID_NAME_CONSTRAINTS
-            continue
-        for j in range(i - 1, -1, -1):
-            if j and path[j].self_issued:
-                continue
-            el[i] |= nm.check_constraints(nc, path[j])
-    return el, chain, notes
+def _just_after(t: dt.datetime) -> dt.datetime:
+    """One second after ``t``; the last representable time for 99991231235959Z, which RFC
+    5280 §4.1.2.5 gives certificates with no well-defined expiration."""
+    return t + _ONE_SECOND if t < _LAST else _LAST

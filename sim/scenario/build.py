@@ -64,7 +64,7 @@ class Simulation:
         self.topo = Topology(self.kernel)
         self.clients: list[SimClient] = []
         self._nls_roots: CertStore | None = None
-        self.pki = Hierarchy.from_spec(scenario.pki.document(), self.start, seed=self.seed,
+        self.pki = Hierarchy.from_spec(scenario.pki, self.start, seed=self.seed,
                                        base_dir=scenario.base_dir)
         self.network_specs = scenario.all_networks
         self._build_public_services()

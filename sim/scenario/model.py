@@ -23,6 +23,7 @@ from sim.net.natsettings import NatSettings
 from sim.net.portal import PortalConfig
 from sim.net.proxy import ProxyConfig
 from sim.net.topology import UplinkConfig
+from sim.pki.spec import PkiSpec
 from sim.scenario.events import ACTIONS
 from sim.scenario.references import RefError, check_references
 
@@ -82,56 +83,6 @@ class ServerSpec(Strict):
     def facing(self) -> list[IPv4Address]:
         """The addresses that face the Internet: behind an edge NAT, the NAT's (the first)."""
         return self.ipv4[:1] if self.behind_nat else self.ipv4
-
-
-# -- PKI ---------------------------------------------------------------------------------
-KeyAlgorithm = Literal["rsa2048", "rsa3072", "rsa4096", "p256", "p384"]
-Date = dt.datetime | dt.date
-
-
-class CrlSpec(Strict):
-    url: str
-    published: Literal["outside", "inside"] = "outside"
-
-
-class AuthoritySpec(Strict):
-    issuer: str | None = None
-    subject: str | None = None
-    key: KeyAlgorithm = "rsa2048"
-    not_before: Date | None = None
-    not_after: Date | None = None
-    path_length: int | None = Field(default=None, ge=0)
-    crl: CrlSpec | None = None
-    aia: str | None = None
-
-
-class CertificateSpec(Strict):
-    issuer: str | None = None
-    subject: str | None = None
-    san: list[str] | None = None
-    eku: list[Literal["server_auth", "client_auth"]] = Field(
-        default_factory=lambda: ["server_auth"])
-    key: KeyAlgorithm = "rsa2048"
-    not_before: Date | None = None
-    not_after: Date | None = None
-    revoked: bool = False
-    chain_file: str | None = None
-
-    @model_validator(mode="after")
-    def _source(self) -> CertificateSpec:
-        if self.chain_file is None and self.issuer is None:
-            raise ValueError("give an issuer (an authority under pki.authorities) or a "
-                             "chain_file")
-        return self
-
-
-class PkiSpec(Strict):
-    authorities: dict[str, AuthoritySpec] = Field(default_factory=dict)
-    certificates: dict[str, CertificateSpec] = Field(default_factory=dict)
-
-    def document(self) -> dict:
-        """What ``Hierarchy.from_spec`` reads today (until pki owns this type)."""
-        return self.model_dump(mode="python", exclude_none=True)
 
 
 # -- networks ----------------------------------------------------------------------------

@@ -11,7 +11,8 @@ from sim.directaccess.profiles import PROFILES
 from sim.net import firewall, portal, proxy
 from sim.net.nat import PORT_ALLOCATIONS, PRESETS, Behaviour
 from sim.net.natsettings import BehaviourName, PortAllocation, Preset
-from sim.pki.authority import EKUS, KEY_ALGORITHMS
+from sim.pki.registry import EKU_OIDS, KEY_ALGORITHMS
+from sim.pki.spec import AuthoritySpec, CertificateSpec
 from sim.scenario import events, model
 
 
@@ -33,9 +34,7 @@ def choices(model_type, field):
     (model.Profile, set(PROFILES)),
     (model.Action, set(events.ACTIONS)),
     (model.Method, set(METHOD_ORDER) - {"native"}),
-    (model.KeyAlgorithm, set(KEY_ALGORITHMS)),
-], ids=["presets", "behaviours", "port-allocations", "profiles", "actions", "methods",
-        "key-algorithms"])
+], ids=["presets", "behaviours", "port-allocations", "profiles", "actions", "methods"])
 def test_a_schema_literal_is_its_registry(literal, registry):
     assert set(get_args(literal)) == registry
 
@@ -45,7 +44,9 @@ def test_device_modes_are_the_devices_own():
     assert choices(proxy.ProxyConfig, "auth") == {"none", *proxy.AUTH_SCHEMES}
     assert choices(firewall.FirewallConfig, "default") <= set(firewall.ACTIONS)
     assert choices(firewall.FirewallConfig, "inbound_default") <= set(firewall.ACTIONS)
-    assert choices(model.CertificateSpec, "eku") <= set(EKUS)
+    assert choices(CertificateSpec, "eku") == set(EKU_OIDS)
+    assert choices(CertificateSpec, "key") == choices(AuthoritySpec, "key") == \
+        set(KEY_ALGORITHMS)
 
 
 def test_event_keys_come_from_the_action_registry():
