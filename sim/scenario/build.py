@@ -439,9 +439,7 @@ class Simulation:
             self._guest_arrives(net, network, name, host)
             host.dns_servers = [self.dns_for[network]]
             prof = windows_profile(spec.get("profile", "windows10")).with_overrides(
-                crl_enforced=spec.get("strong_crl_required"))
-            if spec.get("profile", "windows10") == "windows7":
-                prof = prof.with_overrides(crl_enforced=True)
+                strong_crl_required=spec.get("strong_crl_required"))
             stores = self._stores(spec)
             client = SimClient(name, network, host, None, stores,  # type: ignore[arg-type]
                                float(spec.get("start_at", 0)), net.name)
