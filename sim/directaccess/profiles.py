@@ -17,7 +17,11 @@ class ClientProfile:
     teredo: str = "client"            # GPO "Set Teredo State" default: Client (F1.9)
     sixtofour: bool = True            # old ADMX: on with a public IPv4 address (F1.32)
     iphttps: str = "default"          # used when no other method works (F1.7)
-    crl_enforced: bool = False        # Windows 8+: only with StrongCRLRequired (F5.14)
+    # The CRL check on the IP-HTTPS certificate (F5.14, KB2980672): Windows 7 always checks and
+    # cannot be told not to; Windows 8 and later check only with StrongCRLRequired
+    # (Set-NetIPHttpsConfiguration, default False; that it turns the check on is inferred).
+    crl_always_checked: bool = False
+    strong_crl_required: bool = False
     tcp_initial_rto: float = 3.0      # KB2786464 (Win7); Win10+ UNCONFIRMED (F2.18)
     tcp_syn_retries: int = 2
     treats_100_64_as_public: bool = True   # F4.8, UNCONFIRMED: suggested default True
@@ -32,12 +36,17 @@ class ClientProfile:
     iphttps_wait_after_teredo: float = 10.0   # F1.6 / F2.14: at least 10 s
     teredo_requalify_after_fail: float | None = None  # F2.4: none until network change
 
+    @property
+    def crl_enforced(self) -> bool:
+        """Whether the client fetches and checks the CRLs of the IP-HTTPS chain."""
+        return self.crl_always_checked or self.strong_crl_required
+
     def with_overrides(self, **changes) -> ClientProfile:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
 PROFILES: dict[str, ClientProfile] = {
-    "windows7": ClientProfile("windows7", crl_enforced=True),   # CRL always checked (KB2980672)
+    "windows7": ClientProfile("windows7", crl_always_checked=True),   # KB2980672
     "windows8.1": ClientProfile("windows8.1"),
     "windows10": ClientProfile("windows10"),                     # before 1803
     # 1803 and later: Teredo disabled by default (KB4510763), newer ADMX: 6to4 off (F1.32).

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sim.net.internet import PRIVATE_V4, SHARED_V4
 from sim.transition.sixtofour import SIXTOFOUR_PREFIX, SixToFourTunnel
-from sim.transition.teredo import TeredoServer
+from sim.transition.teredo_server import TeredoServer
 
 if TYPE_CHECKING:
     from sim.net.host import Host

@@ -72,10 +72,8 @@ def apportion(mix: dict[str, float], count: int) -> list[str]:
 
 def client_profile(spec: ClientSpec) -> ClientProfile:
     """The Windows profile with the client's own Group Policy settings."""
-    prof = windows_profile(spec.profile).with_overrides(crl_enforced=spec.strong_crl_required)
-    if spec.profile == "windows7":
-        prof = prof.with_overrides(crl_enforced=True)
-    return prof
+    return windows_profile(spec.profile).with_overrides(
+        strong_crl_required=spec.strong_crl_required)
 
 
 class Stores:

@@ -1,5 +1,6 @@
-"""Teredo (RFC 4380, as Windows runs it): addresses, the server on two consecutive public IPv4
-addresses, and the client's qualification and refresh.
+"""Teredo (RFC 4380, as Windows runs it): the client's qualification and refresh. Addresses and
+headers are in :mod:`sim.transition.teredo_wire`, the server on two consecutive public IPv4
+addresses in :mod:`sim.transition.teredo_server`; both are importable from here too.
 
 Qualification (RFC 4380 §5.2.1, F3.1–F3.6): router solicitations with the cone bit set go to the
 server's primary address; the server answers a cone solicitation from its *secondary* address
@@ -13,199 +14,48 @@ here comes from what the NATs and firewalls on the path let through.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from ipaddress import IPv4Address, IPv6Address
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from simpy import Interrupt
 
-from sim.net.icmpv6 import ALL_ROUTERS, RS_SIZE, RouterAdvertisement, RouterSolicitation
-from sim.net.internet import PRIVATE_V4, SPECIAL_V4
+from sim.net.icmpv6 import RouterAdvertisement
 from sim.net.kernel import call_later
-from sim.net.packet import ICMPV6, IPV6_HEADER, Packet
+from sim.net.packet import Packet
 from sim.transition.snapshot import Snapshot, text_or_empty
+from sim.transition.teredo_server import TeredoServer
+from sim.transition.teredo_wire import (
+    _RS_CONE,
+    _RS_NO_CONE,
+    AUTH_HEADER_SIZE,
+    CONE_FLAG,
+    LINK_LOCAL_CONE,
+    LINK_LOCAL_NO_CONE,
+    NOT_GLOBAL_V4,
+    ORIGIN_SIZE,
+    REFRESH_INTERVAL,
+    RS_TIMEOUT,
+    RS_TRIES,
+    TEREDO_MTU,
+    TEREDO_PORT,
+    TEREDO_PREFIX,
+    TeredoAddressInfo,
+    TeredoHeaders,
+    is_global_ipv4,
+    parse_teredo_address,
+    server_link_local,
+    teredo_address,
+)
 from sim.transition.tunnel import TunnelInterface
 
 if TYPE_CHECKING:
     from sim.net.host import Host, UdpSocket
 
-TEREDO_PORT = 3544                      # RFC 4380 §2.8 / IANA
-TEREDO_PREFIX = IPv6Network("2001::/32")
-CONE_FLAG = 0x8000                      # RFC 4380 §4: the C bit of the flags field
-TEREDO_MTU = 1280                       # RFC 4380 §5.1
-RS_TIMEOUT = 4.0                        # RFC 4380 §5.2.1 (T, from RFC 2461)
-RS_TRIES = 3                            # RFC 4380 §5.2.1 (N); Miredo sends 3 in total (F2.3)
-REFRESH_INTERVAL = 30.0                 # RFC 4380 §5.2.5; Windows "Client Refresh Interval"
-AUTH_HEADER_SIZE = 13                   # indicator type, id-len, auth-len, 8-byte nonce, conf.
-ORIGIN_SIZE = 8                         # RFC 4380 §5.1.1
-# Link-local RS sources, as in the reference capture (Miredo): cone bit in the flags position.
-LINK_LOCAL_CONE = IPv6Address("fe80::8000:ffff:ffff:ffff")
-LINK_LOCAL_NO_CONE = IPv6Address("fe80::ffff:ffff:ffff")
-# RFC 4380 §5.2.4 / §5.3.1: sources a server must not answer (F3.9).
-NOT_GLOBAL_V4 = [*PRIVATE_V4, *SPECIAL_V4, IPv4Network("192.88.99.0/24")]
-
-
-def is_global_ipv4(addr: IPv4Address) -> bool:
-    """RFC 4380's notion of a global IPv4 address (it predates RFC 6598, so 100.64.0.0/10
-    counts as global, like Miredo's v4global.c; F4.8)."""
-    return not any(addr in net for net in NOT_GLOBAL_V4)
-
-
-def teredo_address(server: IPv4Address, mapped: IPv4Address, port: int, cone: bool,
-                   random_bits: int = 0) -> IPv6Address:
-    """2001:0:SSSS:SSSS:FLAGS:~port:~addr (RFC 4380 §4). ``random_bits`` fill the 12 "A" bits
-    of Windows' flags layout C R A A A A U G A A A A A A A A (RFC 5991, F3.19)."""
-    flags = CONE_FLAG if cone else 0
-    flags |= ((random_bits >> 8) & 0xF) << 10 | (random_bits & 0xFF)
-    value = (0x20010000 << 96) | (int(server) << 64) | (flags << 48) \
-        | ((port ^ 0xFFFF) << 32) | (int(mapped) ^ 0xFFFFFFFF)
-    return IPv6Address(value)
-
-
-@dataclass(frozen=True)
-class TeredoAddressInfo:
-    server: IPv4Address
-    flags: int
-    port: int
-    mapped: IPv4Address
-
-    @property
-    def cone(self) -> bool:
-        return bool(self.flags & CONE_FLAG)
-
-
-def parse_teredo_address(addr: IPv6Address) -> TeredoAddressInfo | None:
-    """Undo the obfuscation of a Teredo address (None when ``addr`` is not one)."""
-    if addr not in TEREDO_PREFIX:
-        return None
-    value = int(addr)
-    return TeredoAddressInfo(
-        server=IPv4Address((value >> 64) & 0xFFFFFFFF),
-        flags=(value >> 48) & 0xFFFF,
-        port=((value >> 32) & 0xFFFF) ^ 0xFFFF,
-        mapped=IPv4Address((value & 0xFFFFFFFF) ^ 0xFFFFFFFF),
-    )
-
-
-class TeredoHeaders:
-    """What precedes the IPv6 packet in a Teredo datagram (RFC 4380 §5.1.1): the
-    authentication indicator (with the nonce an RA must echo) and the origin indication."""
-
-    __slots__ = ("nonce", "origin")
-
-    def __init__(self, nonce: bytes | None = None,
-                 origin: tuple[IPv4Address, int] | None = None) -> None:
-        self.nonce = nonce
-        self.origin = origin
-
-    @property
-    def size(self) -> int:
-        return (AUTH_HEADER_SIZE if self.nonce is not None else 0) + \
-            (ORIGIN_SIZE if self.origin is not None else 0)
-
-
-def server_link_local(server: IPv4Address) -> IPv6Address:
-    """The link-local address a Teredo server sends its RAs from (RFC 4861 §4.2: an RA's
-    source is the router's link-local address), formed as Miredo forms it and as the reference
-    capture shows (fe80::8000:f227:34ff:8efe for 203.0.113.1): the interface identifier of a
-    Teredo address (RFC 4380 §4) with the cone flag, the Teredo port and the server's primary
-    IPv4 address, the last two obfuscated."""
-    return IPv6Address((0xFE80 << 112) | (CONE_FLAG << 48) | ((TEREDO_PORT ^ 0xFFFF) << 32)
-                       | (int(server) ^ 0xFFFFFFFF))
-
-
-# Every RS of a kind is the same IPv6 packet (link-local source with or without the cone bit,
-# all-routers destination): one shared, immutable instance each.
-_RS_CONE = Packet(LINK_LOCAL_CONE, ALL_ROUTERS, ICMPV6, size=IPV6_HEADER + RS_SIZE,
-                  payload=RouterSolicitation())
-_RS_NO_CONE = Packet(LINK_LOCAL_NO_CONE, ALL_ROUTERS, ICMPV6, size=IPV6_HEADER + RS_SIZE,
-                     payload=RouterSolicitation())
-
-
-class TeredoServer:
-    """Teredo server and relay on two consecutive public addresses of one host (F1.33, F3.8).
-
-    IPv6 packets from qualified clients are decapsulated into the host; IPv6 packets the host
-    routes to 2001::/32 are encapsulated towards the mapped address and port embedded in the
-    destination Teredo address, from the primary address.
-    """
-
-    def __init__(self, host: Host, primary: IPv4Address, secondary: IPv4Address) -> None:
-        self.host = host
-        self.kernel = host.kernel
-        self.primary = primary
-        self.secondary = secondary
-        self.prefix = IPv6Network(((0x20010000 << 96) | (int(primary) << 64), 64))
-        self.socket: UdpSocket = host.udp_open(TEREDO_PORT, on_packet=self._on_packet)
-        self.relay = host.add_interface(None, name="teredo-relay", iface_class=TunnelInterface,
-                                        encapsulate=self._relay_out)
-        host.routes.add(TEREDO_PREFIX, self.relay)
-        self.up = True
-        self.solicitations = 0
-        # The RA is the same for every client of this server but for its destination, the
-        # RS's link-local source: one shared, immutable packet for each of the two.
-        ra = RouterAdvertisement(self.prefix, TEREDO_MTU)
-        source = server_link_local(primary)   # from either address: Miredo does the same
-        self._ra_to_cone, self._ra_to_no_cone = (
-            Packet(source, dst, ICMPV6, size=IPV6_HEADER + ra.size, payload=ra)
-            for dst in (LINK_LOCAL_CONE, LINK_LOCAL_NO_CONE))
-        self._global: dict[int, bool] = {}   # is_global_ipv4 by the address's integer
-        self._parsed: dict[int, TeredoAddressInfo | None] = {}   # by the address's integer
-
-    def _teredo_info(self, addr: IPv6Address) -> TeredoAddressInfo | None:
-        """``parse_teredo_address``, remembered: a client's address is parsed on every packet
-        it relays."""
-        try:
-            return self._parsed[addr._ip]
-        except KeyError:
-            info = self._parsed[addr._ip] = parse_teredo_address(addr)
-            return info
-
-    def _on_packet(self, pkt: Packet) -> None:
-        if not self.up:
-            return
-        src = pkt.src
-        known = self._global.get(src._ip)
-        if known is None:
-            known = self._global[src._ip] = is_global_ipv4(src)
-        if not known:
-            self.kernel.drop(self.host.name, pkt,
-                             f"Teredo server: source {pkt.src} is not global (RFC 4380 §5.3.1)")
-            return
-        inner = pkt.inner
-        if inner is None:
-            return
-        if isinstance(inner.payload, RouterSolicitation):
-            self._answer_rs(pkt, inner)
-            return
-        info = self._teredo_info(inner.src)
-        if info is None or info.mapped != pkt.src or info.port != pkt.sport:
-            self.kernel.drop(self.host.name, pkt,
-                             "Teredo: inner source does not match the UDP source (RFC 4380 "
-                             "§5.3.1)")
-            return
-        self.relay.receive_inner(inner)
-
-    def _answer_rs(self, pkt: Packet, rs: Packet) -> None:
-        self.solicitations += 1
-        cone = rs.src == LINK_LOCAL_CONE
-        # RFC 4380 §5.3.2: a cone RS is answered from the *other* address.
-        if cone:
-            src = self.secondary if pkt.dst == self.primary else self.primary
-        else:
-            src = pkt.dst
-        nonce = pkt.payload.nonce if isinstance(pkt.payload, TeredoHeaders) else None
-        headers = TeredoHeaders(nonce, (pkt.src, pkt.sport))
-        self.socket.sendto(pkt.src, pkt.sport, payload=headers, payload_size=headers.size,
-                           src=src, inner=self._ra_to_cone if cone else self._ra_to_no_cone)
-        if self.kernel.trace.on:
-            self.kernel.log(self.host.name, "teredo-ra", to=f"{pkt.src}:{pkt.sport}",
-                            source=str(src), cone=cone)
-
-    def _relay_out(self, inner: Packet) -> None:
-        info = self._teredo_info(inner.dst)
-        if info is None:
-            return
-        self.socket.sendto(info.mapped, info.port, src=self.primary, inner=inner)
+__all__ = ["AUTH_HEADER_SIZE", "CONE_FLAG", "LINK_LOCAL_CONE", "LINK_LOCAL_NO_CONE",
+           "NOT_GLOBAL_V4", "ORIGIN_SIZE", "REFRESH_INTERVAL", "RS_TIMEOUT", "RS_TRIES",
+           "TEREDO_MTU", "TEREDO_PORT", "TEREDO_PREFIX", "TeredoAddressInfo", "TeredoClient",
+           "TeredoConfig", "TeredoHeaders", "TeredoServer", "TeredoSnapshot", "TeredoStatus",
+           "is_global_ipv4", "parse_teredo_address", "server_link_local", "teredo_address"]
 
 
 @dataclass

@@ -1,0 +1,131 @@
+"""Teredo and IP-HTTPS, which qualify in parallel (F1.6), and how their interfaces'
+changes become the client's attempts and method."""
+
+from __future__ import annotations
+
+from sim.directaccess.state import Attempt
+from sim.transition.teredo import TeredoClient, TeredoConfig
+
+# Force tunnelling sends everything through the tunnel, and only IP-HTTPS carries it (F1.5).
+FORCE_TUNNEL = "force tunnelling uses IP-HTTPS only"
+
+
+class TunnelMethods:
+    """A part of :class:`~sim.directaccess.client.DirectAccessClient`."""
+
+    # -- Teredo and IP-HTTPS -----------------------------------------------------------
+    def teredo_eligible(self) -> str | None:
+        """None if Teredo may run, else why not."""
+        if self.policy.force_tunnel:
+            return FORCE_TUNNEL
+        if self.teredo_type == "disabled":
+            return "Teredo is disabled on this client"
+        if self.policy.teredo_server is None:
+            return "the DirectAccess server offers no Teredo server (it needs two consecutive " \
+                   "public IPv4 addresses)"
+        if self.teredo_type == "client" and self.managed:
+            return "client is in a managed network"
+        return None
+
+    def teredo_and_iphttps(self):
+        why_not = self.teredo_eligible()
+        teredo_done = self.env.event()
+        if why_not is None:
+            self.spawn(self.run_teredo(self.begin("teredo"), teredo_done))
+        else:
+            self.skip("teredo", why_not)
+            teredo_done.succeed(False)
+        if self.iphttps_setting == "disabled" or "iphttps" not in self.policy.methods \
+                or self.iphttps_factory is None:
+            self.skip("iphttps", "IP-HTTPS is disabled" if self.iphttps_setting == "disabled"
+                      else "the DirectAccess server offers no IP-HTTPS")
+            yield teredo_done
+            if not teredo_done.value:
+                self.use(None)
+            return
+        teredo_ok = yield teredo_done
+        if teredo_ok and self.iphttps_setting != "enabled":
+            # F1.6: IP-HTTPS waits at least 10 s, then stays offline if corporate
+            # connectivity works over Teredo.
+            yield self.env.timeout(self.profile.iphttps_wait_after_teredo)
+            while self.state.method == "teredo":
+                self._teredo_lost = self.env.event()
+                yield self._teredo_lost
+        yield from self.run_iphttps()
+
+    def run_teredo(self, attempt: Attempt, done):
+        """Qualify Teredo, then check that the intranet answers through it."""
+        config = TeredoConfig(requalify_after_fail=self.profile.teredo_requalify_after_fail,
+                              refresh_interval=self.teredo_refresh)
+        self.teredo = TeredoClient(self.host, self.policy.teredo_server,
+                                   self.policy.teredo_secondary, config, self.teredo_type,
+                                   on_change=self._teredo_changed)
+        settled = self.teredo.settled
+        self.teredo.start()
+        qualified = yield settled
+        status = self.teredo.status
+        if not qualified:
+            self.end(attempt, "failed", status.error or "Teredo went offline")
+            done.succeed(False)
+            return
+        for _ in range(self.profile.tunnel_probe_tries):
+            rtt = yield from self.host.ping(self.policy.intranet, via=self.teredo.interface,
+                                            timeout=self.profile.tunnel_probe_timeout)
+            if rtt is not None:
+                self.host.routes.add(self.policy.intranet, self.teredo.interface)
+                self.end(attempt, "connected", f"Teredo qualified behind a {status.nat} NAT "
+                         f"as {status.address}")
+                self.use("teredo")
+                done.succeed(True)
+                return
+        self.end(attempt, "failed", "Teredo qualified but the intranet does not answer over it")
+        done.succeed(False)
+
+    _teredo_lost = None
+
+    _stopping = False
+
+    def _teredo_changed(self, status) -> None:
+        if self._stopping:
+            return
+        if status.state != "qualified" and self.state.method == "teredo":
+            self.note("teredo: tunnel lost: ", status.error or f"the client is {status.state}")
+            self.host.routes.remove(self.policy.intranet)
+            self.use(None)
+            lost = self._teredo_lost
+            if lost is not None and not lost.triggered:
+                lost.succeed()
+
+    def run_iphttps(self):
+        if self.iphttps is None:
+            self.iphttps = self.iphttps_factory(self)
+        self.iphttps.on_change = self._iphttps_changed
+        self._iphttps_attempt = self.begin("iphttps")
+        yield from self.iphttps.run()
+
+    _iphttps_attempt: Attempt | None = None
+
+    def _iphttps_changed(self, status) -> None:
+        """Each IP-HTTPS connect attempt becomes an attempt of the result; the interface
+        carries DirectAccess traffic while it is up."""
+        if self._stopping:
+            return
+        attempt = self._iphttps_attempt
+        if status.state == "LinkUp":
+            self.host.routes.remove(self.policy.intranet)
+            self.host.routes.add(self.policy.intranet, self.iphttps.interface)
+            if attempt is not None and attempt.end_s is None:
+                self.end(attempt, "connected", f"IP-HTTPS tunnel up as {status.address}")
+            self.use("iphttps")
+        elif status.state == "LinkDown":
+            if attempt is not None and attempt.end_s is None:
+                self.end(attempt, "failed", status.reason, f"0x{status.last_error:x}")
+            else:
+                self.state.last_error = f"0x{status.last_error:x}"
+                self.note("iphttps: tunnel lost (", self.state.last_error, "): ",
+                          status.reason or status.interface_status)
+            if self.state.method == "iphttps":
+                self.host.routes.remove(self.policy.intranet)
+                self.use(None)
+        elif status.state == "Enabled" and (attempt is None or attempt.end_s is not None):
+            self._iphttps_attempt = self.begin("iphttps")
