@@ -20,10 +20,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sim.net.fastpath import addr_key
 from sim.net.host import Host
 from sim.net.http import HttpRequest, HttpResponse
 from sim.net.packet import TCP, UDP, Packet
 from sim.net.tcp import TcpConnection, tcp_stack
+from sim.net.tls import Certificate, TlsServerSession
 
 if TYPE_CHECKING:
     from sim.net.kernel import Kernel
@@ -77,8 +79,6 @@ class CaptivePortal:
         stack = tcp_stack(self.web)
         stack.listen(80, self._serve_http)
         if self.https == "intercept":
-            from sim.net.tls import Certificate, TlsServerSession
-
             message = Certificate(self.certificate or [])
             rng = self.kernel.rng(f"portal:{self.name}:tls")
 
@@ -92,7 +92,7 @@ class CaptivePortal:
         """A guest accepted the terms: from now on its traffic passes (``address``: its
         device's inside address), or everyone's (no address: the whole site)."""
         if address is not None:
-            self.guests.add(address._ip)
+            self.guests.add(addr_key(address))
             self.kernel.log(self.name, "portal-login", guest=str(address))
         elif not self.logged_in:
             self.logged_in = True
@@ -105,7 +105,7 @@ class CaptivePortal:
 
     # -- the stage -----------------------------------------------------------------------
     def outbound(self, pkt: Packet) -> Packet | None:
-        if self.logged_in or pkt.src._ip in self.guests:
+        if self.logged_in or pkt.skey in self.guests:
             return pkt
         proto = pkt.proto
         if proto == UDP and pkt.dport == 53:
@@ -121,7 +121,7 @@ class CaptivePortal:
         return None
 
     def inbound(self, pkt: Packet) -> Packet | None:
-        if self.logged_in or pkt.dst._ip in self.guests or (pkt.proto == UDP and
+        if self.logged_in or pkt.dkey in self.guests or (pkt.proto == UDP and
                                                             pkt.sport == 53):
             return pkt
         self.kernel.drop(self.name, pkt, "captive portal: not logged in yet")
