@@ -38,7 +38,6 @@ from sim.net.packet import (
     UDP,
     IcmpError,
     Packet,
-    addr_key,
     icmp_error,
 )
 
@@ -225,9 +224,9 @@ class Firewall:
 
     def outbound(self, pkt: Packet) -> Packet | None:
         proto = pkt.proto
-        key = (proto, pkt.src._ip, pkt.sport, pkt.dst._ip, pkt.dport)
+        key = (proto, pkt.skey, pkt.sport, pkt.dkey, pkt.dport)
         state = self._state
-        now = self._env._now  # Environment.now without the property call
+        now = self._env.now
         flow = state.get(key)
         if flow is not None and flow[0] > now:
             flow[0] = now + flow[1]
@@ -252,8 +251,8 @@ class Firewall:
 
     def inbound(self, pkt: Packet) -> Packet | None:
         proto = pkt.proto
-        key = (proto, pkt.dst._ip, pkt.dport, pkt.src._ip, pkt.sport)
-        now = self._env._now
+        key = (proto, pkt.dkey, pkt.dport, pkt.skey, pkt.sport)
+        now = self._env.now
         flow = self._state.get(key)
         if flow is not None and flow[0] > now:
             flow[0] = now + flow[1]
@@ -261,7 +260,7 @@ class Firewall:
         if pkt.proto in (ICMP, ICMPV6) and self._related(pkt, now):
             return pkt
         gateway = self.gateway
-        if gateway is not None and addr_key(pkt.src) in gateway._external_keys:
+        if gateway is not None and pkt.skey in gateway._external_keys:
             return pkt  # hairpinned: sent from inside, already checked outbound
         rule = self._match(pkt.proto, pkt.dport, False)
         action = rule.action if rule is not None else self.inbound_default
@@ -283,7 +282,7 @@ class Firewall:
             q = pkt.inner
             if q is None:
                 return False
-            flow = self._state.get((q.proto, q.src._ip, q.sport, q.dst._ip, q.dport))
+            flow = self._state.get((q.proto, q.skey, q.sport, q.dkey, q.dport))
             return flow is not None and flow[0] > now
         return False
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any
 
-from sim.net.kernel import call_later
+from sim.net.fastpath import call_later
 from sim.net.node import Interface, Node
 from sim.net.packet import ICMP, ICMPV6, IPV4_HEADER, IPV6_HEADER, UDP, UDP_HEADER, Packet
 
@@ -90,7 +91,8 @@ class UdpSocket:
         source = src if src is not None else self.host.source_for(dst)
         # udp(), inline (one packet per send on the hot path): the size counts the IP and
         # UDP headers, the payload and the inner packet
-        size = (IPV4_HEADER if dst._version == 4 else IPV6_HEADER) + UDP_HEADER + payload_size
+        size = (IPV4_HEADER if isinstance(dst, IPv4Address) else IPV6_HEADER) + UDP_HEADER \
+            + payload_size
         if inner is not None:
             size += inner.size
         pkt = Packet(source, dst, UDP, self.port, dport, size, payload, inner)
@@ -114,6 +116,8 @@ class UdpSocket:
 class Host(Node):
     """A computer: it answers for its own addresses and hands packets to protocol handlers."""
 
+    icmp_listener: Callable[[Packet], None] | None = None   # ICMP other than echo, if set
+
     def __init__(self, kernel: Kernel, name: str) -> None:
         super().__init__(kernel, name)
         self.udp_ports: dict[int, UdpSocket] = {}
@@ -130,8 +134,7 @@ class Host(Node):
         if not self.up:
             self.kernel.drop(self.name, pkt, f"{self.name} is down")
             return
-        dst = pkt.dst
-        if (dst._ip if dst._version == 4 else ~dst._ip) not in self.local_keys:
+        if pkt.dkey not in self.local_keys:
             self.kernel.drop(self.name, pkt, f"{self.name} does not forward packets")
             return
         handler = self.handlers.get(pkt.proto)
@@ -145,9 +148,9 @@ class Host(Node):
         family."""
         hop = self.routes.lookup(dst)
         if hop is not None:
-            version = dst._version
+            v4 = isinstance(dst, IPv4Address)
             for addr in hop[0].addresses:
-                if addr._version == version:
+                if isinstance(addr, IPv4Address) is v4:
                     return addr
         raise LookupError(f"{self.name}: no address to reach {dst}")
 
@@ -193,11 +196,9 @@ class Host(Node):
             waiting = self._pings.pop((msg.ident, msg.seq), None)
             if waiting is not None:
                 start, done = waiting
-                done(self.kernel.env._now - start)
+                done(self.kernel.env.now - start)
         elif self.icmp_listener is not None:
             self.icmp_listener(pkt)
-
-    icmp_listener: Callable[[Packet], None] | None = None
 
     def echo(self, dst: Address, timeout: float, done: Callable[[float | None], Any],
              via: Interface | None = None, src: Address | None = None, size: int = 64) -> None:
@@ -208,12 +209,12 @@ class Host(Node):
         self._ping_seq += 1
         key = (self._ping_seq, 1)
         if src is None:
-            src = next((a for a in via.addresses if a._version == dst._version), None) \
+            src = next((a for a in via.addresses if a.version == dst.version), None) \
                 if via is not None else self.source_for(dst)
-        pkt = Packet(src, dst, ICMP if dst._version == 4 else ICMPV6, size=size,
+        pkt = Packet(src, dst, ICMP if isinstance(dst, IPv4Address) else ICMPV6, size=size,
                      payload=EchoMessage("echo-request", *key))
         pings = self._pings
-        pings[key] = (env._now, done)
+        pings[key] = (env.now, done)
         if via is not None:
             via.send(pkt, dst)
         else:

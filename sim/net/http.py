@@ -14,6 +14,7 @@ from collections.abc import Callable, Generator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from sim.net.dns import resolve as dns_resolve
 from sim.net.errors import WSAECONNRESET, WSAETIMEDOUT, SocketError
 from sim.net.tcp import tcp_stack
 
@@ -161,7 +162,7 @@ def http_get(host: Host, url: str, resolve: Callable | None = None,
     if parts.scheme != "http" or not parts.hostname:
         raise ValueError(f"http_get: {url!r} is not an http:// URL")
     if resolve is None:
-        from sim.net.dns import resolve
+        resolve = dns_resolve
     connect = connect or _default_connect
     if proxy is None:
         addrs = yield from resolve(host, parts.hostname)

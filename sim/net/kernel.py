@@ -18,6 +18,11 @@ import simpy
 from simpy.core import NORMAL, URGENT, EmptySchedule, Infinity, StopSimulation
 from simpy.events import Event
 
+from sim.net.fastpath import NEAR, LightEvent, call_later, direct_clock
+
+__all__ = ["NEAR", "Environment", "Kernel", "LightEvent", "Stream", "Trace", "TraceRecord",
+           "call_later", "derive_seed", "long_lived_build"]
+
 
 @dataclass(frozen=True, slots=True)
 class TraceRecord:
@@ -45,33 +50,6 @@ class Trace:
 
     def of_kind(self, *kinds: str) -> list[TraceRecord]:
         return [r for r in self.records if r.kind in kinds]
-
-
-class LightEvent:
-    """The least that SimPy's ``Environment.step`` reads from an event (``callbacks``, ``_ok``,
-    ``_value``): a timer made by :func:`call_later`, or a packet in flight (``sim.net.link``)."""
-
-    __slots__ = ("_value", "callbacks")
-    _ok = True
-
-
-_new_event = object.__new__
-
-# Events due sooner than this go on the near heap, later ones on the far heap (Environment).
-NEAR = 1.0
-
-
-def call_later(env: Environment, delay: float, fn: Any, value: Any = None) -> LightEvent:
-    """Call ``fn(timer)`` after ``delay``: what ``env.timeout(delay, value).callbacks.append(fn)``
-    does — same time, priority and event-id order, so runs stay identical — without
-    ``Timeout``'s generic constructor and ``Environment.schedule``. Protocol timers (NAT
-    bindings, Teredo refreshes, TCP retransmissions, pings) set millions of them."""
-    timer = _new_event(LightEvent)
-    timer.callbacks = [fn]
-    timer._value = value
-    heappush(env._queue if delay < NEAR else env._later,
-             (env._now + delay, NORMAL, next(env._eid), timer))
-    return timer
 
 
 class Stream:
@@ -125,6 +103,7 @@ def derive_seed(seed: int, name: str) -> int:
     return int.from_bytes(digest[:8], "big")
 
 
+@direct_clock
 class Environment(simpy.Environment):
     """SimPy's environment with two heaps, and ``step`` as a loop rather than a call per
     event.
@@ -136,7 +115,11 @@ class Environment(simpy.Environment):
     the smaller of the two heads, so events still run in SimPy's order (time, priority,
     event id) and runs stay identical. ``_process`` does what ``Environment.step`` does, in
     the same order: pop, swap the callbacks out, call them, re-schedule the rest on
-    ``StopSimulation``, crash on a failed event nobody defused."""
+    ``StopSimulation``, crash on a failed event nobody defused.
+
+    ``now`` is a slot (``sim.net.fastpath.direct_clock``): reading it costs no call."""
+
+    __slots__ = ("_now",)
 
     def __init__(self, initial_time: float = 0) -> None:
         super().__init__(initial_time)

@@ -9,24 +9,22 @@ interface's ``_hop_arrivals``.
 
 Fast path: a link without loss, jitter or bandwidth limit, and up, needs no decision per
 packet but the receiving end. The link then gives each end a *wire* ``(env, latency,
-receiver, segment)``: on a cable ``receiver`` is the other end, on a segment ``segment`` maps
-each next-hop address (by ``addr_key``) to its end. An end's own last mile (``access_delay``,
-a carrier subscriber's) is in its wire's latency, and a segment's sender adds the receiving
-end's. ``Interface.send`` and ``Node.send`` put the hop straight on SimPy's queue, as
-``Timeout`` would (same time, priority and event id, so runs stay identical), without
-``Timeout``'s generic constructor, ``Environment.schedule`` and a callback list per packet.
+receiver, segment, queue, ids)``: on a cable ``receiver`` is the other end, on a segment
+``segment`` maps each next-hop address (by ``addr_key``) to its end; ``queue`` and ``ids``
+are the environment's near heap and event ids (``sim.net.fastpath.hop_queue``). An end's
+own last mile (``access_delay``, a carrier subscriber's) is in its wire's latency, and a
+segment's sender adds the receiving end's. ``Interface.send`` and ``Node.send`` put the
+hop straight on SimPy's queue (``sim.net.fastpath.schedule_hop``), as ``Timeout`` would (same
+time, priority and event id, so runs stay identical), without ``Timeout``'s generic
+constructor, ``Environment.schedule`` and a callback list per packet.
 Any change of those settings or of the ends recomputes the wires.
 """
 
 from __future__ import annotations
 
-from heapq import heappush
 from typing import TYPE_CHECKING, Any, Protocol
 
-from simpy.core import NORMAL
-
-from sim.net.kernel import LightEvent
-from sim.net.packet import addr_key
+from sim.net.fastpath import LightEvent, addr_key, hop_queue, schedule_hop
 
 if TYPE_CHECKING:
     from sim.net.kernel import Kernel
@@ -53,23 +51,6 @@ class End(Protocol):
 # event whose value is the packet. (``step`` swaps an event's ``callbacks`` out for ``None``
 # and never mutates the list, so every hop to an interface shares its one-element list.)
 Hop = LightEvent
-
-_new_hop = object.__new__
-
-
-def schedule_hop(env, delay: float, receiver: End, pkt: Packet) -> None:
-    """Schedule ``pkt`` to reach ``receiver`` after ``delay``: what
-    ``Timeout(env, delay, pkt).callbacks.append(...)`` does, at a fraction of the cost.
-    ``Node.send`` inlines the common case (a packet not yet in flight): the call would
-    cost 2 % of a fleet's instructions."""
-    if pkt.callbacks is None:
-        pkt.callbacks = receiver._arrivals
-        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), pkt))
-    else:
-        hop = _new_hop(Hop)
-        hop.callbacks = receiver._hop_arrivals
-        hop._value = pkt
-        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), hop))
 
 
 def _setting(name: str, doc: str) -> property:
@@ -156,15 +137,17 @@ class Link:
         ends = self.ends
         simple = self._up and not (self._loss or self._jitter or self._bandwidth)
         env = self.kernel.env
+        queue, ids = hop_queue(env)
         for i, end in enumerate(ends):
             if not (simple and end.takes_wire()):
                 end._wire = None
             elif len(ends) == 2:
                 other = ends[1 - i]
                 end._wire = (env, self._latency + end.access_delay + other.access_delay,
-                             other, None)
+                             other, None, queue, ids)
             else:
-                end._wire = (env, self._latency + end.access_delay, None, self.by_key)
+                end._wire = (env, self._latency + end.access_delay, None, self.by_key, queue,
+                             ids)
 
     def transmit(self, pkt: Packet, sender: End, next_hop: Address) -> None:
         """Carry ``pkt`` from ``sender`` to the end that owns ``next_hop``."""

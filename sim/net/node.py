@@ -7,10 +7,7 @@ from heapq import heappush
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_interface, ip_network
 from typing import TYPE_CHECKING, Any
 
-from simpy.core import NORMAL
-
-from sim.net.link import schedule_hop
-from sim.net.packet import addr_key
+from sim.net.fastpath import HOP_PRIORITY, addr_key, schedule_hop
 
 if TYPE_CHECKING:
     from sim.net.kernel import Kernel
@@ -25,7 +22,8 @@ class Interface:
     what crossed it (``(time, direction, packet)``) for pcap export.
 
     ``_wire`` is set by the link when a packet needs no decision on it (see ``sim.net.link``):
-    ``send`` then schedules the hop itself instead of calling ``Link.transmit``."""
+    ``send`` then schedules the hop itself (``sim.net.fastpath.schedule_hop``) instead of
+    calling ``Link.transmit``."""
 
     __slots__ = ("_arrivals", "_hop_arrivals", "_wire", "access_delay", "addresses", "capture",
                  "link", "name", "networks", "node", "tx_free_at")
@@ -52,25 +50,25 @@ class Interface:
         return type(self).send is Interface.send
 
     def _deliver_hop(self, hop: Any) -> None:
-        self.deliver(hop._value)
+        self.deliver(hop._value)   # a Hop wrapper carries the packet as its value
 
     def deliver(self, pkt: Packet) -> None:
         """Link callback: the packet arrived on this interface."""
         if self.capture is not None:
-            self.capture.append((self.node.kernel.env._now, "in", pkt))
+            self.capture.append((self.node.kernel.env.now, "in", pkt))
         self.node.receive(pkt, self)
 
     def send(self, pkt: Packet, next_hop: Address) -> None:
         if self.capture is not None:
-            self.capture.append((self.node.kernel.env._now, "out", pkt))
+            self.capture.append((self.node.kernel.env.now, "out", pkt))
         wire = self._wire
         if wire is None:
             self.link.transmit(pkt, self, next_hop)
             return
         # Link.transmit's fast path: no decision but the receiving end
-        env, delay, end, segment = wire
+        env, delay, end, segment, _, _ = wire
         if segment is not None:
-            end = segment.get(next_hop._ip if next_hop._version == 4 else ~next_hop._ip)
+            end = segment.get(pkt.dkey if next_hop is pkt.dst else addr_key(next_hop))
             if end is None:
                 self.link.transmit(pkt, self, next_hop)   # which reports the drop
                 return
@@ -89,13 +87,17 @@ class Interface:
 
 
 class RoutingTable:
-    """Longest-prefix match over (prefix, interface, gateway), cached per destination."""
+    """Longest-prefix match over (prefix, interface, gateway), cached per destination.
 
-    __slots__ = ("_cache", "_routes")
+    ``cache`` maps a destination's ``addr_key`` (a packet's ``dkey``) to its hop,
+    ``(interface, gateway, the next hop's key or None for the destination's)``: ``Node.send``
+    reads it directly, and only a miss calls ``lookup``."""
+
+    __slots__ = ("_routes", "cache")
 
     def __init__(self) -> None:
         self._routes: list[tuple[Network, Interface, Address | None]] = []
-        self._cache: dict[int, tuple[Interface, Address | None] | None] = {}   # by addr_key
+        self.cache: dict[int, tuple[Interface, Address | None, int | None] | None] = {}
 
     def add(self, prefix: Any, iface: Interface, via: Any = None) -> None:
         net = prefix if isinstance(prefix, IPv4Network | IPv6Network) else ip_network(
@@ -103,31 +105,32 @@ class RoutingTable:
         gw = ip_address(via) if isinstance(via, str) else via
         self._routes.append((net, iface, gw))
         self._routes.sort(key=lambda r: r[0].prefixlen, reverse=True)
-        self._cache.clear()
+        self.cache.clear()
 
     def remove(self, prefix: Any) -> None:
         net = prefix if isinstance(prefix, IPv4Network | IPv6Network) else ip_network(
             prefix, strict=False)
         self._routes = [r for r in self._routes if r[0] != net]
-        self._cache.clear()
+        self.cache.clear()
 
     def remove_interface(self, iface: Interface) -> None:
         self._routes = [r for r in self._routes if r[1] is not iface]
-        self._cache.clear()
+        self.cache.clear()
 
-    def lookup(self, dst: Address) -> tuple[Interface, Address | None] | None:
-        key = dst._ip if dst._version == 4 else ~dst._ip
+    def lookup(self, dst: Address) -> tuple[Interface, Address | None, int | None] | None:
+        """``(interface, gateway, the gateway's addr_key)`` for ``dst``, or None."""
+        key = addr_key(dst)
         try:
-            return self._cache[key]
+            return self.cache[key]
         except KeyError:
             pass
         found = None
         version = dst.version
         for net, iface, gw in self._routes:
             if net.version == version and dst in net:
-                found = (iface, gw)
+                found = (iface, gw, None if gw is None else addr_key(gw))
                 break
-        self._cache[key] = found
+        self.cache[key] = found
         return found
 
     def __iter__(self):
@@ -192,33 +195,31 @@ class Node(ABC):
     def send(self, pkt: Packet) -> bool:
         """Route and transmit; a packet with no route is dropped.
 
-        Hot path: the routing cache is read inline, and when the interface has a wire (a
+        Hot path: the routing cache is read first, and when the interface has a wire (a
         plain ``Interface`` on a cable with nothing to decide per packet) and no capture,
         the hop is scheduled here, which is what ``Interface.send`` would do."""
-        dst = pkt.dst
-        try:  # RoutingTable.lookup's cache, inline
-            hop = self.routes._cache[dst._ip if dst._version == 4 else ~dst._ip]
+        try:
+            hop = self.routes.cache[pkt.dkey]
         except KeyError:
-            hop = self.routes.lookup(dst)
+            hop = self.routes.lookup(pkt.dst)
         if hop is None:
-            self.kernel.drop(self.name, pkt, self.no_route_reason(dst))
+            self.kernel.drop(self.name, pkt, self.no_route_reason(pkt.dst))
             return False
-        iface, gw = hop
+        iface, gw, gw_key = hop
         wire = iface._wire
         if wire is None or iface.capture is not None:
-            iface.send(pkt, gw if gw is not None else dst)
+            iface.send(pkt, gw if gw is not None else pkt.dst)
             return True
-        env, delay, end, segment = wire
+        env, delay, end, segment, queue, ids = wire
         if segment is not None:   # a LAN: the end that owns the next hop
-            nh = gw if gw is not None else dst
-            end = segment.get(nh._ip if nh._version == 4 else ~nh._ip)
+            end = segment.get(gw_key if gw is not None else pkt.dkey)
             if end is None:
-                iface.link.transmit(pkt, iface, nh)   # which reports the drop
-                return True
+                iface.link.transmit(pkt, iface, gw if gw is not None else pkt.dst)
+                return True       # (transmit reports the drop)
             delay += end.access_delay
-        if pkt.callbacks is None:   # schedule_hop's common case, inline
+        if pkt.callbacks is None:   # schedule_hop's common case, with the wire's hop queue
             pkt.callbacks = end._arrivals
-            heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), pkt))
+            heappush(queue, (env.now + delay, HOP_PRIORITY, next(ids), pkt))
         else:                       # the same packet already in flight: rare
             schedule_hop(env, delay, end, pkt)
         return True

@@ -11,6 +11,10 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
+from sim.net.fastpath import KeyedPacket, addr_key
+
+__all__ = ["addr_key"]   # re-exported: its home is sim.net.fastpath
+
 ICMP = 1
 TCP = 6
 UDP = 17
@@ -30,63 +34,19 @@ FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
 Address = IPv4Address | IPv6Address
 
 
-def addr_key(addr: Address) -> int:
-    """A cheap dictionary key for an address: its integer (the ``_ip`` slot), which hashes in
-    C where an ``IPv4Address`` hashes by calling ``hex()`` and an ``IPv6Address`` by hashing a
-    tuple, both in Python. IPv6 integers are complemented (negative), so the two families never
-    collide. Hot paths inline the expression."""
-    return addr._ip if addr._version == 4 else ~addr._ip
-
-
-class Packet:
+class Packet(KeyedPacket):
     """One IP packet: addresses, protocol, ports, TCP fields, size in bytes, payload, inner.
 
-    A packet crossing a link is its own SimPy event (``sim.net.link``): ``callbacks`` holds
-    the receiving interface's arrival list while it is in flight and is ``None`` otherwise,
-    and ``_ok`` is what ``Environment.step`` checks after the callbacks."""
+    Its fields, its addresses' keys (``skey``, ``dkey``) and what makes it its own SimPy
+    event while it crosses a link are set by ``sim.net.fastpath.KeyedPacket``."""
 
-    __slots__ = (
-        "ack", "callbacks", "dport", "dst", "flags", "inner", "payload", "proto", "seq", "size",
-        "sport", "src", "ttl",
-    )
-    _ok = True
-
-    def __init__(
-        self,
-        src: Address,
-        dst: Address,
-        proto: int,
-        sport: int = 0,
-        dport: int = 0,
-        size: int = 0,
-        payload: Any = None,
-        inner: Packet | None = None,
-        flags: int = 0,
-        seq: int = 0,
-        ack: int = 0,
-        ttl: int = 64,
-    ) -> None:
-        self.src = src
-        self.dst = dst
-        self.proto = proto
-        self.sport = sport
-        self.dport = dport
-        self.size = size
-        self.payload = payload
-        self.inner = inner
-        self.flags = flags
-        self.seq = seq
-        self.ack = ack
-        self.ttl = ttl
-        self.callbacks = None
+    __slots__ = ()
 
     def replace(self, **changes: Any) -> Packet:
         """A copy with some fields changed (a NAT's rewrite)."""
-        new = Packet.__new__(Packet)
-        for name in Packet.__slots__:
-            setattr(new, name, changes[name] if name in changes else getattr(self, name))
-        new.callbacks = None   # the copy is not in flight
-        return new
+        fields = {name: changes[name] if name in changes else getattr(self, name)
+                  for name in _FIELDS}
+        return Packet(**fields)   # new keys, and not in flight
 
     @property
     def version(self) -> int:
@@ -108,6 +68,10 @@ class Packet:
         elif self.payload is not None:
             text += f" {type(self.payload).__name__}"
         return text + ">"
+
+
+_FIELDS = ("src", "dst", "proto", "sport", "dport", "size", "payload", "inner", "flags", "seq",
+           "ack", "ttl")
 
 
 def tcp_flags_text(flags: int) -> str:

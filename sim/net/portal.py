@@ -23,10 +23,12 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BeforeValidator, model_validator
 
 from sim.config import Strict, duration_range
+from sim.net.fastpath import addr_key
 from sim.net.host import Host
 from sim.net.http import HttpRequest, HttpResponse
 from sim.net.packet import TCP, UDP, Packet
 from sim.net.tcp import TcpConnection, tcp_stack
+from sim.net.tls import Certificate, TlsServerSession
 
 if TYPE_CHECKING:
     from sim.net.kernel import Kernel
@@ -101,8 +103,6 @@ class CaptivePortal:
         stack = tcp_stack(self.web)
         stack.listen(80, self._serve_http)
         if self.https == "intercept":
-            from sim.net.tls import Certificate, TlsServerSession
-
             message = Certificate(self.certificate or [])
             rng = self.kernel.rng(f"portal:{self.name}:tls")
 
@@ -116,7 +116,7 @@ class CaptivePortal:
         """A guest accepted the terms: from now on its traffic passes (``address``: its
         device's inside address), or everyone's (no address: the whole site)."""
         if address is not None:
-            self.guests.add(address._ip)
+            self.guests.add(addr_key(address))
             self.kernel.log(self.name, "portal-login", guest=str(address))
         elif not self.logged_in:
             self.logged_in = True
@@ -129,7 +129,7 @@ class CaptivePortal:
 
     # -- the stage -----------------------------------------------------------------------
     def outbound(self, pkt: Packet) -> Packet | None:
-        if self.logged_in or pkt.src._ip in self.guests:
+        if self.logged_in or pkt.skey in self.guests:
             return pkt
         proto = pkt.proto
         if proto == UDP and pkt.dport == 53:
@@ -145,7 +145,7 @@ class CaptivePortal:
         return None
 
     def inbound(self, pkt: Packet) -> Packet | None:
-        if self.logged_in or pkt.dst._ip in self.guests or (pkt.proto == UDP and
+        if self.logged_in or pkt.dkey in self.guests or (pkt.proto == UDP and
                                                             pkt.sport == 53):
             return pkt
         self.kernel.drop(self.name, pkt, "captive portal: not logged in yet")

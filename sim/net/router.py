@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from sim.net.fastpath import addr_key
 from sim.net.node import Interface, Node
-from sim.net.packet import addr_key
 
 if TYPE_CHECKING:
     from sim.net.packet import Address, Packet
@@ -29,8 +29,7 @@ class Router(Node):
     """Forwards by longest-prefix match; packets for its own addresses go to ``local``."""
 
     def receive(self, pkt: Packet, iface: Interface) -> None:
-        dst = pkt.dst
-        if (dst._ip if dst._version == 4 else ~dst._ip) in self.local_keys:
+        if pkt.dkey in self.local_keys:
             self.local_delivery(pkt, iface)
         else:
             self.send(pkt)
@@ -85,14 +84,13 @@ class Gateway(Router):
                 pkt = stage.inbound(pkt)
                 if pkt is None:
                     return
-            dst = pkt.dst
-            if (dst._ip if dst._version == 4 else ~dst._ip) in self.local_keys:
+            if pkt.dkey in self.local_keys:
                 self.local_delivery(pkt, iface)
             else:
                 self.send(pkt)
             return
         dst = pkt.dst
-        if (dst._ip if dst._version == 4 else ~dst._ip) in self.local_keys \
+        if pkt.dkey in self.local_keys \
                 and dst not in self.outside.addresses:
             self.local_delivery(pkt, iface)
             return
@@ -105,8 +103,7 @@ class Gateway(Router):
             pkt = stage.outbound(pkt)
             if pkt is None:
                 return
-        dst = pkt.dst
-        if (dst._ip if dst._version == 4 else ~dst._ip) in self._external_keys:
+        if pkt.dkey in self._external_keys:
             # Sent by an inside host to one of our own public addresses (RFC 4787 §6).
             if not self.hairpinning:
                 self.kernel.drop(self.name, pkt, "hairpinning not supported")
@@ -120,8 +117,7 @@ class Gateway(Router):
             pkt = stage.inbound(pkt)
             if pkt is None:
                 return
-        dst = pkt.dst
-        if (dst._ip if dst._version == 4 else ~dst._ip) in self.local_keys:
+        if pkt.dkey in self.local_keys:
             self.local_delivery(pkt, self.outside)
         else:
             self.send(pkt)
