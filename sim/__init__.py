@@ -10,6 +10,13 @@ A fleet bigger than its ``shard_size`` comes back as a :class:`sim.fleet.shards.
 ``run(workers=N)`` runs the shards side by side and returns the same ``RunResult``; its
 ``simulation(client)`` is the live shard of one laptop.
 
+To read what happened, prepare the run and read its view (``sim.scenario.view``)::
+
+    from sim import prepare
+    run = prepare("scenarios/kb2980667-untrusted-root.yaml")
+    run.run()
+    laptop = run.view().client("laptop")   # its timeline, what netsh shows, its addresses
+
 A sweep (``dasim sweep``) from a notebook::
 
     from sim import sweep
@@ -27,8 +34,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sim.fleet.shards import Fleet
     from sim.scenario.build import Simulation
+    from sim.scenario.view import PreparedRun
 
-__all__ = ["simulate", "sweep"]
+__all__ = ["prepare", "simulate", "sweep"]
 
 
 def simulate(scenario: str | Path | Any, seed: int | None = None,
@@ -43,6 +51,16 @@ def simulate(scenario: str | Path | Any, seed: int | None = None,
         scenario = load_scenario(scenario, overrides)
     fleet = Fleet(scenario, seed=seed)
     return fleet.simulation(trace=trace) if fleet.shards == 1 else fleet
+
+
+def prepare(scenario: str | Path | Any, client: str | None = None, *, trace: bool = False,
+            seed: int | None = None, overrides: dict[str, Any] | None = None) -> PreparedRun:
+    """The run of a scenario file (or a loaded Scenario, or a Fleet) that carries ``client``
+    (for a fleet in shards, that laptop's shard), ready to capture and run; its ``view()`` is
+    what the report reads. ``trace``: keep the trace (for stories)."""
+    from sim.scenario.view import prepare as prepare_run
+
+    return prepare_run(scenario, client, trace=trace, seed=seed, overrides=overrides)
 
 
 def sweep(scenario: str | Path, sets: dict[str, list[Any]], replications: int = 1,

@@ -17,16 +17,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor
+from concurrent.futures import BrokenExecutor, Executor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sim.directaccess.client import METHOD_ORDER
 from sim.fleet.pool import local_pool, outcome, stop_now
+from sim.scenario.build import Simulation
+from sim.scenario.view import PreparedRun, prepared
 
 if TYPE_CHECKING:
     from sim.directaccess.result import RunResult
-    from sim.scenario.build import Simulation
 
 # the connected-share figure samples the run this many times
 SERIES_POINTS = 400
@@ -53,43 +54,40 @@ def series_step(duration: float) -> float:
     return max(duration / SERIES_POINTS, 1.0)
 
 
-def _sample_connected(sim: Simulation, out: list) -> None:
+def _sample_connected(run: PreparedRun, out: list) -> None:
     """Count, at each step, the laptops on a DirectAccess tunnel (in all, and by method) and
     those inside the corporate network without one (in the office: they reach it, and need
     no tunnel)."""
-    env = sim.kernel.env
-    step = series_step(sim.duration)
+    laptops = run.client_views()
 
-    def sample():
-        while True:
-            on = dict.fromkeys(METHOD_ORDER, 0)
-            inside = 0
-            for c in sim.clients:
-                state = c.da.state
-                if state.method is not None:
-                    on[state.method] += 1
-                elif state.location == "inside":
-                    inside += 1
-            out.append((env.now, sum(on.values()), inside, tuple(on.values())))
-            yield env.timeout(step)
+    def sample(now: float) -> None:
+        on = dict.fromkeys(METHOD_ORDER, 0)
+        inside = 0
+        for c in laptops:
+            method = c.method
+            if method is not None:
+                on[method] += 1
+            elif c.location == "inside":
+                inside += 1
+        out.append((now, sum(on.values()), inside, tuple(on.values())))
 
-    env.process(sample())
+    run.every(series_step(run.duration), sample)
 
 
 def run_shard(scenario: Any, seed: int | None, shard: int, series: bool = False) -> ShardRun:
     """Build and run one shard (in whichever process calls it)."""
-    from sim.scenario.build import Simulation
 
     return run_simulation(Simulation(scenario, seed=seed, shard=shard), series)
 
 
-def run_simulation(sim: Simulation, series: bool = False) -> ShardRun:
+def run_simulation(sim: Simulation | PreparedRun, series: bool = False) -> ShardRun:
     """Run an already built shard (one the caller may have prepared, e.g. for a capture)."""
+    run = prepared(sim)
     counts: list | None = [] if series else None
     if counts is not None:
-        _sample_connected(sim, counts)
-    result = sim.run()
-    return ShardRun(sim.shard, result, next(sim.kernel.env._eid), counts)
+        _sample_connected(run, counts)
+    result = run.run()
+    return ShardRun(run.shard, result, run.events(), counts)
 
 
 class Fleet:
@@ -115,13 +113,12 @@ class Fleet:
                    shard: int | None = None) -> Simulation:
         """The shard of ``client`` (or shard number ``shard``) as a live simulation, for what
         needs one: a capture, a netsh view, a client's story."""
-        from sim.scenario.build import Simulation
-
         return Simulation(self.scenario, seed=self.seed, trace=trace,
                           shard=self.shard_of(client) if shard is None else shard)
 
     def runs(self, executor: Executor | None = None, workers: int | None = None,
-             series: bool = False, local: Simulation | None = None) -> Iterator[ShardRun]:
+             series: bool = False, local: Simulation | PreparedRun | None = None,
+             ) -> Iterator[ShardRun]:
         """Each shard's run, in shard order: in this process for one shard or one worker,
         else on ``executor`` (a local process pool of ``workers`` if none is given).
         ``local``: one shard already built here (with a capture attached, say), run in this
@@ -151,7 +148,6 @@ class Fleet:
                 own.shutdown(cancel_futures=True)
 
     def _collect(self, future: Any, shard: int) -> ShardRun:
-        from concurrent.futures import BrokenExecutor
 
         try:
             return outcome(future)
@@ -163,7 +159,7 @@ class Fleet:
 
     def run(self, executor: Executor | None = None, workers: int | None = None,
             series: bool = False, progress: Callable[[int], Any] | None = None,
-            local: Simulation | None = None) -> RunResult:
+            local: Simulation | PreparedRun | None = None) -> RunResult:
         """The whole fleet's result, identical for any executor and number of workers.
         ``series`` also gathers the shares of clients on a tunnel and inside over time
         (``self.series``: ``(t, on a tunnel, inside, on each method of METHOD_ORDER)``);

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sim.scenario.view import ClientView, host_addresses
+
 # Remedies by error code, with their sources (domain facts §6, §7).
 REMEDIES: dict[str, str] = {
     "0x800b0109": (
@@ -92,7 +94,8 @@ SIXTOFOUR_REMEDY = (
 
 
 def _client_addresses(host: Any) -> set:
-    return {a for iface in host.interfaces for a in iface.addresses}
+    """The addresses of a client: a :class:`ClientView`'s, or those of its host."""
+    return set(host.addresses if isinstance(host, ClientView) else host_addresses(host))
 
 
 def portal_logins(trace: list, host: Any, site: str) -> list[tuple[float, str]]:
@@ -159,8 +162,10 @@ def narrate(client_result: dict[str, Any], events: list[tuple[float, str]],
             trace: list | None = None, host: Any = None, site: str | None = None,
             corporate: bool = False) -> str:
     """The client's timeline: its own events, then each failed attempt's cause and remedy.
-    ``site``: which instance of the network (``home#14``), named when it has several;
-    ``corporate``: whether that network is the organisation's own (an office)."""
+    ``host``: the client (a :class:`ClientView`, or its host), whose packets the trace's
+    drops are matched against; ``site``: which instance of the network (``home#14``), named
+    when it has several; ``corporate``: whether that network is the organisation's own (an
+    office)."""
     name = client_result["name"]
     network = client_result["network"]
     where = f"{network} (site {site})" if site and site != network else network
@@ -174,7 +179,15 @@ def narrate(client_result: dict[str, Any], events: list[tuple[float, str]],
     if failures:
         lines.append("")
         lines.append("Why it failed and what to do:")
-    # Repeated failures of one method with one error are told once, with all their times.
+    for group in _failure_groups(failures):
+        lines += _failure_lines(group, trace, host, network, site)
+    lines.append("")
+    lines += _ending(client_result, corporate)
+    return "\n".join(lines) + "\n"
+
+
+def _failure_groups(failures: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Repeated failures of one method with one error, told once with all their times."""
     groups: list[list[dict[str, Any]]] = []
     for a in failures:
         if groups and (groups[-1][0]["method"], groups[-1][0].get("error"),
@@ -182,27 +195,39 @@ def narrate(client_result: dict[str, Any], events: list[tuple[float, str]],
             groups[-1].append(a)
         else:
             groups.append([a])
-    for group in groups:
-        a = group[0]
-        code = f" ({a['error']})" if a.get("error") else ""
-        if len(group) == 1:
-            when = f"at t={a['start_s']:.1f}–{a['end_s']:.1f} s"
-        else:
-            times = ", ".join(f"{g['end_s']:.1f}" for g in group)
-            when = f"{len(group)} times, at t={times} s"
-        lines.append(f"  - {a['method']} failed {when}{code}: {a['reason']}")
-        seen: list[str] = []
-        if trace is not None and host is not None:
-            for g in group:
-                seen += [r for r in drops_seen(trace, host, g["start_s"], g["end_s"],
-                                               network, site) if r not in seen]
-            for reason in seen[:3]:
-                lines.append(f"      the network dropped its packets: {reason}")
-        remedy = next((text for key, text in DROP_REMEDIES.items()
-                       if any(key in reason for reason in seen)), None) or remedy_for(a)
-        if remedy:
-            lines.append(f"      remedy: {remedy}")
-    lines.append("")
+    return groups
+
+
+def _failure_lines(group: list[dict[str, Any]], trace: list | None, host: Any,
+                   network: str, site: str | None) -> list[str]:
+    """One group of failures: when, why, what the network dropped, and the remedy."""
+    a = group[0]
+    code = f" ({a['error']})" if a.get("error") else ""
+    if len(group) == 1:
+        when = f"at t={a['start_s']:.1f}–{a['end_s']:.1f} s"
+    else:
+        times = ", ".join(f"{g['end_s']:.1f}" for g in group)
+        when = f"{len(group)} times, at t={times} s"
+    lines = [f"  - {a['method']} failed {when}{code}: {a['reason']}"]
+    seen: list[str] = []
+    if trace is not None and host is not None:
+        for g in group:
+            seen += [r for r in drops_seen(trace, host, g["start_s"], g["end_s"],
+                                           network, site) if r not in seen]
+        for reason in seen[:3]:
+            lines.append(f"      the network dropped its packets: {reason}")
+    remedy = next((text for key, text in DROP_REMEDIES.items()
+                   if any(key in reason for reason in seen)), None) or remedy_for(a)
+    if remedy:
+        lines.append(f"      remedy: {remedy}")
+    return lines
+
+
+def _ending(client_result: dict[str, Any], corporate: bool) -> list[str]:
+    """Where the client stands at the end of the run (and the NLS outage, when it thinks
+    itself outside on a corporate network)."""
+    name = client_result["name"]
+    lines = []
     inside = client_result.get("location") == "inside"
     if corporate and client_result.get("location") == "outside":
         lines += [NLS_OUTAGE.format(name=name), ""]
@@ -217,4 +242,4 @@ def narrate(client_result: dict[str, Any], events: list[tuple[float, str]],
         err = client_result["last_error"]
         lines.append(f"At the end of the run {name} has no DirectAccess connectivity"
                      + (f"; last error {err}." if err else "."))
-    return "\n".join(lines) + "\n"
+    return lines

@@ -8,9 +8,58 @@ assumption, marked as such in the output's docs, not in the text itself.
 from __future__ import annotations
 
 from bisect import bisect_right
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from sim.errors import InputError
+
+if TYPE_CHECKING:
+    from sim.scenario.view import RunView
 
 RULE = "-" * 60
+
+# the commands shown, and which interface each shows
+COMMANDS = {
+    ("interface", "httpstunnel", "show", "interfaces"): "iphttps",
+    ("interface", "teredo", "show", "state"): "teredo",
+    ("interface", "6to4", "show", "state"): "6to4",
+}
+
+
+def command(words: tuple[str, ...]) -> tuple[str, ...]:
+    """The command ``words`` name, taking each word's abbreviation as netsh does (``int
+    httpstunnel sh int``; KB 2980667's ``interface http show interface``)."""
+    typed = [w.lower() for w in words]
+    for known in COMMANDS:
+        if len(typed) == len(known) and all(
+                full.startswith(w) and (len(w) >= 2 or w == full)
+                for w, full in zip(typed, known, strict=True)):
+            return known
+    raise InputError(f"netsh: {' '.join(words)!r} is not a command this simulator shows; "
+                     "it shows " + "; ".join(" ".join(k) for k in COMMANDS))
+
+
+def show(view: RunView, client: str, at: float | None, words: tuple[str, ...]) -> str:
+    """What ``netsh words`` prints on ``client`` at simulated time ``at`` (default: the end
+    of the run)."""
+    laptop = view.client(client)
+    t = view.duration if at is None else at
+    interface = COMMANDS[command(words)]
+    if interface == "iphttps":
+        history = laptop.iphttps_history
+        snap = at_time(history, t) if history is not None else None
+        return httpstunnel_interfaces(snap, view.policy.iphttps_url)
+    if interface == "teredo":
+        history = laptop.teredo_history
+        snap = at_time(history, t) if history is not None else None
+        if snap is None:
+            snap = {"type": laptop.teredo_type, "server_name": view.policy.teredo_server or "",
+                    "state": "offline", "network": "managed" if laptop.managed else "unmanaged",
+                    "nat": "unknown", "error": next((a.reason for a in laptop.attempts
+                                                     if a.method == "teredo"), "")}
+        return teredo_state(snap, laptop.teredo_refresh)
+    history6 = [(tt, {"state": s}) for tt, s in laptop.sixtofour_history]
+    snap = at_time(history6, t)
+    return sixtofour_state(snap["state"] if snap else None, view.policy.relay)
 
 
 def at_time(history: list[tuple[float, dict[str, Any]]], t: float) -> dict[str, Any] | None:

@@ -20,6 +20,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
+from matplotlib.ticker import FixedLocator, MaxNLocator, NullFormatter
+from matplotlib.transforms import ScaledTranslation
 
 from sim.directaccess.client import METHOD_ORDER
 
@@ -130,10 +134,6 @@ def timeline(result: dict[str, Any], path: str, clients: int = 12) -> str:
     """Attempts of the first ``clients`` clients: one row per client, one bar per attempt;
     a cross marks a method that was not eligible, and each run of failures with the same
     error code carries one label (the code and how many times)."""
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Rectangle
-    from matplotlib.transforms import ScaledTranslation
-
     with plt.rc_context(STYLE):
         everyone = result["clients"]
         shown = everyone[:clients]
@@ -153,32 +153,7 @@ def timeline(result: dict[str, Any], path: str, clients: int = 12) -> str:
         end = result["duration_s"]
         methods, results, labels = set(), set(), {}
         for row, c in enumerate(reversed(shown)):
-            blocked = 0
-            for a in c["attempts"]:
-                start = a["start_s"]
-                if a["result"] == "not_eligible":
-                    # instantaneous, and at the start of the next method's bar: a cross
-                    # drawn over that bar's left end, stacked when several fall together
-                    shift = ScaledTranslation(4 / 72, (5 - 6.5 * blocked) / 72,
-                                              fig.dpi_scale_trans)
-                    ax.plot([start], [row], marker="X", markersize=5.5, linestyle="none",
-                            color=colour(a["method"]), markeredgecolor="white",
-                            markeredgewidth=0.6, transform=ax.transData + shift,
-                            clip_on=False, zorder=4)
-                    blocked += 1
-                    methods.add(a["method"])
-                    results.add("not_eligible")
-                    continue
-                blocked = 0
-                stop = a["end_s"] if a["end_s"] is not None else end
-                if a["result"] == "connected":
-                    stop = end
-                width = max(stop - start, end * 0.004)
-                ax.barh(row, width, left=start, height=0.6, color=colour(a["method"]),
-                        hatch=RESULT_HATCH.get(a["result"], ""), edgecolor="white",
-                        alpha=0.9 if a["result"] == "connected" else 0.55)
-                methods.add(a["method"])
-                results.add(a["result"])
+            _timeline_row(fig, ax, row, c["attempts"], end, methods, results)
             runs = _error_runs(c["attempts"])
             if runs:
                 labels[row] = [(s, e if n == 1 else f"{e} ×{n}") for s, e, n in runs]
@@ -188,20 +163,56 @@ def timeline(result: dict[str, Any], path: str, clients: int = 12) -> str:
         ax.set_xlim(0, end)
         ax.set_title(title)
         _place_labels(fig, ax, labels, end)
-        shown_methods = [m for m in METHODS if m in methods]
-        handles = [Rectangle((0, 0), 1, 1, color=colour(m)) for m in shown_methods]
-        names = [label(m) for m in shown_methods]
-        if "failed" in results:
-            handles.append(Rectangle((0, 0), 1, 1, facecolor="white", edgecolor="grey",
-                                     hatch=RESULT_HATCH["failed"]))
-            names.append("failed")
-        if "not_eligible" in results:
-            handles.append(Line2D([], [], marker="X", color="grey", linestyle="none",
-                                  markersize=6))
-            names.append("not eligible")
-        fig.legend(handles, names, loc="lower center", ncol=len(names), fontsize=7,
-                   frameon=False, bbox_to_anchor=(0.5, 0.02 / height))
+        _timeline_legend(fig, methods, results, height)
         return _save(fig, path)
+
+
+def _timeline_row(fig: Any, ax: Any, row: int, attempts: list[dict[str, Any]], end: float,
+                  methods: set, results: set) -> None:
+    """One client's bars (and crosses), adding the methods and results drawn to the sets."""
+    blocked = 0
+    for a in attempts:
+        start = a["start_s"]
+        if a["result"] == "not_eligible":
+            # instantaneous, and at the start of the next method's bar: a cross
+            # drawn over that bar's left end, stacked when several fall together
+            shift = ScaledTranslation(4 / 72, (5 - 6.5 * blocked) / 72,
+                                      fig.dpi_scale_trans)
+            ax.plot([start], [row], marker="X", markersize=5.5, linestyle="none",
+                    color=colour(a["method"]), markeredgecolor="white",
+                    markeredgewidth=0.6, transform=ax.transData + shift,
+                    clip_on=False, zorder=4)
+            blocked += 1
+            methods.add(a["method"])
+            results.add("not_eligible")
+            continue
+        blocked = 0
+        stop = a["end_s"] if a["end_s"] is not None else end
+        if a["result"] == "connected":
+            stop = end
+        width = max(stop - start, end * 0.004)
+        ax.barh(row, width, left=start, height=0.6, color=colour(a["method"]),
+                hatch=RESULT_HATCH.get(a["result"], ""), edgecolor="white",
+                alpha=0.9 if a["result"] == "connected" else 0.55)
+        methods.add(a["method"])
+        results.add(a["result"])
+
+
+def _timeline_legend(fig: Any, methods: set, results: set, height: float) -> None:
+    """The methods drawn, then failed and not eligible if any were."""
+    shown_methods = [m for m in METHODS if m in methods]
+    handles = [Rectangle((0, 0), 1, 1, color=colour(m)) for m in shown_methods]
+    names = [label(m) for m in shown_methods]
+    if "failed" in results:
+        handles.append(Rectangle((0, 0), 1, 1, facecolor="white", edgecolor="grey",
+                                 hatch=RESULT_HATCH["failed"]))
+        names.append("failed")
+    if "not_eligible" in results:
+        handles.append(Line2D([], [], marker="X", color="grey", linestyle="none",
+                              markersize=6))
+        names.append("not eligible")
+    fig.legend(handles, names, loc="lower center", ncol=len(names), fontsize=7,
+               frameon=False, bbox_to_anchor=(0.5, 0.02 / height))
 
 
 def sequence(records: list[tuple], path: str, title: str) -> str:
@@ -247,8 +258,6 @@ def _outcome(method: str | None, last_error: str | None, location: str | None = 
 
 def outcome_by_network(result: dict[str, Any], path: str) -> str:
     """Stacked bars: how each network's clients ended (method, or the last error)."""
-    from matplotlib.ticker import MaxNLocator
-
     with plt.rc_context(STYLE):
         counts: dict[str, Counter] = defaultdict(Counter)
         for c in result["clients"]:
@@ -281,8 +290,6 @@ def ttc_cdf(result: dict[str, Any], path: str) -> str:
     """The share of all the run's clients connected by each time, one curve per method:
     each curve ends at the share its method carries, and the curves sum to the share that
     connected at all (the rest never did, or needed no tunnel)."""
-    from matplotlib.ticker import FixedLocator, NullFormatter
-
     with plt.rc_context(STYLE):
         everyone = result["clients"]
         total = len(everyone)
@@ -376,7 +383,7 @@ def sweep_summary(df: Any, params: list[str], path: str,
     their last error), stacked, with the spread of the connected share over replications:
     how many connect, and by which method, as a parameter changes. ``fixed``: the sweep's
     constants, named under the title."""
-    import pandas as pd
+    import pandas as pd  # 0.6 s to import: only a sweep's figure (of its table) needs it
 
     with plt.rc_context(STYLE):
         where = df["location"] if "location" in df else [None] * len(df)

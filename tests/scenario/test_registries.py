@@ -51,6 +51,6 @@ def test_device_modes_are_the_devices_own():
 
 def test_event_keys_come_from_the_action_registry():
     """What an action needs and whether it acts on clients is said once, by the action."""
-    assert model.ON_CLIENTS == tuple(n for n, a in events.ACTIONS.items() if a.on_clients)
+    assert tuple(n for n, a in events.ACTIONS.items() if a.on_clients) == model.ON_CLIENTS
     for name, action in events.ACTIONS.items():
         assert set(action.needs) <= {"client", "authority", "network"}, name

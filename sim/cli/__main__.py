@@ -1,0 +1,5 @@
+"""``python -m sim.cli``: the ``dasim`` command."""
+
+from sim.cli.app import main
+
+main()
