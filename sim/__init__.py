@@ -58,7 +58,7 @@ def prepare(scenario: str | Path | Any, client: str | None = None, *, trace: boo
     """The run of a scenario file (or a loaded Scenario, or a Fleet) that carries ``client``
     (for a fleet in shards, that laptop's shard), ready to capture and run; its ``view()`` is
     what the report reads. ``trace``: keep the trace (for stories)."""
-    from sim.scenario.view import prepare as prepare_run
+    from sim.fleet.prepare import prepare as prepare_run
 
     return prepare_run(scenario, client, trace=trace, seed=seed, overrides=overrides)
 

@@ -57,7 +57,13 @@ def test_imports_go_down_the_layers(path):
     """sim.net never imports pki or the scenario; pki never imports the scenario; …"""
     mine = layer(path)
     up = []
-    for node in ast.walk(tree(path)):
+    module = tree(path)
+    typing_only = {id(n) for block in ast.walk(module) if isinstance(block, ast.If)
+                   and getattr(block.test, "id", None) == "TYPE_CHECKING"
+                   for n in ast.walk(block)}
+    for node in ast.walk(module):
+        if id(node) in typing_only:
+            continue
         names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
             [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
         for name in names:

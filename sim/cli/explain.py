@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from sim.cli.common import SCENARIO, SEED, SETS, fleet
+from sim.fleet.prepare import prepare
 from sim.report.stories import explain as stories
-from sim.scenario.view import prepare
 
 
 @click.command()

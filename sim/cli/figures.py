@@ -16,8 +16,8 @@ from sim.cli.common import (
     run_fleet,
 )
 from sim.errors import InputError
+from sim.fleet.prepare import prepare
 from sim.report.capture import sequence_hops
-from sim.scenario.view import prepare
 
 PLOT_KINDS = ("timeline", "sequence", "outcomes", "ttc", "connected")
 

@@ -6,9 +6,9 @@ import click
 
 from sim.cli.common import SCENARIO, SEED, SETS, fleet
 from sim.errors import InputError
+from sim.fleet.prepare import prepare
 from sim.report import netsh as text
 from sim.scenario import parse_duration
-from sim.scenario.view import prepare
 
 
 @click.command(context_settings={"ignore_unknown_options": True})

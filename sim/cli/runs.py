@@ -23,9 +23,9 @@ from sim.cli.common import (
     run_fleet,
 )
 from sim.errors import InputError
+from sim.fleet.prepare import prepare
 from sim.report.text import summary_table
 from sim.scenario import load_scenario
-from sim.scenario.view import prepare
 
 
 @click.command()

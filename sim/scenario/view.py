@@ -12,11 +12,10 @@ a story need, the policy the server hands out, and the captures. Nothing outside
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim.errors import InputError
-from sim.scenario.capture import Capture, Point, point_client, point_shard
+from sim.scenario.capture import Capture, Point
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -308,25 +307,6 @@ class PreparedRun:
 
     def view(self) -> RunView:
         return RunView(self._sim, self._result, self.captures)
-
-
-def prepare(source: Any, client: str | None = None, *, trace: bool = False,
-            shard: int | None = None, point: str | None = None, seed: int | None = None,
-            overrides: dict[str, Any] | None = None) -> PreparedRun:
-    """The run of ``source`` (a scenario file, a loaded Scenario or a :class:`Fleet`) that
-    carries ``client``, or shard number ``shard`` (default the first); ``point``, a capture
-    point, chooses both as the point needs. ``trace``: record the trace (for stories and
-    the sequence diagram's drops)."""
-    from sim.fleet.shards import Fleet  # (shards.py imports this module)
-    from sim.scenario import load_scenario
-
-    if isinstance(source, str | Path):
-        source = load_scenario(source, overrides)
-    fleet = source if isinstance(source, Fleet) else Fleet(source, seed=seed)
-    if point is not None:
-        client = client or point_client(point)
-        shard = point_shard(point) if shard is None else shard
-    return PreparedRun(fleet.simulation(client, trace, shard), fleet)
 
 
 def prepared(run: Any) -> PreparedRun:

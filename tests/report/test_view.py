@@ -8,11 +8,12 @@ from click.testing import CliRunner
 
 from sim.cli import cli
 from sim.errors import InputError
+from sim.fleet.prepare import prepare
 from sim.fleet.shards import Fleet
 from sim.report import netsh
 from sim.scenario import load_scenario
 from sim.scenario.build import Simulation
-from sim.scenario.view import SIMULATION_ATTRIBUTES, PolicyView, PreparedRun, RunView, prepare
+from sim.scenario.view import SIMULATION_ATTRIBUTES, PolicyView, PreparedRun, RunView
 
 SCEN = Path(__file__).resolve().parents[2] / "scenarios"
 KB = SCEN / "kb2980667-untrusted-root.yaml"
