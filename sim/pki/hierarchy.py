@@ -19,6 +19,7 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
+from pydantic import ValidationError
 
 from sim.pki.authority import Authority
 from sim.pki.errors import PkiInputError
@@ -144,8 +145,6 @@ _HIERARCHIES: OrderedDict[str, Hierarchy] = OrderedDict()
 
 def _validated(spec: Mapping) -> PkiSpec:
     """A plain ``pki:`` mapping as a :class:`PkiSpec`, or the first problem as one message."""
-    from pydantic import ValidationError
-
     try:
         return PkiSpec.model_validate(spec)
     except ValidationError as exc:
