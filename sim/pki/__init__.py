@@ -1,4 +1,5 @@
-"""Certificate trust as a Windows DirectAccess client sees it (imports no other ``sim`` layer).
+"""Certificate trust as a Windows DirectAccess client sees it (imports no other ``sim`` layer;
+its configuration types stand on :mod:`sim.config`).
 
 - :mod:`~sim.pki.authority` — CAs, certificates, cross-certificates, re-signing proxies;
   :mod:`~sim.pki.keys` (the per-process key cache), :mod:`~sim.pki.fields` (names, times,

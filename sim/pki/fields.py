@@ -36,9 +36,13 @@ def to_name(subject: str | x509.Name) -> x509.Name:
 
 
 def to_time(value: Time | None, default: dt.datetime) -> dt.datetime:
+    """A UTC datetime from a datetime, a date (midnight UTC) or ISO text; ``default`` for
+    None."""
+    return default if value is None else as_time(value)
+
+
+def as_time(value: Time) -> dt.datetime:
     """A UTC datetime from a datetime, a date (midnight UTC) or ISO text."""
-    if value is None:
-        return default
     if isinstance(value, str):
         try:
             value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))

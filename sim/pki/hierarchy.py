@@ -19,10 +19,11 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
+from pydantic import ValidationError
 
 from sim.pki.authority import Authority
 from sim.pki.errors import PkiInputError
-from sim.pki.fields import CA_LIFETIME, LEAF_LIFETIME, UTC, to_time
+from sim.pki.fields import CA_LIFETIME, LEAF_LIFETIME, as_time, to_time
 from sim.pki.registry import X509_EARLIEST, X509_LATEST
 from sim.pki.spec import AuthoritySpec, CertificateSpec, Date, PkiSpec
 
@@ -98,9 +99,9 @@ class Hierarchy:
     # -- construction ---------------------------------------------------------------------
 
     @classmethod
-    def from_spec(cls, spec: PkiSpec | Mapping | None,
-                  start: dt.datetime | dt.date | str | None = None, seed: int | str = 0,
-                  base_dir: str | Path | None = None, cache: bool = True) -> Hierarchy:
+    def from_spec(cls, spec: PkiSpec | Mapping | None, start: dt.datetime | dt.date | str,
+                  seed: int | str = 0, base_dir: str | Path | None = None,
+                  cache: bool = True) -> Hierarchy:
         """Build (or reuse, per identical spec) the hierarchy of a scenario's ``pki:`` section.
 
         ``spec`` is the scenario's :class:`PkiSpec` (a plain mapping is validated into one
@@ -110,7 +111,7 @@ class Hierarchy:
         revoke through them; pass ``cache=False`` for a private copy.
         """
         typed = spec if isinstance(spec, PkiSpec) else _validated(spec or {})
-        start_t = to_time(start, dt.datetime(2026, 1, 1, tzinfo=UTC))
+        start_t = as_time(start)
         key = None
         if cache:
             key = json.dumps([typed.model_dump(mode="json"), start_t.isoformat(), str(seed),
@@ -144,13 +145,13 @@ _HIERARCHIES: OrderedDict[str, Hierarchy] = OrderedDict()
 
 def _validated(spec: Mapping) -> PkiSpec:
     """A plain ``pki:`` mapping as a :class:`PkiSpec`, or the first problem as one message."""
-    from pydantic import ValidationError
-
     try:
         return PkiSpec.model_validate(spec)
     except ValidationError as exc:
         err = exc.errors()[0]
-        where = ".".join(["pki", *(str(p) for p in err["loc"])])
+        where = ".".join(["pki", *(str(p) for p in err["loc"]   # not the union's branches
+                                   if p not in ("date", "datetime")
+                                   and not str(p).startswith("function-"))])
         raise PkiInputError(f"{where}: {err['msg'].removeprefix('Value error, ')}") from None
 
 
