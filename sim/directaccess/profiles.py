@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from sim.net.tls import ENCRYPTED_SUITES, NULL_SUITES
+
 # "Interface Status" after a failed IP-HTTPS connection; capitalisation and punctuation differ
 # between the sources (F1.26, N11.8). The seed (KB 2980667, Windows 10):
 STATUS_FAILED_SEED = "Failed to connect to the IPHTTPS server. Waiting to reconnect"
@@ -49,6 +51,9 @@ class ClientProfile:
     # The Interface Status of a failed IP-HTTPS connection, as the sources print it for each
     # release (F1.26, N11.8): see PROFILES.
     iphttps_status_failed: str = STATUS_FAILED_SEED
+    # The cipher suites offered to the DA server: Windows 8 and later NULL encryption alone,
+    # Windows 7 encrypted ones (F2, N11.4; the lists are UNCONFIRMED, see sim.net.tls).
+    iphttps_suites: tuple[int, ...] = NULL_SUITES
     teredo_requalify_after_fail: float | None = None  # F2.4: none until network change
 
     @property
@@ -64,7 +69,8 @@ PROFILES: dict[str, ClientProfile] = {
     # KB2980672: the CRL is always checked. Status text: Hicks, "Troubleshooting DirectAccess
     # IP-HTTPS Error Code 0x800b0109" (2017-04-06), for netsh on Windows 7.
     "windows7": ClientProfile("windows7", crl_always_checked=True,
-                              iphttps_status_failed=STATUS_FAILED_WIN7),
+                              iphttps_status_failed=STATUS_FAILED_WIN7,
+                              iphttps_suites=ENCRYPTED_SUITES),
     # KB 2980635 as first published for Windows 8 / 8.1 (0x2AFC) and KB 3056560 print this.
     "windows8.1": ClientProfile("windows8.1", iphttps_status_failed=STATUS_FAILED_WIN8),
     "windows10": ClientProfile("windows10"),                     # before 1803

@@ -106,6 +106,7 @@ class TunnelMethods:
             self.iphttps = self.iphttps_factory(self)
         self.iphttps.on_change = self._iphttps_changed
         self.iphttps.failed_status = self.profile.iphttps_status_failed
+        self.iphttps.suites = self.profile.iphttps_suites
         if self.iphttps_setting == "enabled":
             self._iphttps_attempt = self.begin("iphttps")
             yield from self.iphttps.run()

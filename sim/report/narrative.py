@@ -58,7 +58,15 @@ REMEDIES: dict[str, str] = {
     "0x80190197": (
         "The proxy demands authentication, which the IP Helper service cannot provide "
         "(MS-IPHTTPS note <1>). Exempt the IP-HTTPS URL from proxy authentication."),
-    "0x80090326": ("The TLS handshake was broken off by the other side."),
+    "0x80090326": (
+        "The TLS handshake was broken off by the other side (SEC_E_ILLEGAL_MESSAGE). In front "
+        "of IP-HTTPS this is usually a load balancer or application delivery controller that "
+        "terminates TLS itself (Hicks, \"Troubleshooting IP-HTTPS Error 0x80090326\"): right "
+        "after ClientHello, it lacks the NULL-encryption suites that Windows 8 and later offer "
+        "alone to a DirectAccess server (enable them on it); right after ServerHello, it "
+        "demands a client certificate the laptop lacks or whose root it does not trust. "
+        "Microsoft supports IP-HTTPS only when TLS ends on the DirectAccess server: set the "
+        "device to pass-through."),
 }
 
 TEREDO_REMEDIES = {

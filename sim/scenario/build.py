@@ -29,6 +29,7 @@ from sim.net.packet import TCP
 from sim.net.portal import CaptivePortal
 from sim.net.portforward import PortForward
 from sim.net.proxy import HttpProxy
+from sim.net.tls import TlsTerminator
 from sim.net.topology import AccessNetwork, PrefixFull, Topology
 from sim.pki import CertStore, Hierarchy, MachineStores, load_certificates
 from sim.pki.errors import PkiInputError
@@ -341,7 +342,11 @@ class Simulation:
         if "iphttps" in methods:
             cert_name = iphttps_spec.get("certificate", "iphttps")
             chain = self.pki.chain(cert_name, send_root=iphttps_spec.get("send_root", True))
-            iphttps = IpHttpsServer(host, services.listen, chain, url, IPHTTPS_PREFIX)
+            term = iphttps_spec.get("terminator")
+            terminator = None if term is None else TlsTerminator.adc(
+                term.get("null_suites", False), term.get("client_certificate") == "required")
+            iphttps = IpHttpsServer(host, services.listen, chain, url, IPHTTPS_PREFIX,
+                                    terminator)
         self.server = DirectAccessServer(host, server_ipv4, methods, ipv6=ipv6,
                                          public_ipv4=public_ipv4, iphttps=iphttps,
                                          nls_url=self.nls_url,

@@ -85,6 +85,15 @@ class RefError(ValueError):
 Method = Literal["6to4", "teredo", "iphttps"]
 
 
+class TerminatorSpec(Strict):
+    """An SSL-offloading load balancer or ADC that terminates IP-HTTPS's TLS (unsupported:
+    F1). Without the NULL suites it fails Windows 8+ clients after ClientHello; demanding a
+    client certificate, it fails clients without one after ServerHello (0x80090326)."""
+
+    null_suites: bool = False
+    client_certificate: Literal["none", "required"] = "none"
+
+
 class IpHttpsSpec(Strict):
     url: str = "https://da.contoso.com:443/IPHTTPS"
     certificate: str = "iphttps"
@@ -92,6 +101,7 @@ class IpHttpsSpec(Strict):
     # the URL's name has an address in public DNS; false: it does not resolve from outside
     # (0x2af9, KB 3056560 — in the field, usually an NRPT rule that sends it inside)
     public_dns: bool = True
+    terminator: TerminatorSpec | None = None
 
     @field_validator("url")
     @classmethod

@@ -24,7 +24,14 @@ from urllib.parse import urlsplit
 from sim.net.http import HttpRequest, HttpResponse
 from sim.net.icmpv6 import ALL_ROUTERS, RouterAdvertisement, RouterSolicitation
 from sim.net.packet import ICMPV6, IPV6_HEADER, Packet
-from sim.net.tls import Certificate, TlsError, TlsServerSession, client_handshake
+from sim.net.tls import (
+    DEFAULT_SUITES,
+    Certificate,
+    TlsError,
+    TlsServerSession,
+    TlsTerminator,
+    client_handshake,
+)
 from sim.transition.snapshot import Snapshot, text_or_empty
 from sim.transition.tunnel import TunnelInterface
 
@@ -138,6 +145,7 @@ class IpHttpsClient:
         self._lost = None
         self.process = None
         self.failed_status = STATUS_FAILED
+        self.suites = DEFAULT_SUITES   # the client profile's offer to a DA server (F2)
         self.tcp_rtt: float | None = None   # the last SYN's round trip (F1.6's delay)
 
     def _set(self, state: str, status: str | None = None, error: int | None = None,
@@ -166,7 +174,7 @@ class IpHttpsClient:
             self.conn = conn
             yield from client_handshake(conn, self.server_name,
                                         lambda chain: self.verify(chain, self.server_name),
-                                        self.rng)
+                                        self.rng, suites=self.suites)
             post = HttpRequest("POST", self.path, {
                 "Host": self.server_name if self.port == 443 else
                 f"{self.server_name}:{self.port}",
@@ -314,10 +322,13 @@ class IpHttpsClient:
 
 
 class IpHttpsServer:
-    """The DirectAccess server's IP-HTTPS listener and the clients' /64 behind it."""
+    """The DirectAccess server's IP-HTTPS listener and the clients' /64 behind it.
+    ``terminator``: what terminates TLS in front of it, an SSL-offloading load balancer or ADC
+    (None: the server itself, which takes any suite and prefers NULL encryption, F2). The
+    device stands at the server's address; the leg behind it is not modelled."""
 
     def __init__(self, host: Host, listen: Callable, chain: list[Any], url: str,
-                 prefix: IPv6Network) -> None:
+                 prefix: IPv6Network, terminator: TlsTerminator | None = None) -> None:
         self.host = host
         self.kernel = host.kernel
         self.url = url
@@ -333,6 +344,7 @@ class IpHttpsServer:
                                             encapsulate=self._to_client)
         host.routes.add(prefix, self.interface)
         self.connections = 0
+        self.terminator = terminator
         listen(host, self.port, self._accept)
 
     def _accept(self, conn: Any) -> None:
@@ -353,7 +365,8 @@ class IpHttpsServer:
             if isinstance(msg, Packet):
                 self._from_client(conn, msg)
 
-        session = TlsServerSession(conn, self.certificate, self.rng, on_data)
+        session = TlsServerSession(conn, self.certificate, self.rng, on_data,
+                                   policy=self.terminator)
         conn.on_message = session.receive
 
     def _from_client(self, conn: Any, pkt: Packet) -> None:

@@ -26,6 +26,8 @@ EXPECTED = {
                             "laptop-win11": (None, "0x800b0101", None)},
     "server-behind-nat": {"laptop": ("iphttps", None, (0.0, 1.0))},
     "iphttps-name-mismatch": {"laptop": (None, "0x103", None)},
+    "iphttps-adc-offload": {"laptop-win10": (None, "0x80090326", None),
+                            "laptop-win7": ("iphttps", None, (0.2, 1.0))},
     "nls-outage": {"desk": (None, None, None), "roamer": ("iphttps", None, (90.0, 130.0))},
 }
 
