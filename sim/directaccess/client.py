@@ -148,6 +148,7 @@ class DirectAccessClient(DirectMethods, ConnectivityAssistant, TunnelMethods):
         self._procs = []
         self._probe_round += 1
         self._probing = False
+        self._teredo_up = False
         for attempt in self.state.attempts:
             if attempt.end_s is None:
                 self.end(attempt, "interrupted", reason)

@@ -8,6 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from sim.net.tls import ENCRYPTED_SUITES, NULL_SUITES
+
+# "Interface Status" after a failed IP-HTTPS connection; capitalisation and punctuation differ
+# between the sources (F1.26, N11.8). The seed (KB 2980667, Windows 10):
+STATUS_FAILED_SEED = "Failed to connect to the IPHTTPS server. Waiting to reconnect"
+STATUS_FAILED_WIN7 = "Failed to connect to the IPHTTPS server; waiting to reconnect"
+STATUS_FAILED_WIN8 = "Failed to connect to IPHTTPs server; Waiting to reconnect."
+
 
 @dataclass(frozen=True)
 class ClientProfile:
@@ -33,7 +41,19 @@ class ClientProfile:
     # Connectivity check through a qualified Teredo interface before declaring it usable.
     tunnel_probe_timeout: float = 4.0
     tunnel_probe_tries: int = 3
-    iphttps_wait_after_teredo: float = 10.0   # F1.6 / F2.14: at least 10 s
+    # F1.6 (TechNet ee844161): once Teredo qualifies, IP-HTTPS waits offline "either ten
+    # seconds or a network delay larger than ten seconds based on the round trip time of TCP
+    # packets". The formula is not documented: the longer delay is taken here as this multiple
+    # of the IP-HTTPS connection's SYN round trip (UNCONFIRMED; 3 × RTT is RFC 6298's first
+    # RTO, SRTT + 4 × RTTVAR with RTTVAR = RTT / 2).
+    iphttps_wait_after_teredo: float = 10.0
+    iphttps_wait_rtt_multiple: float = 3.0
+    # The Interface Status of a failed IP-HTTPS connection, as the sources print it for each
+    # release (F1.26, N11.8): see PROFILES.
+    iphttps_status_failed: str = STATUS_FAILED_SEED
+    # The cipher suites offered to the DA server: Windows 8 and later NULL encryption alone,
+    # Windows 7 encrypted ones (F2, N11.4; the lists are UNCONFIRMED, see sim.net.tls).
+    iphttps_suites: tuple[int, ...] = NULL_SUITES
     teredo_requalify_after_fail: float | None = None  # F2.4: none until network change
 
     @property
@@ -46,8 +66,13 @@ class ClientProfile:
 
 
 PROFILES: dict[str, ClientProfile] = {
-    "windows7": ClientProfile("windows7", crl_always_checked=True),   # KB2980672
-    "windows8.1": ClientProfile("windows8.1"),
+    # KB2980672: the CRL is always checked. Status text: Hicks, "Troubleshooting DirectAccess
+    # IP-HTTPS Error Code 0x800b0109" (2017-04-06), for netsh on Windows 7.
+    "windows7": ClientProfile("windows7", crl_always_checked=True,
+                              iphttps_status_failed=STATUS_FAILED_WIN7,
+                              iphttps_suites=ENCRYPTED_SUITES),
+    # KB 2980635 as first published for Windows 8 / 8.1 (0x2AFC) and KB 3056560 print this.
+    "windows8.1": ClientProfile("windows8.1", iphttps_status_failed=STATUS_FAILED_WIN8),
     "windows10": ClientProfile("windows10"),                     # before 1803
     # 1803 and later: Teredo disabled by default (KB4510763), newer ADMX: 6to4 off (F1.32).
     "windows10-1803": ClientProfile("windows10-1803", teredo="disabled", sixtofour=False),

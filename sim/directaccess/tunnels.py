@@ -28,6 +28,7 @@ class TunnelMethods:
         return None
 
     def teredo_and_iphttps(self):
+        """Teredo and IP-HTTPS start qualifying at the same time (F1.6, N11.1)."""
         why_not = self.teredo_eligible()
         teredo_done = self.env.event()
         if why_not is None:
@@ -43,14 +44,6 @@ class TunnelMethods:
             if not teredo_done.value:
                 self.use(None)
             return
-        teredo_ok = yield teredo_done
-        if teredo_ok and self.iphttps_setting != "enabled":
-            # F1.6: IP-HTTPS waits at least 10 s, then stays offline if corporate
-            # connectivity works over Teredo.
-            yield self.env.timeout(self.profile.iphttps_wait_after_teredo)
-            while self.state.method == "teredo":
-                self._teredo_lost = self.env.event()
-                yield self._teredo_lost
         yield from self.run_iphttps()
 
     def run_teredo(self, attempt: Attempt, done):
@@ -72,6 +65,7 @@ class TunnelMethods:
             rtt = yield from self.host.ping(self.policy.intranet, via=self.teredo.interface,
                                             timeout=self.profile.tunnel_probe_timeout)
             if rtt is not None:
+                self.host.routes.remove(self.policy.intranet)
                 self.host.routes.add(self.policy.intranet, self.teredo.interface)
                 self.end(attempt, "connected", f"Teredo qualified behind a {status.nat} NAT "
                          f"as {status.address}")
@@ -85,9 +79,16 @@ class TunnelMethods:
 
     _stopping = False
 
+    _teredo_up = False
+
     def _teredo_changed(self, status) -> None:
         if self._stopping:
             return
+        up, self._teredo_up = self._teredo_up, status.state == "qualified"
+        if self._teredo_up and not up:
+            qualified = self._teredo_qualified
+            if qualified is not None and not qualified.triggered:
+                qualified.succeed()
         if status.state != "qualified" and self.state.method == "teredo":
             self.note("teredo: tunnel lost: ", status.error or f"the client is {status.state}")
             self.host.routes.remove(self.policy.intranet)
@@ -97,11 +98,63 @@ class TunnelMethods:
                 lost.succeed()
 
     def run_iphttps(self):
+        """IP-HTTPS qualifies from the start. Whenever Teredo qualifies, IP-HTTPS (in its
+        default state) goes offline for a computed delay; it stays offline while corporate
+        connectivity works over Teredo, and otherwise qualifies again (F1.6, TechNet
+        ee844161). In the Enabled state (F1.7) it never steps aside."""
         if self.iphttps is None:
             self.iphttps = self.iphttps_factory(self)
         self.iphttps.on_change = self._iphttps_changed
-        self._iphttps_attempt = self.begin("iphttps")
-        yield from self.iphttps.run()
+        self.iphttps.failed_status = self.profile.iphttps_status_failed
+        self.iphttps.suites = self.profile.iphttps_suites
+        if self.iphttps_setting == "enabled":
+            self._iphttps_attempt = self.begin("iphttps")
+            yield from self.iphttps.run()
+            return
+        while True:
+            self._iphttps_attempt = self.begin("iphttps")
+            proc = self.spawn(self.iphttps.run())
+            self._teredo_qualified = self.env.event()
+            yield self._teredo_qualified
+            delay = self.iphttps_offline_delay()
+            if proc.is_alive:
+                proc.interrupt("Teredo qualified")
+            self._iphttps_offline(delay)
+            yield self.env.timeout(delay)
+            if self.state.method != "teredo":
+                self.note("iphttps: no corporate connectivity over Teredo within ",
+                          f"{delay:g}", " s: IP-HTTPS qualifies again")
+                continue
+            self.note("iphttps: stays offline: corporate connectivity works over Teredo")
+            while self.state.method == "teredo":
+                self._teredo_lost = self.env.event()
+                yield self._teredo_lost
+
+    def iphttps_offline_delay(self) -> float:
+        """F1.6: "either ten seconds or a network delay larger than ten seconds based on the
+        round trip time of TCP packets". The formula is undocumented: here a multiple of the
+        round trip of the IP-HTTPS connection's last SYN answered without a retransmission
+        (``iphttps_wait_rtt_multiple``, an assumption)."""
+        prof = self.profile
+        rtt = getattr(self.iphttps, "tcp_rtt", None)
+        if rtt is None or rtt >= prof.tcp_initial_rto:
+            return prof.iphttps_wait_after_teredo
+        return max(prof.iphttps_wait_after_teredo, prof.iphttps_wait_rtt_multiple * rtt)
+
+    def _iphttps_offline(self, delay: float) -> None:
+        """Take IP-HTTPS offline: its attempt ends as standby, its connection closes."""
+        why = f"offline for {delay:g} s: Teredo qualified (F1.6)"
+        attempt = self._iphttps_attempt
+        if attempt is not None and attempt.end_s is None:
+            self.end(attempt, "standby", why)
+        else:
+            self.note("iphttps: ", why)
+        self.iphttps.shutdown(why)
+        if self.state.method == "iphttps":
+            self.host.routes.remove(self.policy.intranet)
+            self.use(None)
+
+    _teredo_qualified = None
 
     _iphttps_attempt: Attempt | None = None
 

@@ -30,6 +30,13 @@ REMEDIES: dict[str, str] = {
     "0x800b010f": (
         "The certificate's subject does not match the IP-HTTPS URL. Issue a certificate whose "
         "subject (or SAN) is the URL's name (DA-PLAN)."),
+    "0x103": (
+        "No usable certificate found (KB 2980635): the IP-HTTPS certificate's names do not "
+        "match the IP-HTTPS URL: its subject is another name, the subject carries extra "
+        "data, or the subject is right and a subject alternative name (SAN) is wrong. Issue "
+        "a certificate whose subject is the URL's name, the ConnectTo name (DA-PLAN), with "
+        "that name among its SANs if it has any, or change the IP-HTTPS URL to the name on "
+        "the certificate; then restart the IP Helper service or wait for the next retry."),
     "0x800b0110": ("The certificate lacks the Server Authentication EKU (DA-PLAN)."),
     "0x800b010c": ("The certificate has been revoked by its issuer: issue a new one."),
     "0x80092013": (
@@ -53,7 +60,15 @@ REMEDIES: dict[str, str] = {
     "0x80190197": (
         "The proxy demands authentication, which the IP Helper service cannot provide "
         "(MS-IPHTTPS note <1>). Exempt the IP-HTTPS URL from proxy authentication."),
-    "0x80090326": ("The TLS handshake was broken off by the other side."),
+    "0x80090326": (
+        "The TLS handshake was broken off by the other side (SEC_E_ILLEGAL_MESSAGE). In front "
+        "of IP-HTTPS this is usually a load balancer or application delivery controller that "
+        "terminates TLS itself (Hicks, \"Troubleshooting IP-HTTPS Error 0x80090326\"): right "
+        "after ClientHello, it lacks the NULL-encryption suites that Windows 8 and later offer "
+        "alone to a DirectAccess server (enable them on it); right after ServerHello, it "
+        "demands a client certificate the laptop lacks or whose root it does not trust. "
+        "Microsoft supports IP-HTTPS only when TLS ends on the DirectAccess server: set the "
+        "device to pass-through."),
 }
 
 TEREDO_REMEDIES = {
@@ -113,8 +128,18 @@ def portal_logins(trace: list, host: Any, site: str) -> list[tuple[float, str]]:
     return logins
 
 
+def _other_method(pkt: Any, method: str | None) -> bool:
+    """Whether ``pkt`` is Teredo's (UDP 3544) or 6to4's (protocol 41) traffic while the
+    attempt told is another method's: Teredo and IP-HTTPS qualify at the same time (F1.6)."""
+    if method is None:
+        return False
+    teredo = pkt.proto == 17 and 3544 in (pkt.sport, pkt.dport)
+    return (teredo and method != "teredo") or (pkt.proto == 41 and method != "6to4")
+
+
 def drops_seen(trace: list, host: Any, start: float, end: float | None,
-               network: str | None = None, site: str | None = None) -> list[str]:
+               network: str | None = None, site: str | None = None,
+               method: str | None = None) -> list[str]:
     """Why the network dropped this client's packets between ``start`` and ``end``: the
     distinct reasons, in order of first appearance. The sites of a network share its private
     prefix, so another hotel's guest may have this client's address: a drop at a device of
@@ -128,6 +153,8 @@ def drops_seen(trace: list, host: Any, start: float, end: float | None,
         if others and rec.node.startswith(others) and not rec.node.startswith(f"{site}-"):
             continue
         pkt = rec.fields.get("pkt")
+        if pkt is not None and _other_method(pkt, method):
+            continue
         inner = getattr(pkt, "inner", None)
         related = pkt is not None and (pkt.src in mine or pkt.dst in mine or (
             inner is not None and (inner.src in mine or inner.dst in mine)))
@@ -213,7 +240,7 @@ def _failure_lines(group: list[dict[str, Any]], trace: list | None, host: Any,
     if trace is not None and host is not None:
         for g in group:
             seen += [r for r in drops_seen(trace, host, g["start_s"], g["end_s"],
-                                           network, site) if r not in seen]
+                                           network, site, a["method"]) if r not in seen]
         for reason in seen[:3]:
             lines.append(f"      the network dropped its packets: {reason}")
     remedy = next((text for key, text in DROP_REMEDIES.items()

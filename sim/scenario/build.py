@@ -140,8 +140,10 @@ class Simulation:
         iphttps = None
         if "iphttps" in spec.methods:
             chain = self.pki.chain(iphttps_spec.certificate, send_root=iphttps_spec.send_root)
+            terminator = None if iphttps_spec.terminator is None else \
+                iphttps_spec.terminator.device()
             iphttps = IpHttpsServer(host, services.listen, chain, iphttps_spec.url,
-                                    IPHTTPS_PREFIX)
+                                    IPHTTPS_PREFIX, terminator)
         self.server = DirectAccessServer(host, server_ipv4, set(spec.methods), ipv6=ipv6,
                                          public_ipv4=public_ipv4, iphttps=iphttps,
                                          nls_url=self.nls_url, force_tunnel=spec.force_tunnel)

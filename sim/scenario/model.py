@@ -22,6 +22,7 @@ from sim.net.firewall import FirewallConfig
 from sim.net.natsettings import NatSettings
 from sim.net.portal import PortalConfig
 from sim.net.proxy import ProxyConfig
+from sim.net.tls import TerminatorConfig
 from sim.net.topology import UplinkConfig
 from sim.pki.spec import PkiSpec
 from sim.scenario.events import ACTIONS
@@ -46,6 +47,7 @@ class IpHttpsSpec(Strict):
     # the URL's name has an address in public DNS; false: it does not resolve from outside
     # (0x2af9, KB 3056560 — in the field, usually an NRPT rule that sends it inside)
     public_dns: bool = True
+    terminator: TerminatorConfig | None = None
 
     @field_validator("url")
     @classmethod

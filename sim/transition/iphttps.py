@@ -3,9 +3,11 @@
 Client (MS-IPHTTPS client role): resolve the URL's name, connect TCP (directly, or through an
 explicit proxy with CONNECT), run TLS and verify the server's chain against the client's own
 stores, POST to the URL's path with Content-Length 2^64−1 (F5.2), then router discovery inside
-the tunnel (F5.5). Any failure leaves "failed to connect to the IPHTTPS server; waiting to
-reconnect" with the error code, and a reconnect timer: 30 s after the first failure, then the
-time elapsed since the first failure, capped at 15 minutes, reset by success (F2.10).
+the tunnel (F5.5). Any failure leaves "Failed to connect to the IPHTTPS server" (in the client
+release's words) with the error code, and a reconnect timer: 30 s after the first failure,
+then the time elapsed since the first failure, capped at 15 minutes, reset by success (F2.10).
+A certificate that does not match the URL shows 0x103, "No usable certificate found"
+(KB 2980635).
 
 Server: a listener that presents its certificate chain, accepts the POST with HTTP 200, answers
 router solicitations with the IP-HTTPS /64 and forwards the clients' IPv6 packets.
@@ -22,7 +24,14 @@ from urllib.parse import urlsplit
 from sim.net.http import HttpRequest, HttpResponse
 from sim.net.icmpv6 import ALL_ROUTERS, RouterAdvertisement, RouterSolicitation
 from sim.net.packet import ICMPV6, IPV6_HEADER, Packet
-from sim.net.tls import Certificate, TlsError, TlsServerSession, client_handshake
+from sim.net.tls import (
+    DEFAULT_SUITES,
+    Certificate,
+    TlsError,
+    TlsServerSession,
+    TlsTerminator,
+    client_handshake,
+)
 from sim.transition.snapshot import Snapshot, text_or_empty
 from sim.transition.tunnel import TunnelInterface
 
@@ -39,9 +48,17 @@ RESPONSE_TIMEOUT = 30.0             # assumption: wait for the HTTP answer to th
 LINK_LOCAL_CLIENT = IPv6Address("fe80::1")
 
 STATUS_ACTIVE = "IPHTTPS interface active"
-STATUS_FAILED = "failed to connect to the IPHTTPS server; waiting to reconnect"
+# The seed's text (KB 2980667); a client profile gives its release's form (F1.26, N11.8).
+STATUS_FAILED = "Failed to connect to the IPHTTPS server. Waiting to reconnect"
 STATUS_DEACTIVATED = "IPHTTPS interface deactivated"
 STATUS_CONNECTING = "connecting to the IPHTTPS server"
+# KB 2980635 (Role: client): a certificate whose names do not match the IP-HTTPS URL (the
+# wrong subject, extra data in the subject, or the right subject with a wrong SAN) shows
+# 0x103 ERROR_NO_MORE_ITEMS, "No usable certificate found"; the chain engine's own code for
+# the mismatch is CERT_E_CN_NO_MATCH (what ``dasim check-cert`` reports).
+STATUS_NO_CERTIFICATE = "No usable certificate found"
+ERROR_NO_MORE_ITEMS = 0x103
+CERT_E_CN_NO_MATCH = 0x800B010F
 
 # HTTP_E_STATUS_* HRESULTs are 0x80190000 + the HTTP status (winerror.h), e.g. 407 →
 # 0x80190197 HTTP_E_STATUS_PROXY_AUTH_REQ. That IP-HTTPS reports this code for an
@@ -127,6 +144,9 @@ class IpHttpsClient:
         self._ra = None
         self._lost = None
         self.process = None
+        self.failed_status = STATUS_FAILED
+        self.suites = DEFAULT_SUITES   # the client profile's offer to a DA server (F2)
+        self.tcp_rtt: float | None = None   # the last SYN's round trip (F1.6's delay)
 
     def _set(self, state: str, status: str | None = None, error: int | None = None,
              reason: str | None = None) -> None:
@@ -154,7 +174,7 @@ class IpHttpsClient:
             self.conn = conn
             yield from client_handshake(conn, self.server_name,
                                         lambda chain: self.verify(chain, self.server_name),
-                                        self.rng)
+                                        self.rng, suites=self.suites)
             post = HttpRequest("POST", self.path, {
                 "Host": self.server_name if self.port == 443 else
                 f"{self.server_name}:{self.port}",
@@ -176,6 +196,12 @@ class IpHttpsClient:
         except IpHttpsFailure as exc:
             return self._failed(start, exc.code, exc.reason)
         except TlsError as exc:
+            if exc.code == CERT_E_CN_NO_MATCH:
+                return self._failed(
+                    start, ERROR_NO_MORE_ITEMS, f"no usable certificate found: no name of the "
+                    f"certificate matches the URL's {self.server_name} (the chain engine says "
+                    f"0x800b010f CERT_E_CN_NO_MATCH){presented(exc.detail)}", exc.detail,
+                    STATUS_NO_CERTIFICATE)
             return self._failed(start, exc.code, f"TLS: {exc}{presented(exc.detail)}",
                                 exc.detail)
         except Exception as exc:
@@ -190,10 +216,14 @@ class IpHttpsClient:
     def _open(self):
         if self.proxy is None:
             addresses = yield from self.resolve(self.host, self.server_name)
+            sent = self.env.now
             conn = yield from self.connect(self.host, addresses[0], self.port)
+            self.tcp_rtt = self.env.now - sent
             return conn
         addr, port = self.proxy
+        sent = self.env.now
         conn = yield from self.connect(self.host, addr, port)
+        self.tcp_rtt = self.env.now - sent
         target = f"{self.server_name}:{self.port}"
         req = HttpRequest("CONNECT", target, {"Host": target})
         conn.send(req, req.size)
@@ -247,13 +277,14 @@ class IpHttpsClient:
             return
         self.conn.send(inner, inner.size)
 
-    def _failed(self, start: float, code: int, reason: str, detail: Any = None) -> bool:
+    def _failed(self, start: float, code: int, reason: str, detail: Any = None,
+                status: str | None = None) -> bool:
         if self.conn is not None:
             self.conn.close()
             self.conn = None
         self.attempts.append((start, self.env.now, code, reason))
         self.last_detail = detail
-        self._set("LinkDown", STATUS_FAILED, error=code, reason=reason)
+        self._set("LinkDown", status or self.failed_status, error=code, reason=reason)
         return False
 
     last_detail: Any = None
@@ -269,16 +300,17 @@ class IpHttpsClient:
                 first_failure = None
                 yield self._lost
                 self.conn = None
-                self._set("LinkDown", STATUS_FAILED, error=0x2746,
+                self._set("LinkDown", self.failed_status, error=0x2746,
                           reason="the IP-HTTPS connection was reset")
             now = self.env.now
             if first_failure is None:
                 first_failure = now
             yield self.env.timeout(backoff_wait(first_failure, now))
 
-    def shutdown(self) -> None:
-        """Stop using the interface (a network change): close the connection, drop the
-        address; the owner interrupts the process that runs ``run``."""
+    def shutdown(self, reason: str | None = None) -> None:
+        """Stop using the interface (a network change, or offline while Teredo works): close
+        the connection, drop the address; the owner interrupts the process that runs
+        ``run``."""
         if self.conn is not None:
             self.conn.on_close = None
             self.conn.close()
@@ -286,14 +318,17 @@ class IpHttpsClient:
         if self.interface is not None:
             for addr in list(self.interface.addresses):
                 self.host.remove_address(self.interface, addr)
-        self._set("Disabled", STATUS_DEACTIVATED)
+        self._set("Disabled", STATUS_DEACTIVATED, reason=reason)
 
 
 class IpHttpsServer:
-    """The DirectAccess server's IP-HTTPS listener and the clients' /64 behind it."""
+    """The DirectAccess server's IP-HTTPS listener and the clients' /64 behind it.
+    ``terminator``: what terminates TLS in front of it, an SSL-offloading load balancer or ADC
+    (None: the server itself, which takes any suite and prefers NULL encryption, F2). The
+    device stands at the server's address; the leg behind it is not modelled."""
 
     def __init__(self, host: Host, listen: Callable, chain: list[Any], url: str,
-                 prefix: IPv6Network) -> None:
+                 prefix: IPv6Network, terminator: TlsTerminator | None = None) -> None:
         self.host = host
         self.kernel = host.kernel
         self.url = url
@@ -309,6 +344,7 @@ class IpHttpsServer:
                                             encapsulate=self._to_client)
         host.routes.add(prefix, self.interface)
         self.connections = 0
+        self.terminator = terminator
         listen(host, self.port, self._accept)
 
     def _accept(self, conn: Any) -> None:
@@ -329,7 +365,8 @@ class IpHttpsServer:
             if isinstance(msg, Packet):
                 self._from_client(conn, msg)
 
-        session = TlsServerSession(conn, self.certificate, self.rng, on_data)
+        session = TlsServerSession(conn, self.certificate, self.rng, on_data,
+                                   policy=self.terminator)
         conn.on_message = session.receive
 
     def _from_client(self, conn: Any, pkt: Packet) -> None:

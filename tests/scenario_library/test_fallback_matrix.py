@@ -67,11 +67,11 @@ def test_native_ipv6_needs_the_server_to_have_ipv6_too():
     assert steps[0] == ("native", "not_eligible") and c["method"] == "teredo"
 
 
-def test_udp_blocked_costs_both_teredo_phases_before_iphttps():
+def test_udp_blocked_iphttps_connects_while_teredo_still_qualifies():
     c, steps = outcome("    nat: {preset: full-cone}\n"
                        "    firewall: {default: deny, allow: [tcp/443, udp/53]}")
     assert ("teredo", "failed") in steps and c["method"] == "iphttps"
-    assert 24.0 <= c["time_to_connect_s"] <= 25.0
+    assert c["time_to_connect_s"] < 1.0   # not after Teredo's 24 s (F1.6)
 
 
 def test_windows11_defaults_leave_only_iphttps_behind_a_friendly_nat():
