@@ -13,6 +13,12 @@ FORCE_TUNNEL = "force tunnelling uses IP-HTTPS only"
 class TunnelMethods:
     """A part of :class:`~sim.directaccess.client.DirectAccessClient`."""
 
+    _teredo_lost = None
+    _stopping = False
+    _teredo_up = False
+    _teredo_qualified = None
+    _iphttps_attempt: Attempt | None = None
+
     # -- Teredo and IP-HTTPS -----------------------------------------------------------
     def teredo_eligible(self) -> str | None:
         """None if Teredo may run, else why not."""
@@ -74,12 +80,6 @@ class TunnelMethods:
                 return
         self.end(attempt, "failed", "Teredo qualified but the intranet does not answer over it")
         done.succeed(False)
-
-    _teredo_lost = None
-
-    _stopping = False
-
-    _teredo_up = False
 
     def _teredo_changed(self, status) -> None:
         if self._stopping:
@@ -153,10 +153,6 @@ class TunnelMethods:
         if self.state.method == "iphttps":
             self.host.routes.remove(self.policy.intranet)
             self.use(None)
-
-    _teredo_qualified = None
-
-    _iphttps_attempt: Attempt | None = None
 
     def _iphttps_changed(self, status) -> None:
         """Each IP-HTTPS connect attempt becomes an attempt of the result; the interface

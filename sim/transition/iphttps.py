@@ -120,6 +120,8 @@ class IpHttpsClient:
     engine bound to its stores; ``proxy`` is an (address, port) pair or None.
     """
 
+    last_detail: Any = None
+
     def __init__(self, host: Host, url: str, verify: Callable[[list, str], Any],
                  resolve: Callable, connect: Callable, proxy: tuple[Any, int] | None = None,
                  on_change: Callable[[IpHttpsStatus], None] | None = None) -> None:
@@ -286,9 +288,6 @@ class IpHttpsClient:
         self.last_detail = detail
         self._set("LinkDown", status or self.failed_status, error=code, reason=reason)
         return False
-
-    last_detail: Any = None
-
 
     # -- the interface's life ----------------------------------------------------------
     def run(self):

@@ -24,6 +24,7 @@ class Snapshot(Mapping):
     fields: ClassVar[tuple[str, ...]] = ()
     convert: ClassVar[dict[str, Callable[[Any], Any]]] = {}
     _index: ClassVar[dict[str, int]] = {}
+    __hash__ = None  # type: ignore[assignment]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -45,8 +46,6 @@ class Snapshot(Mapping):
 
     def __eq__(self, other: object) -> bool:
         return dict(self) == dict(other) if isinstance(other, Mapping) else NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({dict(self)!r})"
