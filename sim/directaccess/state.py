@@ -13,7 +13,8 @@ class Attempt:
     method: str
     start_s: float
     end_s: float | None = None
-    # connected | failed | not_eligible | running | standby | interrupted (by a restart)
+    # connected | failed | not_eligible | running | interrupted (by a restart) | standby
+    # (IP-HTTPS went offline because Teredo qualified, F1.6)
     result: str = "running"
     reason: str = ""
     error: str | None = None
