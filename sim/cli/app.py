@@ -6,24 +6,46 @@ so that a plain ``dasim run`` starts fast.
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 
-from sim.cli import certs, explain, figures, netsh, runs, sweeps
 from sim.cli.common import INPUT_ERRORS
 from sim.fleet.shards import WorkerLost
 
+# each command and where it is defined: a command's module is imported when it runs (or
+# when the help lists them all), so that ``dasim run`` loads no other command's modules
+COMMANDS = {
+    "check-cert": "sim.cli.certs:check_cert",
+    "explain": "sim.cli.explain:explain",
+    "list": "sim.cli.runs:list_scenarios",
+    "netsh": "sim.cli.netsh:netsh",
+    "pcap": "sim.cli.runs:pcap",
+    "plot": "sim.cli.figures:plot",
+    "run": "sim.cli.runs:run",
+    "sweep": "sim.cli.sweeps:sweep",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class Commands(click.Group):
+    """The ``dasim`` group, its commands loaded from ``COMMANDS`` when asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        where = COMMANDS.get(cmd_name)
+        if where is None:
+            return None
+        module, _, name = where.partition(":")
+        return getattr(importlib.import_module(module), name)
+
+
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="dasim")
 def cli() -> None:
     """Simulate how Windows DirectAccess clients reach their server."""
-
-
-for command in (certs.check_cert, runs.run, runs.list_scenarios, runs.pcap, netsh.netsh,
-                explain.explain, figures.plot, sweeps.sweep):
-    cli.add_command(command)
 
 
 def main(argv: list[str] | None = None) -> None:
