@@ -83,6 +83,7 @@ PORT_ALLOCATIONS = ("preservation", "sequential", "random")
 POOLINGS = ("paired", "arbitrary")
 
 UDP_TIMEOUT = 120.0        # Linux conntrack UDP "stream" timeout (F2.8); RFC 4787 REQ-5 floor
+UDP_UNREPLIED = 30.0       # Linux nf_conntrack_udp_timeout (F2.8), measured: docs/crosscheck.md
 TCP_ESTABLISHED = 7440.0   # RFC 5382 REQ-5: established idle-timeout >= 2 h 4 min
 TCP_TRANSITORY = 240.0     # RFC 5382 REQ-5: transitory idle-timeout >= 4 min
 ICMP_TIMEOUT = 60.0        # RFC 5508 REQ-1: ICMP query mapping timeout >= 60 s
@@ -112,6 +113,11 @@ class NatConfig:
     hairpinning: bool = False               # RFC 4787 REQ-9 says MUST; many devices do not
     proto41_passthrough: bool = False
     proto41_host: IPv4Address | None = None  # None: the first inside host that sends proto 41
+    # Linux conntrack: an inbound UDP datagram no mapping admits leaves an UNREPLIED entry
+    # that holds its (external port, remote) for this long, re-armed by each one; a flow from
+    # inside that would leave by that port to that remote gets its own port (0: off).
+    # Measured with iptables MASQUERADE, nf_conntrack_udp_timeout 30 s: docs/crosscheck.md.
+    unreplied_hold: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mapping", Behaviour.parse(self.mapping))
@@ -130,6 +136,8 @@ class NatConfig:
                      "icmp_timeout", "other_timeout"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
+        if self.unreplied_hold < 0:
+            raise ValueError("unreplied_hold must not be negative")
 
     @property
     def classic_name(self) -> str:
@@ -186,7 +194,9 @@ def symmetric(**overrides: Any) -> NatConfig:
 @preset("linux-masquerade")
 def linux_masquerade(**overrides: Any) -> NatConfig:
     """iptables MASQUERADE, like Linux and most home routers: EIM with port preservation,
-    APDF (measured on Debian 12, fact sheet N3); conntrack's 120 s UDP stream timeout."""
+    APDF (measured on Debian 12, fact sheet N3); conntrack's 120 s UDP stream timeout. Its
+    30 s UNREPLIED entry for a filtered datagram, measured too, is ``unreplied_hold=
+    UDP_UNREPLIED``, off here until the modeled Windows order is settled (docs/crosscheck.md)."""
     return NatConfig(**{"mapping": EIM, "filtering": APDF, "port_allocation": "preservation",
                         **overrides})
 
@@ -336,6 +346,9 @@ class Nat:
         self._next_pool = 0
         self._next_port: dict[tuple, int] = {}
         self._p41: Binding | None = None
+        self._hold = config.unreplied_hold
+        self._held: dict[tuple, float] = {}   # (ext ip, ext port, remote ip, port) -> until
+        self._flows = False                   # a flow has had its own port since (_unheld)
         self.gateway: Gateway | None = None
         self.counters: dict[str, int] = {
             "bindings_created": 0, "bindings_expired": 0, "reboots": 0, "dropped": 0,
@@ -370,6 +383,10 @@ class Nat:
                 if pkt.src.version != 4:
                     return pkt
                 b = self._create(key, proto, pkt, pkt.sport)
+                if b is None:
+                    return None
+            if proto == UDP and (self._held or self._flows):
+                b = self._unheld(b, pkt)
                 if b is None:
                     return None
             if proto == UDP:
@@ -504,10 +521,12 @@ class Nat:
         if pkt.dst._ip not in self._ext_ips:
             return self._drop(pkt, f"{pkt.dst} is not an external address of this NAT")
         self.counters["no_mapping"] += 1
+        self._hold_tuple(pkt)
         return self._drop(pkt, f"no mapping for inbound packet to {pkt.dst}:{pkt.dport}")
 
     def _filtered(self, pkt: Packet, b: Binding) -> None:
         self.counters["filtered"] += 1
+        self._hold_tuple(pkt)
         if self._fmode == 1:
             who = f"{pkt.src}"
         else:
@@ -621,6 +640,36 @@ class Nat:
                 key = (proto, inner.dst._ip, inner.dport, inner.src._ip, inner.sport)
             return self._map.get(key)
         return self._rev.get((proto, inner.src._ip, inner.sport))
+
+    # -- conntrack's UNREPLIED entries (``unreplied_hold``)
+
+    def _hold_tuple(self, pkt: Packet) -> None:
+        """An inbound UDP datagram no mapping admitted holds its tuple (Linux conntrack)."""
+        if self._hold and pkt.proto == UDP:
+            held = self._held
+            now = self._env._now
+            if len(held) > 4096:   # forget the expired ones now and then
+                for k in [k for k, until in held.items() if until <= now]:
+                    del held[k]
+            held[(pkt.dst._ip, pkt.dport, pkt.src._ip, pkt.sport)] = now + self._hold
+
+    def _unheld(self, b: Binding, pkt: Packet) -> Binding | None:
+        """The binding an outbound UDP packet leaves by: ``b``, unless the packet's flow has
+        its own, or ``b``'s external port towards this remote is held by an UNREPLIED entry;
+        then the flow gets its own binding, on another port, as conntrack's NAT gives it."""
+        fkey = (UDP, pkt.src._ip, pkt.sport, pkt.dst._ip, pkt.dport)
+        flow = self._map.get(fkey)
+        if flow is not None:
+            return flow
+        hkey = (b.ext_addr._ip, b.ext_port, pkt.dst._ip, pkt.dport)
+        until = self._held.get(hkey)
+        if until is None:
+            return b
+        if until <= self._env._now:
+            del self._held[hkey]
+            return b
+        self._flows = True
+        return self._create(fkey, UDP, pkt, pkt.sport)
 
     # -- bindings
 
@@ -779,6 +828,7 @@ class Nat:
             self._p41.alive = False
         self._map.clear()
         self._rev.clear()
+        self._held.clear()
         self._pairs.clear()
         self._next_port.clear()
         self._next_pool = 0
