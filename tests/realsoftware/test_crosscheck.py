@@ -279,7 +279,9 @@ def test_miredo_qualifies_behind_both_real_nats_in_one_round_trip(experiment):
         assert got["state"] == "qualified", got["log"]
         rs = solicitations(got["client_pcap"])
         took = got["ended_epoch"] - float(rs[0]["frame.time_epoch"])
-        assert (len(rs), took < 1) == (1, True), (nat, took, rs, got["log"])
+        # solicitations before it said so (it may send another a second after: maintenance)
+        before = [r for r in rs if float(r["frame.time_epoch"]) <= got["ended_epoch"]]
+        assert (len(before), took < 1) == (1, True), (nat, took, rs, got["log"])
 
 
 # -- the packets, field by field -------------------------------------------------------------
