@@ -145,6 +145,15 @@ def test_linux_masquerade_looks_restricted_to_teredo():
     assert str(mapped_port) == teredo.status.local_mapping.rsplit(":", 1)[1]
 
 
+def test_linux_masquerade_with_conntracks_hold_looks_symmetric_after_the_cone_test():
+    # The cone test's RAs from the secondary address are filtered; conntrack's UNREPLIED entry
+    # then gives the solicitation to the secondary another port (measured: docs/crosscheck.md)
+    from sim.net.nat import UDP_UNREPLIED
+
+    teredo = behind_nat("linux-masquerade", unreplied_hold=UDP_UNREPLIED)
+    assert (teredo.status.state, teredo.status.nat) == ("offline", "symmetric")
+
+
 def refreshing_client(udp_timeout: float):
     """A Teredo client refreshing for 10 minutes behind a full-cone NAT that allocates ports
     sequentially (so a lost binding shows as a new port, hence a new Teredo address)."""

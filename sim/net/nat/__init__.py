@@ -28,6 +28,7 @@ from sim.net.nat.config import (
     TCP_ESTABLISHED,
     TCP_TRANSITORY,
     UDP_TIMEOUT,
+    UDP_UNREPLIED,
     Behaviour,
     NatConfig,
     classic_name,
@@ -46,7 +47,7 @@ from sim.net.nat.table import Binding
 __all__ = [
     "ADF", "ADM", "APDF", "APDM", "EIF", "EIM", "ICMP_TIMEOUT", "OTHER_TIMEOUT", "POOLINGS",
     "PORT_ALLOCATIONS", "PRESETS", "TCP_ESTABLISHED", "TCP_TRANSITORY", "UDP_TIMEOUT",
-    "Behaviour", "Binding", "Nat", "NatConfig", "classic_name", "full_cone",
+    "UDP_UNREPLIED", "Behaviour", "Binding", "Nat", "NatConfig", "classic_name", "full_cone",
     "linux_masquerade", "linux_masquerade_random_fully", "nat_config",
     "port_restricted_cone", "preset", "restricted_cone", "symmetric",
 ]

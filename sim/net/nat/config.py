@@ -60,6 +60,7 @@ PORT_ALLOCATIONS = ("preservation", "sequential", "random")
 POOLINGS = ("paired", "arbitrary")
 
 UDP_TIMEOUT = 120.0        # Linux conntrack UDP "stream" timeout (F2.8); RFC 4787 REQ-5 floor
+UDP_UNREPLIED = 30.0       # Linux nf_conntrack_udp_timeout (F2.8), measured: docs/crosscheck.md
 TCP_ESTABLISHED = 7440.0   # RFC 5382 REQ-5: established idle-timeout >= 2 h 4 min
 TCP_TRANSITORY = 240.0     # RFC 5382 REQ-5: transitory idle-timeout >= 4 min
 ICMP_TIMEOUT = 60.0        # RFC 5508 REQ-1: ICMP query mapping timeout >= 60 s
@@ -85,6 +86,11 @@ class NatConfig:
     hairpinning: bool = False               # RFC 4787 REQ-9 says MUST; many devices do not
     proto41_passthrough: bool = False
     proto41_host: IPv4Address | None = None  # None: the first inside host that sends proto 41
+    # Linux conntrack: an inbound UDP datagram no mapping admits leaves an UNREPLIED entry
+    # that holds its (external port, remote) for this long, re-armed by each one; a flow from
+    # inside that would leave by that port to that remote gets its own port (0: off).
+    # Measured with iptables MASQUERADE, nf_conntrack_udp_timeout 30 s: docs/crosscheck.md.
+    unreplied_hold: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mapping", Behaviour.parse(self.mapping))
@@ -103,6 +109,8 @@ class NatConfig:
                      "icmp_timeout", "other_timeout"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
+        if self.unreplied_hold < 0:
+            raise ValueError("unreplied_hold must not be negative")
 
     @property
     def classic_name(self) -> str:
@@ -159,7 +167,9 @@ def symmetric(**overrides: Any) -> NatConfig:
 @preset("linux-masquerade")
 def linux_masquerade(**overrides: Any) -> NatConfig:
     """iptables MASQUERADE, like Linux and most home routers: EIM with port preservation,
-    APDF (measured on Debian 12, fact sheet N3); conntrack's 120 s UDP stream timeout."""
+    APDF (measured on Debian 12, fact sheet N3); conntrack's 120 s UDP stream timeout. Its
+    30 s UNREPLIED entry for a filtered datagram, measured too, is ``unreplied_hold=
+    UDP_UNREPLIED``, off here until the modeled Windows order is settled (docs/crosscheck.md)."""
     return NatConfig(**{"mapping": EIM, "filtering": APDF, "port_allocation": "preservation",
                         **overrides})
 

@@ -20,6 +20,7 @@ from sim.net.nat.config import ADF, ADM, EIF, EIM, NatConfig
 from sim.net.nat.icmp import IcmpTranslation
 from sim.net.nat.proto41 import Proto41Passthrough
 from sim.net.nat.table import PORTED, Binding, rewrite
+from sim.net.nat.unreplied import UnrepliedHold
 from sim.net.packet import ICMP, IPV6_IN_IPV4, TCP, UDP, IcmpError, Packet
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from sim.net.router import Gateway
 
 
-class Nat(IcmpTranslation, Proto41Passthrough):
+class Nat(IcmpTranslation, Proto41Passthrough, UnrepliedHold):
     """A NAT44 gateway stage with an external address pool. IPv6 passes untouched (no NAT66);
     protocols without ports other than ICMP are dropped, except protocol 41 for one inside
     host with ``proto41_passthrough``."""
@@ -62,6 +63,8 @@ class Nat(IcmpTranslation, Proto41Passthrough):
         self._next_pool = 0
         self._next_port: dict[tuple, int] = {}
         self._p41: Binding | None = None
+        self._hold = config.unreplied_hold
+        self._held: dict[tuple, float] = {}   # (ext key, ext port, remote key, port) -> until
         self.gateway: Gateway | None = None
         self.counters: dict[str, int] = {
             "bindings_created": 0, "bindings_expired": 0, "reboots": 0, "dropped": 0,
@@ -95,6 +98,10 @@ class Nat(IcmpTranslation, Proto41Passthrough):
             if pkt.src.version != 4:
                 return pkt
             b = self._create(key, proto, pkt, pkt.sport)
+            if b is None:
+                return None
+        if proto == UDP and (self._held or self._flows):
+            b = self._unheld(b, pkt)
             if b is None:
                 return None
         if proto == UDP:
@@ -165,10 +172,12 @@ class Nat(IcmpTranslation, Proto41Passthrough):
         if pkt.dkey not in self._ext_keys:
             return self._drop(pkt, f"{pkt.dst} is not an external address of this NAT")
         self.counters["no_mapping"] += 1
+        self._hold_tuple(pkt)
         return self._drop(pkt, f"no mapping for inbound packet to {pkt.dst}:{pkt.dport}")
 
     def _filtered(self, pkt: Packet, b: Binding) -> None:
         self.counters["filtered"] += 1
+        self._hold_tuple(pkt)
         if self._filtering is ADF:
             who = f"{pkt.src}"
         else:
@@ -212,6 +221,7 @@ class Nat(IcmpTranslation, Proto41Passthrough):
             self._p41.alive = False
         self._map.clear()
         self._rev.clear()
+        self._held.clear()
         self._pairs.clear()
         self._next_port.clear()
         self._next_pool = 0
