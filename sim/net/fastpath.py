@@ -127,6 +127,12 @@ def call_later(env: Any, delay: float, fn: Any, value: Any = None) -> LightEvent
     return timer
 
 
+def events_scheduled(env: Any) -> int:
+    """How many events ``env`` has scheduled so far (SimPy's event-id counter; reading it
+    takes one id, which only renumbers later ties in their own order)."""
+    return next(env._eid)
+
+
 def hop_queue(env: Any) -> tuple[list, Any]:
     """The near heap and the event-id counter of ``env``, for a link's wire: bound once when
     the wire is made, so ``Node.send`` pushes a hop with ``heappush(queue, (env.now + delay,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sim.errors import InputError
+from sim.net.fastpath import events_scheduled
 from sim.scenario.capture import Capture, Point
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 # What this module reads of a Simulation (a builder that keeps these keeps the view working).
 SIMULATION_ATTRIBUTES = (
     "scenario.name", "start", "duration", "shard", "shards", "clients", "client()", "run()",
-    "result()", "kernel.env", "kernel.env._eid", "kernel.trace.records", "topo.networks",
+    "result()", "kernel.env", "kernel.trace.records", "topo.networks",
     "networks",
     "is_corporate()", "sites", "policy.iphttps_url", "policy.teredo_server", "policy.relay",
     "pki.chain()", "server_host", "public_dns_host", "public_web_host", "corp_dns_host",
@@ -295,7 +296,7 @@ class PreparedRun:
 
     def events(self) -> int:
         """How many events the run scheduled."""
-        return next(self._sim.kernel.env._eid)
+        return events_scheduled(self._sim.kernel.env)
 
     def run_fleet(self, **kwargs: Any) -> RunResult:
         """The whole fleet's result (``Fleet.run``'s options), this shard run here with its

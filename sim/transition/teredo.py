@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from simpy import Interrupt
 
+from sim.net.fastpath import addr_key
 from sim.net.icmpv6 import RouterAdvertisement
 from sim.net.kernel import call_later
 from sim.net.packet import Packet
@@ -128,7 +129,7 @@ class TeredoClient:
         # when a packet last came from the server's port 3544 (F3.7); the refresh timer
         # carries its value when it was set
         self._heard = float("-inf")
-        self._server_keys = (server._ip, secondary._ip)
+        self._server_keys = (addr_key(server), addr_key(secondary))
         self.mapping: tuple[IPv4Address, int] | None = None
         self.cone = False
         self.process = None
@@ -153,8 +154,8 @@ class TeredoClient:
 
     # -- packets -----------------------------------------------------------------------
     def _on_packet(self, pkt: Packet) -> None:
-        if pkt.sport == TEREDO_PORT and pkt.src._ip in self._server_keys:
-            self._heard = self.env._now
+        if pkt.sport == TEREDO_PORT and pkt.skey in self._server_keys:
+            self._heard = self.env.now
         inner = pkt.inner
         if inner is None:
             return
@@ -302,7 +303,7 @@ class TeredoClient:
         tunnel that carries traffic through the server solicits less often."""
         low, high = self.config.refresh_jitter
         wait = self._heard + self.config.refresh_interval * self.rng.uniform(low, high) \
-            - self.env._now
+            - self.env.now
         if wait > 0:
             self._timer = call_later(self.env, wait, self._refresh_due, self._heard)
         else:

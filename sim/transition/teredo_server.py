@@ -6,6 +6,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv6Address, IPv6Network
 from typing import TYPE_CHECKING
 
+from sim.net.fastpath import addr_key
 from sim.net.icmpv6 import RouterAdvertisement, RouterSolicitation
 from sim.net.packet import ICMPV6, IPV6_HEADER, Packet
 from sim.transition.teredo_wire import (
@@ -60,18 +61,18 @@ class TeredoServer:
         """``parse_teredo_address``, remembered: a client's address is parsed on every packet
         it relays."""
         try:
-            return self._parsed[addr._ip]
+            return self._parsed[addr_key(addr)]
         except KeyError:
-            info = self._parsed[addr._ip] = parse_teredo_address(addr)
+            info = self._parsed[addr_key(addr)] = parse_teredo_address(addr)
             return info
 
     def _on_packet(self, pkt: Packet) -> None:
         if not self.up:
             return
         src = pkt.src
-        known = self._global.get(src._ip)
+        known = self._global.get(pkt.skey)
         if known is None:
-            known = self._global[src._ip] = is_global_ipv4(src)
+            known = self._global[pkt.skey] = is_global_ipv4(src)
         if not known:
             self.kernel.drop(self.host.name, pkt,
                              f"Teredo server: source {pkt.src} is not global (RFC 4380 §5.3.1)")
