@@ -165,7 +165,8 @@ class Fleet:
         (``self.series``: ``(t, on a tunnel, inside, on each method of METHOD_ORDER)``);
         ``progress(total)`` makes a bar that is updated once per finished shard."""
 
-        bar = progress(self.shards) if progress is not None else None
+        # one shard needs no bar (and the run no tqdm)
+        bar = progress(self.shards) if progress is not None and self.shards > 1 else None
         merged: RunResult | None = None
         totals: list[list] = []
         self.events = 0
