@@ -297,7 +297,7 @@ def ttc_cdf(result: dict[str, Any], path: str) -> str:
         for c in everyone:
             if c["method"] and c["time_to_connect_s"] is not None:
                 by_method[c["method"]].append(c["time_to_connect_s"])
-        title = f"{result['scenario']}: time to connect ({total} clients)"
+        title = f"{result['scenario']}: time to connect ({total} client{'' if total == 1 else 's'})"
         if not by_method:
             fig, ax = plt.subplots(figsize=(5.5, 2.2))
             errors = Counter(c["last_error"] or "no error" for c in everyone
