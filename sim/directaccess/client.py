@@ -111,8 +111,12 @@ class DirectAccessClient(DirectMethods, ConnectivityAssistant, TunnelMethods):
         self._signal_change()
         self.state.method = method
         self.state.method_history.append((self.env.now, method))
-        if method is not None and self.state.connected_at is None:
-            self.state.connected_at = self.env.now
+        if method is not None:
+            # a method carries the traffic: the errors before it are history (netsh shows
+            # 0x0 on the interface in use); the result's last error is one since then
+            self.state.last_error = None
+            if self.state.connected_at is None:
+                self.state.connected_at = self.env.now
         if method is not None and self.probe_interval and not self._probing:
             self._start_probes()
         if method:

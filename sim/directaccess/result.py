@@ -58,7 +58,8 @@ class ClientResult:
             connected=st.method is not None, method=st.method,
             time_to_connect_s=None if st.connected_at is None
             else _t(st.connected_at - started_at),
-            last_error=st.last_error,
+            # null while a method carries the traffic, as netsh shows 0x0 then
+            last_error=None if st.method is not None else st.last_error,
             attempt_values=tuple(tuple(getattr(a, f) for f in _ATTEMPT_FIELDS)
                                  for a in st.attempts),
             histories=histories,

@@ -27,7 +27,7 @@ class ClientState:
     location: str | None = None
     method: str | None = None
     connected_at: float | None = None
-    last_error: str | None = None
+    last_error: str | None = None   # the last error since a method last carried traffic
     attempts: list[Attempt] = field(default_factory=list)
     method_history: list[tuple[float, str | None]] = field(default_factory=list)
     events: list[tuple[float, tuple[str, ...]]] = field(default_factory=list)
