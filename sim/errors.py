@@ -8,3 +8,8 @@ subclasses, which the command line treats the same way.
 
 class InputError(ValueError):
     """Bad input from the user: the message names the file and the place."""
+
+
+class ImplausibleValue(UserWarning):
+    """A valid value that no real device or laptop has (a sub-second NAT timeout): the run
+    goes on, and the command line prints the warning, naming the file and the place."""

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import importlib
 import sys
+import warnings
 
 import click
 
 from sim.cli.common import INPUT_ERRORS
+from sim.errors import ImplausibleValue
 from sim.fleet.shards import WorkerLost
 
 # each command and where it is defined: a command's module is imported when it runs (or
@@ -48,8 +50,23 @@ def cli() -> None:
     """Simulate how Windows DirectAccess clients reach their server."""
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """An implausible value: ``dasim: warning: FILE:LINE:COL: KEY: …`` on stderr (other
+    warnings as Python shows them)."""
+    if issubclass(category, ImplausibleValue):
+        click.echo(f"dasim: warning: {message}", err=True)
+    else:
+        _python_warning(message, category, filename, lineno, file, line)
+
+
+_python_warning = warnings.showwarning
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: bad input gives one message on stderr and exit status 2."""
+    """Entry point: bad input gives one message on stderr and exit status 2; implausible
+    values a warning each."""
+    warnings.showwarning = _show_warning
+    warnings.simplefilter("default", ImplausibleValue)
     try:
         cli.main(args=argv, prog_name="dasim", standalone_mode=False)
     except click.exceptions.Abort:

@@ -40,11 +40,13 @@ from sim.scenario import load_scenario
               help="Write a figure (PNG or SVG): the attempts timeline, or outcomes by "
                    "network for fleets.")
 @click.option("--interfaces", is_flag=True, help="Include interface-state histories in JSON.")
+@click.option("--all-clients", "all_clients", is_flag=True,
+              help="List every client in the table (a fleet is summarised by network).")
 @WORKERS
 @SCHEDULER
 def run(scenario_file: str, seed: int | None, sets: tuple[str, ...], as_json: bool,
         pcap: str | None, point: str | None, plot: str | None, interfaces: bool,
-        workers: int | None, scheduler: str | None) -> None:
+        all_clients: bool, workers: int | None, scheduler: str | None) -> None:
     """Run a scenario and report how each client connected (exit 0 whatever the outcome).
     A fleet bigger than its shard_size runs as shards on WORKERS processes."""
     check_writable(pcap, "--pcap")
@@ -56,7 +58,8 @@ def run(scenario_file: str, seed: int | None, sets: tuple[str, ...], as_json: bo
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:
-        click.echo(summary_table(result), nl=False)
+        limit = len(result["clients"]) if all_clients else None
+        click.echo(summary_table(result, limit), nl=False)
     if pcap:
         _write_pcap(pcap, records, prepared.start)
         if not as_json:

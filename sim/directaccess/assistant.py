@@ -31,11 +31,16 @@ class ConnectivityAssistant:
             self._probing = False
             return
 
+        sent = self.env.now
+
         def answered(rtt: float | None) -> None:
             if round_ != self._probe_round:
                 return
             if rtt is None:
                 self.state.probes_failed += 1
+                if self.kernel.trace.on:   # for explain: which device lost it
+                    self.kernel.log(self.host.name, "check-lost", sent=sent,
+                                    method=self.state.method)
             else:
                 self.state.probes_ok += 1
             if self.state.method is None:

@@ -15,6 +15,17 @@ if TYPE_CHECKING:
 
 SCHEMA = "dasim.result/1"
 
+# A client whose connectivity checks (``connectivity_probe``) were lost more than this share
+# is degraded: its tunnel is up but does not carry its traffic reliably. A modelling choice,
+# not a Windows rule: one check in ten lost is already felt by users (docs/model.md).
+DEGRADED_LOSS = 0.1
+
+
+def degraded(answered: int, unanswered: int, threshold: float = DEGRADED_LOSS) -> bool:
+    """Whether checks lost more than ``threshold`` of the time (none sent: not degraded)."""
+    sent = answered + unanswered
+    return sent > 0 and unanswered / sent > threshold
+
 
 def _t(value: float | None) -> float | None:
     return None if value is None else round(float(value), 6)
@@ -68,6 +79,11 @@ class ClientResult:
         )
 
     @property
+    def degraded(self) -> bool:
+        """Whether its connectivity checks show a degraded tunnel (``DEGRADED_LOSS``)."""
+        return self.probes is not None and degraded(*self.probes)
+
+    @property
     def attempts(self) -> list[dict[str, Any]]:
         out = []
         for method, start, end, result, reason, error in self.attempt_values:
@@ -91,7 +107,11 @@ class ClientResult:
                "time_to_connect_s": self.time_to_connect_s, "last_error": self.last_error,
                "attempts": self.attempts}
         if self.probes is not None:
-            out["probes"] = {"answered": self.probes[0], "unanswered": self.probes[1]}
+            answered, lost = self.probes
+            out["probes"] = {"answered": answered, "unanswered": lost,
+                             "lost_share": round(lost / (answered + lost), 4)
+                             if answered + lost else None,
+                             "degraded": self.degraded}
         if with_interfaces:
             out["interfaces"] = self.interfaces
         return out
@@ -109,10 +129,16 @@ class RunResult:
         # the laptops that found no way in: not on a tunnel, and not inside the office
         by_error = Counter(c.last_error for c in self.clients
                            if c.last_error and not c.connected and c.location != "inside")
-        return {"clients": len(self.clients),
-                "connected": sum(c.connected for c in self.clients),
-                "by_method": dict(sorted(by_method.items())),
-                "by_error": dict(sorted(by_error.items()))}
+        out = {"clients": len(self.clients),
+               "connected": sum(c.connected for c in self.clients),
+               "by_method": dict(sorted(by_method.items())),
+               "by_error": dict(sorted(by_error.items()))}
+        checked = [c.probes for c in self.clients if c.probes is not None]
+        if checked:   # connectivity checks ran: how many answered, lost, and who is degraded
+            out["probes"] = {"answered": sum(p[0] for p in checked),
+                             "unanswered": sum(p[1] for p in checked)}
+            out["degraded"] = sum(c.degraded for c in self.clients)
+        return out
 
     def as_dict(self, with_interfaces: bool = False) -> dict[str, Any]:
         return {"schema": SCHEMA, "scenario": self.scenario, "seed": self.seed,

@@ -16,6 +16,7 @@ import hashlib
 import itertools
 import json
 import os
+import warnings
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from sim.errors import InputError
+from sim.errors import ImplausibleValue, InputError
 from sim.fleet.pool import finishing, local_pool, stop_now
 from sim.fleet.shards import Fleet
 from sim.scenario import load_scenario, parse_scenario
@@ -35,9 +36,10 @@ from sim.scenario import load_scenario, parse_scenario
 # "probes_answered"/"_unanswered": the connectivity assistant's checks through the tunnel
 # (``connectivity_probe``), which show a tunnel that connected but then lost traffic, as
 # when a NAT's binding expires between Teredo refreshes; empty without checks
+# "degraded": more than DEGRADED_LOSS of those checks lost (sim.directaccess.result)
 COLUMNS = ["run_id", "replication", "seed", "client", "network", "site", "location", "method",
            "connected", "time_to_connect_s", "probes_answered", "probes_unanswered",
-           "last_error", "error"]
+           "degraded", "last_error", "error"]
 
 
 @dataclass(frozen=True)
@@ -96,20 +98,23 @@ def run_one(text: str, source: str, base_dir: str | None, spec: RunSpec) -> list
     base = {"run_id": spec.run_id, "replication": spec.replication, "seed": spec.seed,
             **dict(spec.params)}
     try:
-        scenario = parse_scenario(text, source, Path(base_dir) if base_dir else None,
-                                  overrides=dict(spec.params))
+        with warnings.catch_warnings():   # said once, when the sweep checked every run
+            warnings.simplefilter("ignore", ImplausibleValue)
+            scenario = parse_scenario(text, source, Path(base_dir) if base_dir else None,
+                                      overrides=dict(spec.params))
         result = Fleet(scenario, seed=spec.seed).run(workers=1)   # the sweep is parallel
     except Exception as exc:  # reported with its parameters; the sweep goes on
         return [{**base, "client": None, "network": None, "site": None, "location": None,
                  "method": None,
                  "connected": None, "time_to_connect_s": None, "probes_answered": None,
-                 "probes_unanswered": None, "last_error": None,
+                 "probes_unanswered": None, "degraded": None, "last_error": None,
                  "error": f"{type(exc).__name__}: {exc}"}]
     return [{**base, "client": c.name, "network": c.network, "site": c.site,
              "location": c.location, "method": c.method,
              "connected": c.connected, "time_to_connect_s": c.time_to_connect_s,
              "probes_answered": c.probes[0] if c.probes else None,
              "probes_unanswered": c.probes[1] if c.probes else None,
+             "degraded": c.degraded if c.probes else None,
              "last_error": c.last_error, "error": None} for c in result.clients]
 
 
@@ -336,8 +341,10 @@ def _combination_summary(runs: Any) -> str:
     split = ", ".join(f"{m} {n / len(runs):.0%}"
                       for m, n in runs["method"].value_counts().items())
     checks = runs["probes_answered"].sum() + runs["probes_unanswered"].sum()
+    degraded = runs["degraded"].fillna(False).astype(bool).mean()
     answered = (f"; connectivity checks answered "
-                f"{runs['probes_answered'].sum() / checks:.1%}" if checks else "")
+                f"{runs['probes_answered'].sum() / checks:.1%}, degraded {degraded:.0%}"
+                if checks else "")
     connected = runs["connected"].astype(bool)
     inside = ((runs["location"] == "inside") & ~connected).mean()
     errors = runs[~connected & (runs["location"] != "inside")]

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, PlainSerializer, PlainValidator
 
-from sim.config import Strict
+from sim.config import Strict, suggest
 from sim.net.packet import (
     ACK,
     ADMIN_PROHIBITED,
@@ -120,7 +120,8 @@ class Rule:
             proto = int(name)
         else:
             if name not in PROTOCOLS:
-                raise ValueError(_not_a_rule(text, f"unknown protocol {name!r}"))
+                raise ValueError(_not_a_rule(text, f"unknown protocol {name!r}"
+                                             + suggest(name, PROTOCOLS)))
             proto = PROTOCOLS[name]
             if rest:
                 lo, sep, hi = rest.partition("-")
@@ -313,7 +314,7 @@ class Firewall:
                             size=header + TCP_HEADER, flags=RST | ACK, seq=0,
                             ack=pkt.seq + 1)
         elif pkt.dst.version == 4:
-            answer = icmp_error(pkt.dst, pkt, code=ADMIN_PROHIBITED)
+            answer = self._icmp_reject(pkt)
         else:
             answer = None
         self.kernel.drop(self.name, pkt, f"firewall {self.name}: outbound {_describe(pkt)} "
@@ -322,6 +323,17 @@ class Firewall:
             if self._trace.on:
                 self.kernel.log(self.name, "reject", pkt=pkt, answer=answer)
             self.gateway.send(answer)
+
+
+    def _icmp_reject(self, pkt: Packet) -> Packet | None:
+        """ICMP administratively prohibited from the firewall's own address: the gateway's
+        interface towards the sender, as a router sources the ICMP errors it sends (RFC 1812
+        §4.3.2.4), not the destination's (only a TCP RST must look like the peer's to be
+        accepted)."""
+        gateway = self.gateway
+        hop = gateway.routes.lookup(pkt.src) if gateway is not None else None
+        src = hop[0].ipv4() if hop is not None else None
+        return None if src is None else icmp_error(src, pkt, code=ADMIN_PROHIBITED)
 
 
 def _describe(pkt: Packet) -> str:

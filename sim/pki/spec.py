@@ -109,3 +109,26 @@ class PkiSpec(Strict):
 
     authorities: dict[str, AuthoritySpec] = Field(default_factory=dict)
     certificates: dict[str, CertificateSpec] = Field(default_factory=dict)
+
+
+# Without a ``pki:`` section a scenario gets the recommended deployment (F5.15: "a certificate
+# from a public CA is recommended"): the IP-HTTPS certificate from a public CA, whose root is
+# in every Windows client's Trusted Root store through Microsoft's root programme, and whose
+# CRLs are published on the Internet (F5.14).
+PUBLIC_ROOT = "public-root"
+PUBLIC_ISSUING = "public-issuing"
+
+
+def public_pki(host: str, certificate: str = "iphttps") -> dict:
+    """The ``pki:`` of a scenario that gives none: a public root, its issuing CA, and the
+    IP-HTTPS certificate ``certificate`` for ``host`` (the IP-HTTPS URL's name)."""
+    return {
+        "authorities": {
+            PUBLIC_ROOT: {"subject": "Public Root CA",
+                          "crl": {"url": "http://crl.public-ca.example/root.crl"}},
+            PUBLIC_ISSUING: {"issuer": PUBLIC_ROOT, "subject": "Public Issuing CA",
+                             "crl": {"url": "http://crl.public-ca.example/issuing.crl"}},
+        },
+        "certificates": {certificate: {"issuer": PUBLIC_ISSUING, "subject": host,
+                                       "eku": ["server_auth"]}},
+    }

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sim.directaccess.result import DEGRADED_LOSS
+from sim.report.causes import Cause, TraceIndex
 from sim.scenario.view import ClientView, host_addresses
 
 # Remedies by error code, with their sources (domain facts §6, §7).
@@ -102,6 +104,17 @@ DROP_REMEDIES = {
         "the way out."),
 }
 
+NAT_EXPIRY_REMEDY = (
+    "The NAT {nat} forgets an idle UDP binding before the traffic is done with it. Raise its "
+    "UDP timeout (RFC 4787 REQ-5: at least 2 minutes, 5 recommended); for Teredo, a refresh "
+    "interval shorter than the timeout keeps the binding (Group Policy \"Set Teredo Refresh "
+    "Rate\", RFC 4380 §5.2.5).")
+
+SYMMETRIC_REMEDY = (
+    "The NAT {nat} gives a new external port for each destination (symmetric), so Teredo "
+    "cannot work through it (RFC 4380 §5.2.1); IP-HTTPS is the fallback. Where it is your "
+    "own NAT, endpoint-independent mapping (RFC 4787 REQ-1) lets Teredo through.")
+
 SIXTOFOUR_REMEDY = (
     "6to4 fails silently: protocol 41 is blocked on the path, or the replies go to an address "
     "that only looks public (a carrier NAT's pseudo-public space, KB 2980667). Consider "
@@ -137,30 +150,24 @@ def _other_method(pkt: Any, method: str | None) -> bool:
     return (teredo and method != "teredo") or (pkt.proto == 41 and method != "6to4")
 
 
-def drops_seen(trace: list, host: Any, start: float, end: float | None,
+def drops_seen(trace: Any, host: Any, start: float, end: float | None,
                network: str | None = None, site: str | None = None,
-               method: str | None = None) -> list[str]:
-    """Why the network dropped this client's packets between ``start`` and ``end``: the
-    distinct reasons, in order of first appearance. The sites of a network share its private
-    prefix, so another hotel's guest may have this client's address: a drop at a device of
-    ``network`` counts only at the client's own ``site``."""
-    mine = _client_addresses(host)
+               method: str | None = None) -> list[Cause]:
+    """Which devices dropped this client's packets between ``start`` and ``end``, and how:
+    the distinct causes, in order of first appearance (``trace``: the records, or their
+    :class:`TraceIndex`). The sites of a network share its private prefix, so another
+    hotel's guest may have this client's address: a drop at a device of ``network`` counts
+    only at the client's own ``site``."""
+    index = trace if isinstance(trace, TraceIndex) else TraceIndex(trace)
     others = (f"{network}-", f"{network}#") if network and site else ()
-    reasons: list[str] = []
-    for rec in trace:
-        if rec.kind != "drop" or rec.t < start or (end is not None and rec.t > end):
-            continue
+
+    def keep(rec: Any) -> bool:
         if others and rec.node.startswith(others) and not rec.node.startswith(f"{site}-"):
-            continue
+            return False
         pkt = rec.fields.get("pkt")
-        if pkt is not None and _other_method(pkt, method):
-            continue
-        inner = getattr(pkt, "inner", None)
-        related = pkt is not None and (pkt.src in mine or pkt.dst in mine or (
-            inner is not None and (inner.src in mine or inner.dst in mine)))
-        if related and rec.fields["reason"] not in reasons:
-            reasons.append(f"{rec.node}: {rec.fields['reason']}")
-    return list(dict.fromkeys(reasons))
+        return pkt is None or not _other_method(pkt, method)
+
+    return index.causes(host, start, end, keep)
 
 
 def remedy_for(attempt: dict[str, Any]) -> str | None:
@@ -197,8 +204,10 @@ def narrate(client_result: dict[str, Any], events: list[tuple[float, str]],
     network = client_result["network"]
     where = f"{network} (site {site})" if site and site != network else network
     lines = [f"Client {name} on network {where}:"]
+    index = None
     if trace is not None and host is not None:
-        events = sorted([*events, *portal_logins(trace, host, site or network)],
+        index = trace if isinstance(trace, TraceIndex) else TraceIndex(trace)
+        events = sorted([*events, *portal_logins(index.records, host, site or network)],
                         key=lambda e: e[0])
     for t, text in events:
         lines.append(f"  t={t:.1f} s  {text}")
@@ -207,7 +216,8 @@ def narrate(client_result: dict[str, Any], events: list[tuple[float, str]],
         lines.append("")
         lines.append("Why it failed and what to do:")
     for group in _failure_groups(failures):
-        lines += _failure_lines(group, trace, host, network, site)
+        lines += _failure_lines(group, index, host, network, site)
+    lines += _check_lines(client_result, index, host, network, site)
     lines.append("")
     lines += _ending(client_result, corporate)
     return "\n".join(lines) + "\n"
@@ -225,7 +235,7 @@ def _failure_groups(failures: list[dict[str, Any]]) -> list[list[dict[str, Any]]
     return groups
 
 
-def _failure_lines(group: list[dict[str, Any]], trace: list | None, host: Any,
+def _failure_lines(group: list[dict[str, Any]], index: TraceIndex | None, host: Any,
                    network: str, site: str | None) -> list[str]:
     """One group of failures: when, why, what the network dropped, and the remedy."""
     a = group[0]
@@ -236,17 +246,73 @@ def _failure_lines(group: list[dict[str, Any]], trace: list | None, host: Any,
         times = ", ".join(f"{g['end_s']:.1f}" for g in group)
         when = f"{len(group)} times, at t={times} s"
     lines = [f"  - {a['method']} failed {when}{code}: {a['reason']}"]
-    seen: list[str] = []
-    if trace is not None and host is not None:
+    seen: list[Cause] = []
+    if index is not None:
         for g in group:
-            seen += [r for r in drops_seen(trace, host, g["start_s"], g["end_s"],
-                                           network, site, a["method"]) if r not in seen]
-        for reason in seen[:3]:
-            lines.append(f"      the network dropped its packets: {reason}")
+            seen += [c for c in drops_seen(index, host, g["start_s"], g["end_s"],
+                                           network, site, a["method"]) if c not in seen]
+        lines += [f"      the network dropped its packets {line}" for line in _grouped(seen)]
+    symmetric: list[tuple[str, str]] = []
+    if index is not None and "symmetric NAT" in a["reason"]:
+        symmetric = index.per_destination(host, a["start_s"], a["end_s"])
+        lines += [f"      the NAT that maps per destination: {text}" for _, text in symmetric]
+    lines += _remedy_lines(seen, a, [nat for nat, _ in symmetric])
+    return lines
+
+
+def _grouped(causes: list[Cause], most: int = 3) -> list[str]:
+    """The causes by device and mechanism: the first of each, and how many more like it."""
+    groups: dict[tuple[str, str], list[Cause]] = {}
+    for c in causes:
+        groups.setdefault((c.device, c.mechanism), []).append(c)
+    return [str(group[0]) + (f" (and {len(group) - 1} more like it)" if len(group) > 1
+                             else "") for group in list(groups.values())[:most]]
+
+
+def _remedy_lines(seen: list[Cause], attempt: dict[str, Any],
+                  symmetric: list[str] = ()) -> list[str]:
+    """The remedy: the one the devices' drops point at, else the error code's."""
     remedy = next((text for key, text in DROP_REMEDIES.items()
-                   if any(key in reason for reason in seen)), None) or remedy_for(a)
-    if remedy:
-        lines.append(f"      remedy: {remedy}")
+                   if any(key in c.text for c in seen)), None)
+    expired = next((c for c in seen if c.mechanism == "binding expiry"), None)
+    if remedy is None and expired is not None:
+        remedy = NAT_EXPIRY_REMEDY.format(nat=expired.device)
+    if remedy is None and symmetric:
+        remedy = SYMMETRIC_REMEDY.format(nat=" and ".join(symmetric))
+    remedy = remedy or remedy_for(attempt)
+    return [f"      remedy: {remedy}"] if remedy else []
+
+
+def _check_lines(client_result: dict[str, Any], index: TraceIndex | None, host: Any,
+                 network: str, site: str | None) -> list[str]:
+    """The connectivity checks: how many were lost, whether the tunnel is degraded, and the
+    device and mechanism that lost them."""
+    probes = client_result.get("probes")
+    if not probes or not probes["unanswered"]:
+        return []
+    sent = probes["answered"] + probes["unanswered"]
+    state = (f"degraded (more than {DEGRADED_LOSS:.0%} lost)" if probes["degraded"]
+             else "not degraded")
+    lines = ["", f"Connectivity checks: {probes['answered']} of {sent} answered, "
+             f"{probes['unanswered']} lost: {state}."]
+    if index is None:
+        return lines
+    counts: dict[tuple[str, str], list] = {}
+    for rec in index.lost_checks:
+        if rec.node != client_result["name"]:
+            continue
+        causes = drops_seen(index, host, rec.fields["sent"], rec.t, network, site)
+        if not causes:
+            causes = [Cause("no device", "no drop seen",
+                            "no device on the path reported dropping it")]
+        for cause in causes[:1]:   # the first device that lost it
+            counts.setdefault((cause.device, cause.mechanism), [0, cause])[0] += 1
+    for (device, mechanism), (n, cause) in sorted(counts.items(), key=lambda kv: -kv[1][0]):
+        first = f"; the first: {cause.text}" if n > 1 else f": {cause.text}"
+        lines.append(f"  - {n} lost at {device} ({mechanism}){first}")
+    expired = [c for _, c in counts.values() if c.mechanism == "binding expiry"]
+    if expired:
+        lines.append("      remedy: " + NAT_EXPIRY_REMEDY.format(nat=expired[0].device))
     return lines
 
 
@@ -262,9 +328,13 @@ def _ending(client_result: dict[str, Any], corporate: bool) -> list[str]:
         lines.append(f"At the end of the run {name} is inside the corporate network (the NLS "
                      "answered): it needs no DirectAccess tunnel.")
     elif client_result["connected"]:
+        probes = client_result.get("probes")
+        degraded = (f", but degraded: {probes['unanswered']} of "
+                    f"{probes['answered'] + probes['unanswered']} connectivity checks lost"
+                    if probes and probes["degraded"] else "")
         lines.append(f"At the end of the run {name} reaches the corporate network over "
                      f"{client_result['method']} (first usable at "
-                     f"t={client_result['time_to_connect_s']:.1f} s).")
+                     f"t={client_result['time_to_connect_s']:.1f} s){degraded}.")
     else:
         err = client_result["last_error"]
         lines.append(f"At the end of the run {name} has no DirectAccess connectivity"

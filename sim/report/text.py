@@ -7,37 +7,85 @@ import math
 from collections import Counter, defaultdict
 from typing import Any
 
+from sim.directaccess.result import DEGRADED_LOSS
+
 METHODS = ("native", "6to4", "teredo", "iphttps")
 
 
-def summary_table(result: dict[str, Any], limit: int = 40) -> str:
-    """A fixed-width table of the run's clients (the first ``limit``) and the summary."""
-    rows = [("client", "network", "location", "method", "connect (s)", "last error")]
-    for c in result["clients"][:limit]:
-        ttc = c["time_to_connect_s"]
-        rows.append((c["name"], c["network"], c["location"] or "-", c["method"] or "none",
-                     "-" if ttc is None else f"{ttc:.1f}", c["last_error"] or "-"))
+# above this many clients the run's table gives one row per network, not per client
+FLEET_ROWS = 20
+
+
+def summary_table(result: dict[str, Any], limit: int | None = None) -> str:
+    """A fixed-width table of the run's clients and the summary. A fleet (more than
+    ``FLEET_ROWS`` clients) is summarised by network; ``limit`` lists that many clients
+    (``None``: each one of a run up to ``FLEET_ROWS``, none of a fleet)."""
+    clients = result["clients"]
+    if limit is None:
+        limit = len(clients) if len(clients) <= FLEET_ROWS else 0
+    checks = any("probes" in c for c in clients)
     lines = [f"Scenario {result['scenario']}  seed {result['seed']}  "
              f"simulated {result['duration_s']:g} s", ""]
-    lines += _columns(rows)
-    hidden = len(result["clients"]) - limit
-    if hidden > 0:
-        lines.append(f"... and {hidden} more clients (use --json for all)")
+    if limit:
+        lines += _columns(_client_rows(clients[:limit], checks))
+    hidden = len(clients) - limit
+    if hidden > 0 and limit:
+        lines.append(f"... and {hidden} more clients (--all-clients lists each; --json "
+                     "gives everything)")
+    elif hidden > 0:
+        lines.append(f"{len(clients)} clients, by network below (--all-clients lists each; "
+                     "--json gives everything)")
     s = result["summary"]
     lines.append("")
     methods = ", ".join(f"{m} {n}" for m, n in s["by_method"].items()) or "none"
     lines.append(f"Connected {s['connected']} of {s['clients']} ({methods})")
+    if checks:
+        lines.append(_checks_line(s))
     if s["by_error"]:
         errors = ", ".join(f"{e} x{n}" for e, n in s["by_error"].items())
         lines.append(f"Not connected, by last error: {errors}")
-    inside = sum(c["location"] == "inside" and not c["connected"] for c in result["clients"])
+    inside = sum(c["location"] == "inside" and not c["connected"] for c in clients)
     if inside:
         lines.append(f"Inside the corporate network, no tunnel needed: {inside}")
-    networks = {c["network"] for c in result["clients"]}
-    if len(networks) > 1 and len(result["clients"]) >= 10:
+    networks = {c["network"] for c in clients}
+    if hidden > 0 or (len(networks) > 1 and len(clients) >= 10):
         lines += ["", "By network (time to connect of the connected: median and 90th "
-                  "percentile)", *_columns(by_network(result["clients"]))]
+                  "percentile)", *_columns(by_network(clients))]
     return "\n".join(lines) + "\n"
+
+
+def _client_rows(clients: list[dict[str, Any]], checks: bool) -> list[tuple[str, ...]]:
+    """One row per client; with connectivity checks, how many were lost and whether the
+    tunnel is degraded."""
+    head = ("client", "network", "location", "method", "connect (s)", "last error")
+    rows = [head + (("checks lost", "quality") if checks else ())]
+    for c in clients:
+        ttc = c["time_to_connect_s"]
+        row = (c["name"], c["network"], c["location"] or "-", c["method"] or "none",
+               "-" if ttc is None else f"{ttc:.1f}", c["last_error"] or "-")
+        if checks:
+            row += _quality(c.get("probes"))
+        rows.append(row)
+    return rows
+
+
+def _quality(probes: dict[str, Any] | None) -> tuple[str, str]:
+    """``("17 of 34", "degraded")``; ``("-", "-")`` when no check was sent."""
+    if not probes or not probes["answered"] + probes["unanswered"]:
+        return ("-", "-")
+    sent = probes["answered"] + probes["unanswered"]
+    return (f"{probes['unanswered']} of {sent}",
+            "degraded" if probes["degraded"] else "healthy")
+
+
+def _checks_line(s: dict[str, Any]) -> str:
+    """The connectivity checks of the whole run, and how many clients are degraded."""
+    p = s.get("probes") or {"answered": 0, "unanswered": 0}
+    sent = p["answered"] + p["unanswered"]
+    lost = f" ({p['unanswered'] / sent:.0%})" if sent else ""
+    return (f"Connectivity checks: {p['answered']} answered, {p['unanswered']} lost{lost}; "
+            f"degraded {s.get('degraded', 0)} (more than {DEGRADED_LOSS:.0%} of their "
+            "checks lost)")
 
 
 def by_network(clients: list[dict[str, Any]]) -> list[tuple[str, ...]]:
@@ -48,8 +96,9 @@ def by_network(clients: list[dict[str, Any]]) -> list[tuple[str, ...]]:
     for c in clients:
         groups[c["network"]].append(c)
     methods = [m for m in METHODS if any(c["method"] == m for c in clients)]
+    checks = any("probes" in c for c in clients)
     rows = [("network", "clients", "connected", *methods, "median (s)", "p90 (s)",
-             "not connected")]
+             *(("degraded", "checks lost") if checks else ()), "not connected")]
     for name in sorted(groups):
         group = groups[name]
         on = Counter(c["method"] for c in group)
@@ -60,8 +109,17 @@ def by_network(clients: list[dict[str, Any]]) -> list[tuple[str, ...]]:
         rows.append((name, str(len(group)), str(sum(c["connected"] for c in group)),
                      *[str(on[m]) if on[m] else "-" for m in methods],
                      _rank(times, 0.5), _rank(times, 0.9),
+                     *(_network_checks(group) if checks else ()),
                      ", ".join(f"{e} x{n}" for e, n in errors.most_common()) or "-"))
     return rows
+
+
+def _network_checks(group: list[dict[str, Any]]) -> tuple[str, str]:
+    """A network's degraded clients and the share of its checks lost."""
+    probes = [c["probes"] for c in group if c.get("probes")]
+    sent = sum(p["answered"] + p["unanswered"] for p in probes)
+    lost = sum(p["unanswered"] for p in probes)
+    return (str(sum(p["degraded"] for p in probes)), f"{lost / sent:.0%}" if sent else "-")
 
 
 def _rank(times: list[float], q: float) -> str:

@@ -8,14 +8,16 @@ is composed (not just loaded) so that each value keeps its position.
 from __future__ import annotations
 
 import copy
+import warnings
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from sim.errors import InputError
+from sim.errors import ImplausibleValue, InputError
 from sim.scenario.model import RefError, Scenario, suggest
+from sim.scenario.plausible import implausible
 
 
 class _Loader(yaml.SafeLoader):
@@ -130,6 +132,21 @@ def _model_or_container(annotation: Any) -> Any:
     return None
 
 
+def _is_section(loc: tuple) -> bool:
+    """Whether ``loc`` names a mapping the schema allows there (``networks.home.link``), which
+    ``--set networks.home.link.latency=40ms`` may create when the file has none."""
+    if str(loc[-1]) not in _valid_keys(Scenario, loc):   # a field, not a name of the file's
+        return False
+    current: Any = Scenario
+    for part in loc:
+        current = _step(current, part)
+        if current is None:
+            return False
+    inner = _model_or_container(current)
+    return (isinstance(inner, type) and issubclass(inner, BaseModel)) or \
+        get_origin(inner) is dict
+
+
 def _message(err: dict[str, Any], root: yaml.Node | None, source: str,
              overrides: dict[str, Any] | None = None) -> tuple[int, str]:
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and (
@@ -190,7 +207,7 @@ def parse_scenario(text: str, source: str = "<string>", base_dir: Path | None = 
     if base_dir is not None and "base_dir" not in data:
         data["base_dir"] = str(base_dir)
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         # An unknown key usually explains a "missing" one (a typo): report it first.
         errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
@@ -200,6 +217,24 @@ def parse_scenario(text: str, source: str = "<string>", base_dir: Path | None = 
         first = msgs[0][1]
         more = len(msgs) - 1
         raise InputError(first + (f" (and {more} more)" if more else "")) from None
+    for loc, text in implausible(scenario):
+        warnings.warn(ImplausibleValue(_place(loc, root, source, overrides) + text),
+                      stacklevel=2)
+    return scenario
+
+
+def _place(loc: tuple, root: yaml.Node | None, source: str,
+           overrides: dict[str, Any] | None) -> str:
+    """``file:line:col: key: `` of a value, or ``file: --set PATH=V: key: `` for one that an
+    option set."""
+    parts = [str(p) for p in loc]
+    for path, value in (overrides or {}).items():
+        if parts[:len(path.split("."))] == path.split("."):
+            shown = yaml.safe_dump(value, default_flow_style=True, sort_keys=False,
+                                   width=1 << 16).split("\n")[0]
+            return f"{source}: --set {path}={shown}: {_dotted(loc)}: "
+    node, _found = _node_at(root, loc)
+    return f"{_where(source, node)}: {_dotted(loc)}: "
 
 
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
@@ -233,9 +268,12 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], source: str
                 key: Any = int(part)
             elif isinstance(node, dict):
                 key = part
+                if not last and key not in node and _is_section(tuple(parts[:i + 1])):
+                    node[key] = {}   # a section the file leaves out: --set fills it in
                 if not last and key not in node:
+                    known = [*node, *_valid_keys(Scenario, tuple(parts[:i + 1]))]
                     raise InputError(f"{source}: --set {path}: no key "
-                                     f"{'.'.join(parts[:i + 1])}{suggest(part, node)}")
+                                     f"{'.'.join(parts[:i + 1])}{suggest(part, known)}")
             else:
                 raise InputError(f"{source}: --set {path}: {'.'.join(parts[:i])} is a value, "
                                  "not a mapping or list")

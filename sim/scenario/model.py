@@ -24,7 +24,7 @@ from sim.net.portal import PortalConfig
 from sim.net.proxy import ProxyConfig
 from sim.net.tls import TerminatorConfig
 from sim.net.topology import UplinkConfig
-from sim.pki.spec import PkiSpec
+from sim.pki.spec import PUBLIC_ROOT, PkiSpec, public_pki
 from sim.scenario.events import ACTIONS
 from sim.scenario.references import RefError, check_references
 
@@ -222,6 +222,16 @@ class EventSpec(Strict):
         return self
 
 
+def _trusting(client: object, root: str) -> object:
+    """A client entry (as written) with ``root`` in its Trusted Root store."""
+    if not isinstance(client, dict):
+        return client
+    roots = client.get("roots", [])
+    if not isinstance(roots, list) or root in roots:
+        return client
+    return {**client, "roots": [*roots, root]}
+
+
 # -- the scenario ------------------------------------------------------------------------
 class Scenario(Strict):
     name: str
@@ -239,6 +249,28 @@ class Scenario(Strict):
     # raise it to keep more laptops behind one NAT. None: the default (250).
     shard_size: int | None = Field(default=None, ge=1, le=1_000_000)
     base_dir: str | None = Field(default=None, exclude=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _public_pki(cls, data: object) -> object:
+        """No ``pki:``: the IP-HTTPS certificate comes from a public CA whose root every
+        client trusts (``sim.pki.spec.public_pki``), so that ``name``, ``networks`` and
+        ``clients`` are a scenario that runs."""
+        if not isinstance(data, dict) or "pki" in data:
+            return data
+        server = data.get("server")
+        iphttps = server.get("iphttps") if isinstance(server, dict) else None
+        iphttps = iphttps if isinstance(iphttps, dict) else {}
+        url = iphttps.get("url", IpHttpsSpec.model_fields["url"].default)
+        host = urlsplit(url).hostname if isinstance(url, str) else None
+        certificate = iphttps.get("certificate", "iphttps")
+        if not host or not isinstance(certificate, str):
+            return data   # the server's own checks report it
+        clients = data.get("clients")
+        if isinstance(clients, list):
+            clients = [_trusting(c, PUBLIC_ROOT) for c in clients]
+        return {**data, "pki": public_pki(host, certificate),
+                **({"clients": clients} if clients is not None else {})}
 
     @field_validator("start")
     @classmethod

@@ -33,7 +33,10 @@ def check_references(scenario: Scenario) -> None:
 
 def _known(loc: tuple, name: str | None, valid: set, what: str) -> None:
     if name is not None and name not in valid:
-        raise RefError(loc, f"unknown {what} {name!r}{suggest(name, valid)}")
+        many = "authorities" if what == "authority" else f"{what}s"
+        hint = suggest(name, valid) or (f" (the {many}: {', '.join(sorted(valid))})"
+                                        if valid else f" (the scenario has no {what})")
+        raise RefError(loc, f"unknown {what} {name!r}{hint}")
 
 
 def _network_names(s: Scenario) -> None:

@@ -282,7 +282,13 @@ def test_connectivity_checks_show_a_nat_timeout_shorter_than_teredo_refreshes(tm
     assert "with networks.home.nat.udp_timeout=10, duration=30m, " \
            "clients.0.connectivity_probe=15:\n" \
            "  networks.home.nat.port_allocation=preservation: 100% connected (teredo 100%); " \
-           "connectivity checks answered 100.0%\n" in res.stdout
+           "connectivity checks answered 100.0%, degraded 0%\n" in res.stdout
+    # random ports lose most checks: the tunnel is up but degraded, in the rows and summary
+    assert not df.loc["preservation", "degraded"] and df.loc["random", "degraded"]
+    (random,) = [line for line in res.stdout.splitlines() if "port_allocation=random" in line]
+    assert random.startswith("  networks.home.nat.port_allocation=random: 100% connected "
+                             "(teredo 100%); connectivity checks answered ")
+    assert random.endswith(", degraded 100%")
     plain = sw.table([{"run_id": 0, "client": "x", "connected": True}], [])
     assert plain["probes_answered"].isna().all()   # no checks, no count
 

@@ -197,6 +197,10 @@ def test_reject_answers_udp_with_icmp_administratively_prohibited():
     (err,) = errors
     assert isinstance(err.payload, IcmpError) and err.payload.code == ADMIN_PROHIBITED
     assert (err.inner.sport, err.inner.dport) == (50000, 3544)
+    # from the firewall's own address on the laptop's side (RFC 1812 §4.3.2.4), not the
+    # server's: the server never saw the datagram
+    assert err.src == ip_address("192.168.1.1") and err.src != S1
+    assert err.dst == e.addr
 
 
 def test_icmp_error_about_an_allowed_flow_passes_inbound():

@@ -188,7 +188,7 @@ def test_a_guests_story_blames_its_own_hotels_firewall_not_one_with_the_same_add
     for guest in firsts.values():
         story = narrate(result[guest.name].as_dict(), guest.da.state.timeline(),
                         sim.kernel.trace.records, guest.host, site=guest.site)
-        blamed = [line.split(": ")[1] for line in story.splitlines()
+        blamed = [line.split(" at ")[1].split(" (")[0] for line in story.splitlines()
                   if "the network dropped its packets" in line]
         assert blamed == [f"{guest.site}-firewall"], story
 

@@ -18,6 +18,8 @@ EXPECTED = {
     "hotel-tls-inspection": {"laptop": (None, "0x800b0109", None)},
     "cgn-shared-100-64": {"laptop": ("teredo", None, (0.2, 1.0))},
     "cgn-pseudo-public": {"laptop": ("iphttps", None, (12.0, 13.0))},   # after 6to4's 12 s
+    # up, but degraded (tests/scenario_library/test_degraded.py)
+    "cgn-short-udp-timeout": {"laptop": ("teredo", None, (12.0, 13.0))},
     "mobile-symmetric-nat": {"laptop": ("iphttps", None, (0.2, 1.0))},
     "enterprise-proxy": {"laptop-open": ("iphttps", None, (0.2, 1.0)),
                          "laptop-auth": (None, "0x80190197", None)},
