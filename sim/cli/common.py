@@ -31,8 +31,10 @@ WORKERS = click.option("--workers", type=click.IntRange(min=1), default=None,
                        help="Processes for a fleet's shards (default: one per core).")
 SCHEDULER = click.option("--scheduler", default=None,
                          help="Run a fleet's shards on a Dask cluster (tcp://HOST:8786).")
-POINT_HELP = ("client:NAME (default the first client), nat:NETWORK (or a site: nat:home#2, "
-              "nat:shard3/home#2) or server.")
+POINT_HELP = ("client:NAME (default the first client); nat:NETWORK, the edge's outside, after "
+              "translation (or a site: nat:home#2, nat:shard3/home#2), nat:NETWORK:inside its "
+              "LAN side (firewall:NETWORK[:SIDE] and edge:NETWORK[:SIDE] name the same "
+              "gateway); proxy:NETWORK; or server.")
 
 
 def overrides(sets: tuple[str, ...]) -> dict[str, object]:

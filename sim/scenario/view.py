@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from sim.errors import InputError
 from sim.net.fastpath import events_scheduled
+from sim.net.firewall import Firewall, SourceExempt
+from sim.net.nat import Nat
+from sim.net.portal import CaptivePortal
 from sim.scenario.capture import Capture, Point
 
 if TYPE_CHECKING:
@@ -42,6 +45,9 @@ SIMULATION_ATTRIBUTES = (
 # client ``da``: state (method, location, attempts, timeline()), iphttps (status.history,
 # last_detail), teredo (status.history), teredo_type, managed, teredo_refresh,
 # sixtofour_history; and of the Fleet: simulation(client, trace, shard), run(local=...).
+
+
+STAGE_KINDS = ((Firewall, "firewall"), (CaptivePortal, "portal"), (Nat, "nat"))
 
 
 @dataclass(frozen=True)
@@ -150,6 +156,16 @@ class ClientView:
         return self._client.da.sixtofour_history
 
 
+def stage_kinds(gateway: Any) -> list[str]:
+    """What a gateway's stages are, in the order outbound packets cross them: ``firewall``,
+    ``portal``, ``nat``."""
+    kinds = []
+    for stage in gateway.stages:
+        inner = stage.stage if isinstance(stage, SourceExempt) else stage
+        kinds += [kind for cls, kind in STAGE_KINDS if isinstance(inner, cls)]
+    return kinds
+
+
 def host_addresses(host: Any) -> frozenset:
     """Every address on a host's interfaces."""
     return frozenset(a for iface in host.interfaces for a in iface.addresses)
@@ -255,24 +271,43 @@ class PreparedRun:
     def capture(self, point: str | None) -> Capture:
         """Start recording at ``point``: ``client:NAME`` (the laptop's NIC; the default is the
         first client), ``nat:NETWORK`` (the network edge's outside: its first site, or one
-        site: ``nat:home#2``, ``nat:shard3/home#2``), or ``server``."""
+        site: ``nat:home#2``, ``nat:shard3/home#2``; ``nat:home:inside`` its LAN side, before
+        translation; ``firewall:`` and ``edge:`` the same gateway), ``proxy:NETWORK`` (the
+        explicit proxy's NIC), or ``server``."""
         sim = self._sim
         if point is None:
             point = f"client:{sim.clients[0].name}"
         where = Point.parse(point)
         if where.kind == "client":
             iface = sim.client(where.name).host.interfaces[0]
-        elif where.kind == "nat":
-            name = where.name.removeprefix(f"shard{sim.shard}/")
-            site = sim.topo.networks.get(name)
-            if site is None:
-                raise InputError(f"--point nat:{name}: no network {name!r}; networks: "
-                                 + ", ".join(sim.networks))
-            iface = site.gateway.outside
-        else:
+        elif where.kind == "server":
             iface = sim.server_host.interfaces[0]
+        else:
+            iface = self._device_interface(point, where)
         records = iface.capture = self.captures[point] = Capture(iface)
         return records
+
+    def _device_interface(self, point: str, where: Point) -> Any:
+        """The interface a network device's point names (an input error saying what the
+        network has, if it has no such device)."""
+        sim = self._sim
+        name = where.name.removeprefix(f"shard{sim.shard}/")
+        site = sim.topo.networks.get(name)
+        if site is None:
+            raise InputError(f"--point {point}: no network {name!r}; networks: "
+                             + ", ".join(sim.networks))
+        has = stage_kinds(site.gateway)
+        if where.kind == "proxy":
+            proxy = getattr(site, "proxy", None)
+            if proxy is None:
+                raise InputError(f"--point {point}: network {name!r} has no proxy")
+            return proxy.host.interfaces[0]
+        if where.kind in ("nat", "firewall") and where.kind not in has:
+            raise InputError(f"--point {point}: network {name!r} has no {where.kind} (its edge "
+                             f"has: {', '.join(has) or 'no stages, it routes'}); "
+                             f"edge:{where.name} names the gateway whatever it holds")
+        gateway = site.gateway
+        return gateway.outside if where.side == "outside" else gateway.interfaces[0]
 
     def every(self, step: float, sample: Callable[[float], Any]) -> None:
         """Call ``sample(now)`` at the start and every ``step`` simulated seconds of the run."""
