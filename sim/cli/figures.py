@@ -21,7 +21,6 @@ from sim.cli.common import (
 )
 from sim.errors import InputError
 from sim.fleet.prepare import prepare
-from sim.report.capture import sequence_hops
 from sim.report.saved import RERUN, is_saved_run, load_saved, set_note
 
 PLOT_KINDS = ("timeline", "sequence", "outcomes", "ttc", "connected")
@@ -142,14 +141,17 @@ def _draw(plots: Any, kind: str, result: dict, series: list, events: list, out: 
 
 
 def _sequence(prepared, client_name: str | None, out: str, look: Any) -> None:
-    """The sequence diagram of one laptop (the first one by default)."""
-    from sim.report import plots
+    """The sequence diagram of one laptop (the first one by default): a lifeline for each
+    device on its path, its packets followed across them."""
+    from sim.report import sequence
 
     name = client_name or prepared.client_names[0]
-    records = prepared.capture(f"client:{name}")
+    prepared.require(name)
+    crossings = prepared.tap_path(name)
     result = prepared.run().as_dict()
-    hops, total = sequence_hops(prepared.view(), name, records)
+    journeys, total, lanes, labels = sequence.laptop_sequence(prepared.view(), crossings,
+                                                              name)
     title = f"{result['scenario']}: {name}"
-    if total > len(hops):
-        title += f" (its first {len(hops)} of {total} packets)"
-    atomic_write(out, lambda tmp: plots.sequence(hops, tmp, look.heading(title)))
+    if total > len(journeys):
+        title += f" (its first {len(journeys)} of {total} packets)"
+    atomic_write(out, lambda tmp: sequence.draw(journeys, lanes, labels, tmp, title, look))

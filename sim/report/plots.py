@@ -2,7 +2,7 @@
 style of ``sim.report.figstyle``.
 
 - ``timeline``: each client's attempts per method as bars, with interface states;
-- ``sequence``: the exchanges of one client across the devices it crossed;
+- (the sequence diagram of one client's packets is ``sim.report.sequence``'s);
 - ``outcome_by_network``: stacked bars of the method (or error) each network's clients ended on;
 - ``ttc_cdf``: time-to-connect distributions by method;
 - ``connected_share``: the share of clients that reach the intranet over time, on a
@@ -178,37 +178,6 @@ def _timeline_legend(fig: Any, methods: set, results: set, height: float) -> Non
         names.append("not eligible")
     fig.legend(handles, names, loc="lower center", ncol=len(names), fontsize=7,
                frameon=False, bbox_to_anchor=(0.5, 0.02 / height))
-
-
-def sequence(records: list[tuple], path: str, title: str) -> str:
-    """A sequence diagram: ``records`` are (time, from, to, label[, dropped_by]) hops between
-    devices; a hop some device dropped ends in a cross halfway, with who dropped it. The
-    laptop's lane comes first, then the others as they appear."""
-    with plt.rc_context({**STYLE, "axes.grid": False}):
-        lanes = list(dict.fromkeys(n for r in records for n in (r[1], r[2])))
-        x = {n: i for i, n in enumerate(lanes)}
-        fig, ax = plt.subplots(figsize=(1.8 * max(len(lanes), 2), 0.3 * len(records) + 1.2))
-        for i, _name in enumerate(lanes):
-            ax.axvline(i, color="grey", lw=0.8, zorder=0)
-        for n, (t, src, dst, text, *rest) in enumerate(records):
-            y = -n
-            dropped = rest[0] if rest else None
-            end = x[dst] if dropped is None else (x[src] + x[dst]) / 2
-            colour_ = "#4c72b0" if dropped is None else "#c44e52"
-            ax.annotate("", xy=(end, y), xytext=(x[src], y),
-                        arrowprops={"arrowstyle": "->", "color": colour_, "lw": 1})
-            if dropped is not None:
-                ax.plot(end, y, "x", color=colour_, ms=6, mew=1.5)
-                text += f" — dropped by {dropped}"
-            ax.text((x[src] + end) / 2 if dropped is not None else (x[src] + x[dst]) / 2,
-                    y + 0.12, f"{text}  (t={t:.2f} s)", ha="center", fontsize=6,
-                    bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})
-        ax.set_xticks(range(len(lanes)), lanes, fontsize=7)
-        ax.xaxis.tick_top()
-        ax.set_yticks([])
-        ax.set_ylim(-len(records), 1)
-        ax.set_title(title, pad=20)
-        return _save(fig, path)
 
 
 def _outcome(method: str | None, last_error: str | None, location: str | None = None) -> str:

@@ -20,6 +20,7 @@ from sim.net.firewall import Firewall, SourceExempt
 from sim.net.nat import Nat
 from sim.net.portal import CaptivePortal
 from sim.scenario.capture import Capture, Point
+from sim.scenario.taps import Crossing, Device, devices, path_gateways, tap
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -222,6 +223,24 @@ class RunView:
                                 s.gateway.outside.link.latency) for s in sites]
                 for name, sites in self._sim.sites.items()}
 
+    def devices(self) -> list[Device]:
+        """Every device of the topology (this shard's) with its stages, addresses and
+        links, for a picture of it."""
+        return devices(self._sim)
+
+    def path_of(self, name: str) -> list[Device]:
+        """The devices between laptop ``name`` and the Internet, nearest first: its
+        network's proxy (if any), then each edge outwards (NAT444: home, then carrier)."""
+        client = self._sim.client(name)
+        by_name = {d.name: d for d in self.devices()}
+        out = []
+        for net in path_gateways(self._sim, client.site):
+            proxy = getattr(net, "proxy", None)
+            if proxy is not None and net.name == client.site:
+                out.append(by_name[proxy.host.name])
+            out.append(by_name[net.gateway.name])
+        return out
+
     def chain(self, certificate: str) -> list:
         """The certificate chain the scenario's PKI issued as ``certificate``."""
         return self._sim.pki.chain(certificate)
@@ -308,6 +327,22 @@ class PreparedRun:
                              f"edge:{where.name} names the gateway whatever it holds")
         gateway = site.gateway
         return gateway.outside if where.side == "outside" else gateway.interfaces[0]
+
+    def tap_path(self, name: str) -> list[Crossing]:
+        """Record, in one list in the order they happen, the packets crossing laptop
+        ``name``'s NIC and every interface of the devices on its path (its proxy, each edge
+        outwards) as the run goes (``sim.scenario.taps``)."""
+        sim = self._sim
+        client = sim.client(name)
+        ifaces = [client.host.interfaces[0]]
+        for net in path_gateways(sim, client.site):
+            ifaces += net.gateway.interfaces
+            proxy = getattr(net, "proxy", None)
+            if proxy is not None:
+                ifaces += proxy.host.interfaces
+        out: list[Crossing] = []
+        tap(ifaces, out)
+        return out
 
     def every(self, step: float, sample: Callable[[float], Any]) -> None:
         """Call ``sample(now)`` at the start and every ``step`` simulated seconds of the run."""
