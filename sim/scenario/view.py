@@ -20,6 +20,8 @@ from sim.net.firewall import Firewall, SourceExempt
 from sim.net.nat import Nat
 from sim.net.portal import CaptivePortal
 from sim.scenario.capture import Capture, Point
+from sim.scenario.probe import ProbeKind, ProbeRecording
+from sim.scenario.probe import schedule as schedule_probe
 from sim.scenario.taps import Crossing, Device, devices, path_gateways, tap
 
 if TYPE_CHECKING:
@@ -48,6 +50,7 @@ SIMULATION_ATTRIBUTES = (
 # sixtofour_history; and of the Fleet: simulation(client, trace, shard), run(local=...).
 
 
+PROBE_WAIT = 3.0   # seconds a probe is recorded: an answer from anywhere on Earth is back by then
 STAGE_KINDS = ((Firewall, "firewall"), (CaptivePortal, "portal"), (Nat, "nat"))
 
 
@@ -343,6 +346,15 @@ class PreparedRun:
         out: list[Crossing] = []
         tap(ifaces, out)
         return out
+
+    def probe(self, name: str, at: float, to: str, kind: ProbeKind,
+              wait: float = PROBE_WAIT) -> ProbeRecording:
+        """Have laptop ``name`` send one probe (``kind``) to ``to`` (an address, a device or
+        a DNS name) at ``at``, and record every device it and its answer cross for ``wait``
+        seconds (``sim.scenario.probe``)."""
+        if not 0 <= at < self.duration:
+            raise InputError(f"--at {at:g} s: the run lasts {self.duration:g} s; probe within it")
+        return schedule_probe(self._sim, name, at, to, kind, wait)
 
     def every(self, step: float, sample: Callable[[float], Any]) -> None:
         """Call ``sample(now)`` at the start and every ``step`` simulated seconds of the run."""
