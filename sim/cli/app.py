@@ -25,6 +25,7 @@ COMMANDS = {
     "plot": "sim.cli.figures:plot",
     "run": "sim.cli.runs:run",
     "sweep": "sim.cli.sweeps:sweep",
+    "topology": "sim.cli.topology:topology",
     "trace": "sim.cli.trace:trace",
 }
 

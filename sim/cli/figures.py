@@ -50,14 +50,15 @@ def parse_size(text: str | None) -> tuple[float, float] | None:
     return float(found.group(1)), float(found.group(2))
 
 
-def plan(kinds: tuple[str, ...], outs: tuple[str, ...]) -> list[tuple[str, str]]:
+def plan(kinds: tuple[str, ...], outs: tuple[str, ...],
+         known: tuple[str, ...] = PLOT_KINDS) -> list[tuple[str, str]]:
     """Each figure to draw, ``(kind, file)``: kinds and files in pairs, or one file with
     ``{kind}`` in its name for them all. Every file is checked before anything runs."""
     kinds = tuple(dict.fromkeys(k for option in kinds for k in option.split(",") if k))
     for kind in kinds:
-        if kind not in PLOT_KINDS:
-            raise InputError(f"--kind {kind}: expected one of {', '.join(PLOT_KINDS)}")
-    kinds = kinds or ("timeline",)
+        if kind not in known:
+            raise InputError(f"--kind {kind}: expected one of {', '.join(known)}")
+    kinds = kinds or known[:1]
     if len(outs) == 1 and "{kind}" in outs[0]:
         pairs = [(k, outs[0].replace("{kind}", k)) for k in kinds]
     elif len(outs) == len(kinds):
