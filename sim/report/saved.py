@@ -51,6 +51,18 @@ def is_saved_run(path: str) -> bool:
     return path.lower().endswith(".json")
 
 
+def rerun_message(path: str) -> str:
+    """What a command that needs a run says when given a saved one: how to run it again."""
+    try:
+        saved = load_saved(path)
+    except InputError as exc:
+        return str(exc)
+    sets = "".join(f" --set '{s}'" for s in saved.sets)
+    return (f"{path}: a saved run keeps what figures and comparisons need (dasim plot, "
+            "dasim compare), not the packets and the laptops' state this command reads; "
+            f"give it the scenario: {saved.scenario_file} --seed {saved.result['seed']}{sets}")
+
+
 def saved_run(result: dict[str, Any], series: list[tuple] | None,
               events: list[tuple[float, str]], scenario_file: str,
               sets: tuple[str, ...]) -> dict[str, Any]:

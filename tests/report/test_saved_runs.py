@@ -126,3 +126,13 @@ def test_save_wants_a_json_name(tmp_path):
     out = dasim("run", str(SCEN / "home-nat.yaml"), "--save", str(tmp_path / "run.yaml"))
     assert out.returncode == 2 and "a saved run is JSON" in out.stderr
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("command", [["explain"], ["netsh", "--client", "laptop-00001",
+                                                   "interface", "teredo", "show", "state"],
+                                     ["pcap", "--out", "x.pcap"]])
+def test_commands_that_need_the_packets_say_how_to_run_them_again(saved, command):
+    out = dasim(command[0], str(saved), *command[1:])
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "a saved run keeps what figures and comparisons need" in out.stderr
+    assert "mixed-fleet.yaml --seed 7 --set 'clients.0.count=30'" in out.stderr
