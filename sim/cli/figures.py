@@ -85,12 +85,15 @@ def plan(kinds: tuple[str, ...], outs: tuple[str, ...],
 @click.option("--title", default=None, help="The figure's title instead of its own.")
 @click.option("--size", default=None, metavar="WxH", help="Width x height in inches (8x4.5).")
 @click.option("--client", "client_name", default=None, help="For --kind sequence.")
+@click.option("--packets", type=click.IntRange(min=1), default=60, show_default=True,
+              help="For --kind sequence: how many of the laptop's packets it draws.")
 @SEED
 @SETS
 @WORKERS
 @SCHEDULER
 def plot(scenario_file: str, kinds: tuple[str, ...], outs: tuple[str, ...],
-         title: str | None, size: str | None, client_name: str | None, seed: int | None,
+         title: str | None, size: str | None, client_name: str | None, packets: int,
+         seed: int | None,
          sets: tuple[str, ...], workers: int | None, scheduler: str | None) -> None:
     """Draw figures for a design document from a scenario (FILE.yaml: it runs once for all
     of them) or a saved run (RUN.json, from dasim run FILE --save: nothing runs)."""
@@ -120,7 +123,8 @@ def plot(scenario_file: str, kinds: tuple[str, ...], outs: tuple[str, ...],
     look = Look(title, note, dims)
     for kind, out in pairs:
         if kind == "sequence":   # one laptop's packets: its shard is enough
-            _sequence(prepare(runs, client_name, trace=True), client_name, out, look)
+            _sequence(prepare(runs, client_name, trace=True), client_name, out, look,
+                      packets)
         else:
             _draw(plots, kind, result, series, events, out, look)
         click.echo(f"wrote {out}")
@@ -141,7 +145,7 @@ def _draw(plots: Any, kind: str, result: dict, series: list, events: list, out: 
             look=look))
 
 
-def _sequence(prepared, client_name: str | None, out: str, look: Any) -> None:
+def _sequence(prepared, client_name: str | None, out: str, look: Any, packets: int) -> None:
     """The sequence diagram of one laptop (the first one by default): a lifeline for each
     device on its path, its packets followed across them."""
     from sim.report import sequence
@@ -151,7 +155,7 @@ def _sequence(prepared, client_name: str | None, out: str, look: Any) -> None:
     crossings = prepared.tap_path(name)
     result = prepared.run().as_dict()
     journeys, total, lanes, labels = sequence.laptop_sequence(prepared.view(), crossings,
-                                                              name)
+                                                              name, packets)
     title = f"{result['scenario']}: {name}"
     if total > len(journeys):
         title += f" (its first {len(journeys)} of {total} packets)"

@@ -37,6 +37,9 @@ STYLE = {"figure.dpi": 120, "font.size": 9, "axes.spines.top": False,
          # text stays text in SVG (searchable, editable), and PDF embeds TrueType fonts
          "svg.fonttype": "none", "pdf.fonttype": 42}
 FORMATS = (".png", ".svg", ".pdf")
+# what a gateway's stages are called in a picture
+STAGE_NAMES = {"firewall": "firewall", "portal": "captive portal", "nat": "NAT",
+               "port-forward": "port forwarding"}
 # what each format says about its maker, and no creation date (same figure, same bytes)
 METADATA = {".png": {"Software": "dasim"}, ".svg": {"Creator": "dasim", "Date": None},
             ".pdf": {"Creator": "dasim", "Producer": "dasim", "CreationDate": None}}

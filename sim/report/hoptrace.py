@@ -75,7 +75,7 @@ def _forwarded(device: str, before: Any, after: Any, stages: dict[str, list],
     if inbound:   # the stages in reverse on the way in: the NAT before the firewall
         order = order[::-1]
     for kind, name in order:
-        if kind == "nat" and after is not before and made_by.get(id(after)) == name:
+        if after is not before and made_by.get(id(after)) == name:   # a NAT, a forward
             said.append(f"{name} translated {_changed(before, after)}")
         elif kind == "nat":
             said.append(f"{name}: not translated")
@@ -130,8 +130,8 @@ def render(rec: Any, view: Any, client: str, to: str) -> str:
              for title, key in (("probe", id(rec.sent)), ("answer", answered))
              if key is not None and key in grouped]
     rows = [r for _t, _k, found in parts for r in found]
-    width = max((len(r[1]) for r in rows), default=6)
-    across = max((len(r[2]) for r in rows), default=10)
+    width = max([len("device"), *(len(r[1]) for r in rows)])
+    across = max([len("interfaces"), *(len(r[2]) for r in rows)])
     for title, key, found in parts:
         out.append(f"{title}: {summary(grouped[key][0].pkt)}")
         out.append(f"  {'time (s)':>10}  {'device':<{width}}  {'interfaces':<{across}}  verdict")

@@ -13,11 +13,10 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 
-from sim.report.figstyle import PLAIN, STYLE, Look, save
+from sim.report.figstyle import PLAIN, STAGE_NAMES, STYLE, Look, save
 from sim.report.journeys import Journey, endpoints
 
 DELIVERED, DROPPED, ADDRESS = "#4c72b0", "#c44e52", "#555555"
-STAGE_NAMES = {"firewall": "firewall", "portal": "captive portal", "nat": "NAT"}
 
 
 def lane_label(device: Any) -> str:

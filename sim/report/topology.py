@@ -15,11 +15,10 @@ from typing import Any
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyBboxPatch
 
-from sim.report.figstyle import PLAIN, STYLE, Look, save
+from sim.report.figstyle import PLAIN, STAGE_NAMES, STYLE, Look, save
 
 FILL = {"internet": "#dfe7f3", "edge": "#fbe3cf", "host": "#e4f1e4", "laptop": "#f3f3f3",
         "proxy": "#efe0f5", "router": "#eeeeee"}
-STAGE_NAMES = {"firewall": "firewall", "portal": "captive portal", "nat": "NAT"}
 
 
 def _base(network: str | None) -> str | None:

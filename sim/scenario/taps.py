@@ -15,7 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from sim.net.firewall import Firewall, SourceExempt
 from sim.net.internet import Internet
+from sim.net.nat import Nat
+from sim.net.portal import CaptivePortal
+from sim.net.portforward import PortForward
 from sim.net.router import Gateway, Router
 
 if TYPE_CHECKING:
@@ -82,10 +86,23 @@ class Device:
     links: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
 
+STAGE_KINDS = ((Firewall, "firewall"), (CaptivePortal, "portal"), (Nat, "nat"),
+               (PortForward, "port-forward"))
+
+
+def stage_kinds(gateway: Gateway) -> list[str]:
+    """What a gateway's stages are, in the order outbound packets cross them: ``firewall``,
+    ``portal``, ``nat``."""
+    kinds = []
+    for stage in gateway.stages:
+        inner = stage.stage if isinstance(stage, SourceExempt) else stage
+        kinds.append(next((kind for cls, kind in STAGE_KINDS if isinstance(inner, cls)),
+                          type(inner).__name__.lower()))   # a stage of another kind
+    return kinds
+
+
 def stage_names(gateway: Gateway) -> list[tuple[str, str]]:
     """``(kind, name)`` of a gateway's stages: firewall, portal, nat."""
-    from sim.scenario.view import stage_kinds
-
     names = [getattr(getattr(s, "stage", s), "name", type(s).__name__) for s in gateway.stages]
     return list(zip(stage_kinds(gateway), names, strict=True))
 

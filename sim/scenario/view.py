@@ -16,13 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from sim.errors import InputError
 from sim.net.fastpath import events_scheduled
-from sim.net.firewall import Firewall, SourceExempt
-from sim.net.nat import Nat
-from sim.net.portal import CaptivePortal
 from sim.scenario.capture import Capture, Point
 from sim.scenario.probe import ProbeKind, ProbeRecording
 from sim.scenario.probe import schedule as schedule_probe
-from sim.scenario.taps import Crossing, Device, devices, path_gateways, tap
+from sim.scenario.taps import Crossing, Device, devices, path_gateways, stage_kinds, tap
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -41,6 +38,8 @@ SIMULATION_ATTRIBUTES = (
     "is_corporate()", "sites", "policy.iphttps_url", "policy.teredo_server", "policy.relay",
     "pki.chain()", "server_host", "public_dns_host", "public_web_host", "corp_dns_host",
     "nls_host", "dc_host", "corp_web_host",
+    # through sim.scenario.taps and sim.scenario.probe (pictures, traces)
+    "topo.internet", "public_records", "inside_records", "kernel.trace.on",
 )
 # ... of each site (``topo.networks`` and ``sites`` values): name, gateway (outside.address,
 # outside.link.latency, interfaces), hosts; of each service host: name, interfaces; of
@@ -51,7 +50,6 @@ SIMULATION_ATTRIBUTES = (
 
 
 PROBE_WAIT = 3.0   # seconds a probe is recorded: an answer from anywhere on Earth is back by then
-STAGE_KINDS = ((Firewall, "firewall"), (CaptivePortal, "portal"), (Nat, "nat"))
 
 
 @dataclass(frozen=True)
@@ -158,16 +156,6 @@ class ClientView:
     @property
     def sixtofour_history(self) -> list[tuple[float, str]]:
         return self._client.da.sixtofour_history
-
-
-def stage_kinds(gateway: Any) -> list[str]:
-    """What a gateway's stages are, in the order outbound packets cross them: ``firewall``,
-    ``portal``, ``nat``."""
-    kinds = []
-    for stage in gateway.stages:
-        inner = stage.stage if isinstance(stage, SourceExempt) else stage
-        kinds += [kind for cls, kind in STAGE_KINDS if isinstance(inner, cls)]
-    return kinds
 
 
 def host_addresses(host: Any) -> frozenset:

@@ -85,3 +85,15 @@ def test_bad_trace_input_is_refused_with_a_clear_message(args, message):
     out = trace(KB, *args)
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert message in out.stderr and not out.stdout
+
+
+def test_a_server_published_by_port_forwarding_is_traced_through_the_forward():
+    out = trace(str(SCEN / "server-behind-nat.yaml"), "--at", "30", "--to", "da.contoso.com")
+    assert out.returncode == 0, out.stderr
+    probe = dict(rows(out.stdout, "probe"))
+    assert probe["da-edge-gw"] == ("da-edge-gw-forward translated the destination "
+                                   "131.107.0.1:443 to 10.254.0.10:443")
+    answer = dict(rows(out.stdout, "answer"))
+    assert answer["da-edge-gw"] == ("da-edge-gw-forward translated the source "
+                                    "10.254.0.10:443 to 131.107.0.1:443")
+    assert "the answer (TCP SA) came back" in out.stdout
