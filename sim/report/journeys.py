@@ -132,16 +132,19 @@ def _drop_of(pkt: Any, families: Families) -> tuple[str, str] | None:
 
 
 def laptop_journeys(crossings: list, trace: list, laptop: str, names: dict,
-                    owner: dict[str, str], limit: int | None = None) -> list[Journey]:
+                    owner: dict[str, str], limit: int | None = None,
+                    origins: frozenset[str] = frozenset()) -> list[Journey]:
     """The journeys of laptop ``laptop``'s packets: every family that crossed its NIC, and
     those that never reached it although addressed to it, at its address or at a NAT's
     mapping of one of its ports (a NAT's drop of the cone test's answers, a firewall's
-    answer dropped on its way back)."""
+    answer dropped on its way back); and every family sent by a device of ``origins`` (its
+    proxy's own connections, when the proxy serves it alone) with their answers."""
     families = Families(trace)
     grouped = group(crossings, families)
     mine, ends = [], set()
     for key, cs in grouped.items():
-        if any(c.device == laptop for c in cs):
+        if any(c.device == laptop for c in cs) or (cs[0].device in origins
+                                                   and cs[0].direction == "out"):
             mine.append(key)
             for c in cs:   # the laptop's end of its flows, before and after each NAT
                 out = c.pkt.src if _outbound(cs) else c.pkt.dst

@@ -99,8 +99,12 @@ def laptop_sequence(view: Any, crossings: list, name: str, limit: int = SEQUENCE
     client = view.client(name)
     devices = view.devices()
     owner = {stage: d.name for d in devices for _kind, stage in d.stages}
+    path = view.path_of(name)
+    # a proxy that serves this laptop alone: its connections out are the laptop's too
+    alone = sum(c.site == client.site for c in view.clients) == 1
+    origins = frozenset(d.name for d in path if d.kind == "proxy" and alone)
     journeys = laptop_journeys(crossings, view.trace, name,
-                               view.names_by_address(client.site), owner)
+                               view.names_by_address(client.site), owner, origins=origins)
     shown = journeys[:limit]
-    lanes = lanes_for(shown, [name, *(d.name for d in view.path_of(name))])
+    lanes = lanes_for(shown, [name, *(d.name for d in path)])
     return shown, len(journeys), lanes, {d.name: lane_label(d) for d in devices}

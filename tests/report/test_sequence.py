@@ -102,3 +102,16 @@ def test_the_figure_names_its_cut(tmp_path, monkeypatch):
     assert res.exit_code == 0 and out.exists()
     assert titles == ["kb2980667-untrusted-root: laptop (its first 60 of 114 packets)"]
     assert "hotel-gw" in out.read_text() and "dropped by hotel-gw" in out.read_text()
+
+
+def test_a_proxy_has_its_lifeline_and_its_own_connection_out_is_drawn():
+    _run, (journeys, _total, lanes, labels) = diagram("enterprise-proxy", name="laptop-open")
+    assert lanes[:3] == ["laptop-open", "partner-open-proxy", "partner-open-gw"]
+    assert labels["partner-open-proxy"] == "partner-open-proxy\n(proxy)"
+    connect = next(j for j in journeys if j.label.startswith("HTTP CONNECT"))
+    assert [(leg.src, leg.dst) for leg in connect.legs] == [("laptop-open",
+                                                             "partner-open-proxy")]
+    out = [j for j in journeys if j.legs[0].src == "partner-open-proxy"
+           and j.legs[-1].dst == "da-server"]
+    assert out and out[0].label == "TCP S"   # the proxy's own connection, through its NAT
+    assert [leg.dst for leg in out[0].legs] == ["partner-open-gw", "da-server"]
