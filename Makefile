@@ -31,11 +31,13 @@ notebooks: $(STAMP)
 bench: $(STAMP)
 	for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
-# the README's figures, from their scenarios (byte-identical on every run)
+# the README's figures, from their scenarios (byte-identical on every run); one run of the
+# mixed fleet draws both of its figures
 figures: $(STAMP)
 	$(BIN)/dasim plot scenarios/kb2980667-untrusted-root.yaml --kind timeline --out docs/figures/kb2980667-timeline.svg
-	$(BIN)/dasim plot scenarios/mixed-fleet.yaml --kind outcomes --out docs/figures/mixed-fleet-outcomes.svg
-	$(BIN)/dasim plot scenarios/mixed-fleet.yaml --kind ttc --out docs/figures/mixed-fleet-ttc.svg
+	$(BIN)/dasim topology scenarios/kb2980667-untrusted-root.yaml --out docs/figures/kb2980667-topology.svg
+	$(BIN)/dasim plot scenarios/cgn-shared-100-64.yaml --kind sequence --packets 16 --out docs/figures/nat444-sequence.svg
+	$(BIN)/dasim plot scenarios/mixed-fleet.yaml --kind outcomes,ttc --out 'docs/figures/mixed-fleet-{kind}.svg'
 	$(BIN)/dasim plot scenarios/fleet-rollout.yaml --kind connected --out docs/figures/fleet-rollout-connected.svg
 
 clean:

@@ -20,6 +20,7 @@ from sim.fleet.shards import WorkerLost
 # when the help lists them all), so that ``dasim run`` loads no other command's modules
 COMMANDS = {
     "check-cert": "sim.cli.certs:check_cert",
+    "compare": "sim.cli.compare:compare",
     "explain": "sim.cli.explain:explain",
     "list": "sim.cli.runs:list_scenarios",
     "netsh": "sim.cli.netsh:netsh",
@@ -27,6 +28,8 @@ COMMANDS = {
     "plot": "sim.cli.figures:plot",
     "run": "sim.cli.runs:run",
     "sweep": "sim.cli.sweeps:sweep",
+    "topology": "sim.cli.topology:topology",
+    "trace": "sim.cli.trace:trace",
 }
 
 

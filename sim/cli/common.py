@@ -16,6 +16,7 @@ from sim.errors import InputError
 from sim.fleet.shards import Fleet
 from sim.fleet.sweep import dask_executor, parse_set
 from sim.pki.errors import PkiInputError
+from sim.report.saved import is_saved_run, rerun_message
 from sim.scenario import load_scenario
 
 # the errors that are the input's fault: one message, exit status 2
@@ -31,8 +32,10 @@ WORKERS = click.option("--workers", type=click.IntRange(min=1), default=None,
                        help="Processes for a fleet's shards (default: one per core).")
 SCHEDULER = click.option("--scheduler", default=None,
                          help="Run a fleet's shards on a Dask cluster (tcp://HOST:8786).")
-POINT_HELP = ("client:NAME (default the first client), nat:NETWORK (or a site: nat:home#2, "
-              "nat:shard3/home#2) or server.")
+POINT_HELP = ("client:NAME (default the first client); nat:NETWORK, the edge's outside, after "
+              "translation (or a site: nat:home#2, nat:shard3/home#2), nat:NETWORK:inside its "
+              "LAN side (firewall:NETWORK[:SIDE] and edge:NETWORK[:SIDE] name the same "
+              "gateway); proxy:NETWORK; or server.")
 
 
 def overrides(sets: tuple[str, ...]) -> dict[str, object]:
@@ -50,6 +53,8 @@ def overrides(sets: tuple[str, ...]) -> dict[str, object]:
 def fleet(path: str, seed: int | None, sets: tuple[str, ...] = ()) -> Fleet:
     """The scenario's fleet (one shard, or several), with a note for each event that a
     shortened run leaves out."""
+    if is_saved_run(path):
+        raise InputError(rerun_message(path))
     scenario = load_scenario(path, overrides(sets) or None)
     for i, event in enumerate(scenario.events):
         if event.at >= scenario.duration:

@@ -42,19 +42,27 @@ from sim.scenario import load_scenario
 @click.option("--interfaces", is_flag=True, help="Include interface-state histories in JSON.")
 @click.option("--all-clients", "all_clients", is_flag=True,
               help="List every client in the table (a fleet is summarised by network).")
+@click.option("--save", type=click.Path(dir_okay=False, path_type=str),
+              help="Keep the run for figures (RUN.json): dasim plot RUN.json --kind K "
+                   "--out F draws from it without running again.")
 @WORKERS
 @SCHEDULER
 def run(scenario_file: str, seed: int | None, sets: tuple[str, ...], as_json: bool,
         pcap: str | None, point: str | None, plot: str | None, interfaces: bool,
-        all_clients: bool, workers: int | None, scheduler: str | None) -> None:
+        all_clients: bool, save: str | None, workers: int | None,
+        scheduler: str | None) -> None:
     """Run a scenario and report how each client connected (exit 0 whatever the outcome).
     A fleet bigger than its shard_size runs as shards on WORKERS processes."""
     check_writable(pcap, "--pcap")
     check_writable(plot, "--plot")
-    prepared = prepare(fleet(scenario_file, seed, sets), point=point)
+    check_writable(save, "--save")
+    if save is not None and not save.lower().endswith(".json"):
+        raise InputError(f"--save {save}: a saved run is JSON; name it RUN.json")
+    runs = fleet(scenario_file, seed, sets)
+    prepared = prepare(runs, point=point)
     records = prepared.capture(point) if pcap else None
-    result = run_fleet(prepared.run_fleet, prepared.shards, workers, scheduler).as_dict(
-        with_interfaces=interfaces)
+    result = run_fleet(prepared.run_fleet, prepared.shards, workers, scheduler,
+                       series=save is not None).as_dict(with_interfaces=interfaces)
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:
@@ -64,6 +72,10 @@ def run(scenario_file: str, seed: int | None, sets: tuple[str, ...], as_json: bo
         _write_pcap(pcap, records, prepared.start)
         if not as_json:
             click.echo(f"wrote {len(records)} packets to {pcap}")
+    if save:
+        _save_run(save, result, runs, scenario_file, sets)
+        if not as_json:
+            click.echo(f"wrote {save}: dasim plot {save} --kind K --out F draws from it")
     if plot:
         from sim.report import plots  # matplotlib: only for a figure
 
@@ -71,6 +83,17 @@ def run(scenario_file: str, seed: int | None, sets: tuple[str, ...], as_json: bo
         atomic_write(plot, lambda tmp: draw(result, tmp))
         if not as_json:
             click.echo(f"wrote {plot}")
+
+
+def _save_run(path: str, result: dict, runs, scenario_file: str,
+              sets: tuple[str, ...]) -> None:
+    """Write the saved run (result, series, events) whole or not at all."""
+    from sim.cli.figures import event_label
+    from sim.report.saved import saved_run, write_saved
+
+    events = [(e.at, event_label(e)) for e in runs.scenario.events]
+    saved = saved_run(result, runs.series, events, scenario_file, sets)
+    atomic_write(path, lambda tmp: write_saved(tmp, saved))
 
 
 def _write_pcap(path: str, records: list, start: dt.datetime) -> None:

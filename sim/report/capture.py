@@ -1,5 +1,6 @@
-"""What a capture point saw, for people: a one-line summary of each packet and the hops of a
-sequence diagram. Capture points themselves are the view's (``PreparedRun.capture``)."""
+"""What a capture point saw, for people: a one-line summary of each packet, and who owns an
+address. Capture points themselves are the view's (``PreparedRun.capture``); the sequence
+diagram follows packets across devices (``sim.report.journeys``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sim.net import packet as p
 from sim.scenario.capture import Capture
 from sim.scenario.view import prepared, view_of
 
-__all__ = ["Capture", "attach_capture", "names_by_address", "sequence_hops", "summary"]
+__all__ = ["Capture", "attach_capture", "names_by_address", "summary"]
 
 
 def attach_capture(run: Any, point: str | None) -> Capture:
@@ -55,45 +56,3 @@ def names_by_address(run: Any, site: str | None = None) -> dict[Any, str]:
     """Every address in the run's topology → the name of the device that owns it, the
     devices of ``site`` first (``RunView.names_by_address``)."""
     return view_of(run).names_by_address(site)
-
-
-SEQUENCE_LIMIT = 60   # hops a sequence diagram draws; more would not be read
-
-
-def sequence_hops(run: Any, client_name: str, records: list,
-                  limit: int = SEQUENCE_LIMIT) -> tuple[list[tuple], int]:
-    """The first ``limit`` packets a laptop's NIC saw, as sequence-diagram hops ``(time, from,
-    to, label, dropped_by)``, and how many there were. ``dropped_by`` names the device that
-    dropped a packet the laptop sent (from the trace, which must be on): the packet itself,
-    or a translated copy that carries its payload, counted against the latest sending of
-    that payload before the drop (a retransmission carries the same one). ``dasim explain``
-    tells why."""
-    view = view_of(run)
-    client = view.client(client_name)
-    names = view.names_by_address(client.site)
-    sent: dict[int, int] = {}                  # id(packet) -> its record's index
-    by_payload: dict[int, list[int]] = {}      # id(payload) -> the records that carried it
-    for i, (_t, direction, pkt) in enumerate(records):
-        if direction == "out":
-            sent[id(pkt)] = i
-            if pkt.payload is not None:
-                by_payload.setdefault(id(pkt.payload), []).append(i)
-    dropped: dict[int, str] = {}
-    for rec in view.trace:
-        if rec.kind != "drop":
-            continue
-        pkt = rec.fields["pkt"]
-        i = sent.get(id(pkt))
-        if i is None and pkt.payload is not None:
-            earlier = [j for j in by_payload.get(id(pkt.payload), ()) if records[j][0] <= rec.t]
-            i = earlier[-1] if earlier else None
-        if i is not None:
-            dropped.setdefault(i, rec.node)
-    hops = []
-    for i, (t, direction, pkt) in enumerate(records[:limit]):
-        if direction == "out":
-            hops.append((t, client.name, names.get(pkt.dst, str(pkt.dst)), summary(pkt),
-                         dropped.get(i)))
-        else:
-            hops.append((t, names.get(pkt.src, str(pkt.src)), client.name, summary(pkt), None))
-    return hops, len(records)

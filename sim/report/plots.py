@@ -1,7 +1,8 @@
-"""Figures for design documents (matplotlib, PNG or SVG by the file's suffix), one style.
+"""Figures for design documents (matplotlib; PNG, SVG or PDF by the file's suffix), in the
+style of ``sim.report.figstyle``.
 
 - ``timeline``: each client's attempts per method as bars, with interface states;
-- ``sequence``: the exchanges of one client across the devices it crossed;
+- (the sequence diagram of one client's packets is ``sim.report.sequence``'s);
 - ``outcome_by_network``: stacked bars of the method (or error) each network's clients ended on;
 - ``ttc_cdf``: time-to-connect distributions by method;
 - ``connected_share``: the share of clients that reach the intranet over time, on a
@@ -16,65 +17,29 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import FixedLocator, MaxNLocator, NullFormatter
 from matplotlib.transforms import ScaledTranslation
 
-from sim.directaccess.client import METHOD_ORDER
+from sim.report.figstyle import (
+    METHODS,
+    PLAIN,
+    RESULT_HATCH,
+    STYLE,
+    Look,
+    colour,
+    label,
+    outcome_order,
+    save,
+)
 
-# One name and one colour per method (and per other way a client can end), for every figure:
-# a design document's reader matches a colour across figures, and reads the names Microsoft
-# uses, not the simulator's keys.
-METHODS = METHOD_ORDER   # in the order Windows tries them
-DISPLAY = {"native": ("native IPv6", "#4c72b0"), "6to4": ("6to4", "#8172b2"),
-           "teredo": ("Teredo", "#55a868"), "iphttps": ("IP-HTTPS", "#dd8452"),
-           # on the corporate network: no tunnel needed
-           "inside": ("inside the corporate network", "#a1b3d3"),
-           "none": ("none", "#c44e52")}
-NONE_COLOURS = ("#c44e52", "#e3837f", "#8e2f33", "#f0b0a8", "#6b1f22")   # by error, in turn
-RESULT_HATCH = {"failed": "////", "connected": "", "running": "", "standby": "xx"}
-STYLE = {"figure.dpi": 120, "font.size": 9, "axes.spines.top": False,
-         "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3,
-         "savefig.bbox": "tight",
-         # SVG element ids from a fixed salt, not a random one: the same figure twice is the
-         # same file (else every re-render is a diff in the documentation's figures)
-         "svg.hashsalt": "dasim"}
-
-
-def label(key: str | None) -> str:
-    """The name a figure gives a method or outcome (``teredo`` → ``Teredo``; ``none (E)``
-    stays as it is)."""
-    if key is None:
-        return DISPLAY["none"][0]
-    return DISPLAY[key][0] if key in DISPLAY else key
-
-
-def colour(key: str | None, nones: list[str] = ()) -> str:
-    """The colour of a method or outcome; outcomes without a method (``none (E)``) take a
-    red each, in the order of ``nones``."""
-    if key in DISPLAY:
-        return DISPLAY[key][1]
-    if key and key in nones:
-        return NONE_COLOURS[list(nones).index(key) % len(NONE_COLOURS)]
-    return DISPLAY["none"][1] if key is None or key.startswith("none") else "#999999"
-
-
-def _outcome_order(outcomes: Any) -> list[str]:
-    """Methods in the order Windows tries them, then inside, then the failures by error."""
-    rank = {m: i for i, m in enumerate((*METHODS, "inside"))}
-    return sorted(outcomes, key=lambda o: (o.startswith("none"), rank.get(o, len(rank)), o))
+_outcome_order = outcome_order
 
 
 def _save(fig: Any, path: str) -> str:
-    fig.savefig(path, metadata={"Software": "dasim"} if path.endswith(".png") else
-                {"Creator": "dasim", "Date": None})
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
 
 def _error_runs(attempts: list[dict[str, Any]]) -> list[tuple[float, str, int]]:
@@ -130,7 +95,7 @@ def _place_labels(fig: Any, ax: Any, labels: dict[int, list[tuple[float, str]]],
             placed.pop()
 
 
-def timeline(result: dict[str, Any], path: str, clients: int = 12) -> str:
+def timeline(result: dict[str, Any], path: str, clients: int = 12, look: Look = PLAIN) -> str:
     """Attempts of the first ``clients`` clients: one row per client, one bar per attempt;
     a cross marks a method that was not eligible, and each run of failures with the same
     error code carries one label (the code and how many times)."""
@@ -138,7 +103,7 @@ def timeline(result: dict[str, Any], path: str, clients: int = 12) -> str:
         everyone = result["clients"]
         shown = everyone[:clients]
         rows = max(len(shown), 1)
-        title = f"{result['scenario']}: connection attempts by method"
+        title = look.heading(f"{result['scenario']}: connection attempts by method")
         if len(shown) < len(everyone):
             title += f"\nthe first {len(shown)} of {len(everyone)} clients"
         # fixed margins in inches: the title, the axis and the legend keep their place
@@ -146,8 +111,8 @@ def timeline(result: dict[str, Any], path: str, clients: int = 12) -> str:
         top_in = 0.35 + 0.18 * title.count("\n")
         axes_in = ROW_IN * rows + 0.1
         bottom_in = 0.72
-        height = top_in + axes_in + bottom_in
-        fig, ax = plt.subplots(figsize=(8, height))
+        width, height = look.figsize(8, top_in + axes_in + bottom_in)
+        fig, ax = plt.subplots(figsize=(width, height))
         fig.subplots_adjust(left=0.14, right=0.98, top=1 - top_in / height,
                             bottom=bottom_in / height)
         end = result["duration_s"]
@@ -215,37 +180,6 @@ def _timeline_legend(fig: Any, methods: set, results: set, height: float) -> Non
                frameon=False, bbox_to_anchor=(0.5, 0.02 / height))
 
 
-def sequence(records: list[tuple], path: str, title: str) -> str:
-    """A sequence diagram: ``records`` are (time, from, to, label[, dropped_by]) hops between
-    devices; a hop some device dropped ends in a cross halfway, with who dropped it. The
-    laptop's lane comes first, then the others as they appear."""
-    with plt.rc_context({**STYLE, "axes.grid": False}):
-        lanes = list(dict.fromkeys(n for r in records for n in (r[1], r[2])))
-        x = {n: i for i, n in enumerate(lanes)}
-        fig, ax = plt.subplots(figsize=(1.8 * max(len(lanes), 2), 0.3 * len(records) + 1.2))
-        for i, _name in enumerate(lanes):
-            ax.axvline(i, color="grey", lw=0.8, zorder=0)
-        for n, (t, src, dst, text, *rest) in enumerate(records):
-            y = -n
-            dropped = rest[0] if rest else None
-            end = x[dst] if dropped is None else (x[src] + x[dst]) / 2
-            colour_ = "#4c72b0" if dropped is None else "#c44e52"
-            ax.annotate("", xy=(end, y), xytext=(x[src], y),
-                        arrowprops={"arrowstyle": "->", "color": colour_, "lw": 1})
-            if dropped is not None:
-                ax.plot(end, y, "x", color=colour_, ms=6, mew=1.5)
-                text += f" — dropped by {dropped}"
-            ax.text((x[src] + end) / 2 if dropped is not None else (x[src] + x[dst]) / 2,
-                    y + 0.12, f"{text}  (t={t:.2f} s)", ha="center", fontsize=6,
-                    bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})
-        ax.set_xticks(range(len(lanes)), lanes, fontsize=7)
-        ax.xaxis.tick_top()
-        ax.set_yticks([])
-        ax.set_ylim(-len(records), 1)
-        ax.set_title(title, pad=20)
-        return _save(fig, path)
-
-
 def _outcome(method: str | None, last_error: str | None, location: str | None = None) -> str:
     """How a client ended: the method that carries its traffic, inside the corporate network
     (no tunnel needed), or none and why."""
@@ -256,8 +190,9 @@ def _outcome(method: str | None, last_error: str | None, location: str | None = 
     return f"none ({last_error})" if last_error else "none"
 
 
-def outcome_by_network(result: dict[str, Any], path: str) -> str:
-    """Stacked bars: how each network's clients ended (method, or the last error)."""
+def outcome_by_network(result: dict[str, Any], path: str, look: Look = PLAIN) -> str:
+    """Stacked bars: how each network's clients ended (method, or the last error), each
+    segment with its count and each bar with its total."""
     with plt.rc_context(STYLE):
         counts: dict[str, Counter] = defaultdict(Counter)
         for c in result["clients"]:
@@ -265,18 +200,27 @@ def outcome_by_network(result: dict[str, Any], path: str) -> str:
         networks = sorted(counts)
         outcomes = _outcome_order({o for cnt in counts.values() for o in cnt})
         nones = [o for o in outcomes if o.startswith("none")]
-        fig, ax = plt.subplots(figsize=(max(5, 1.1 * len(networks)), 3.6))
+        fig, ax = plt.subplots(figsize=look.figsize(max(5, 1.1 * len(networks)), 3.6))
         bottom = [0] * len(networks)
+        mixed = [len(+counts[n]) > 1 for n in networks]   # bars of more than one outcome
         for outcome in outcomes:
             values = [counts[n][outcome] for n in networks]
-            ax.bar(networks, values, bottom=bottom, label=label(outcome),
-                   color=colour(outcome, nones))
+            bars = ax.bar(networks, values, bottom=bottom, label=label(outcome),
+                          color=colour(outcome, nones))
+            # the count inside its segment, where a bar has several (the total is on top)
+            ax.bar_label(bars, labels=[str(v) if v and m else "" for v, m in
+                                       zip(values, mixed, strict=True)],
+                         label_type="center", fontsize=6, color="white")
             bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        for x, total in enumerate(bottom):
+            ax.text(x, total, str(total), ha="center", va="bottom", fontsize=7)
         ax.set_ylabel("clients")
         # whole clients only, and room above the tallest bar
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylim(0, max(bottom) * 1.12 if bottom else 1)
-        ax.set_title(f"{result['scenario']}: outcome by network")
+        total = len(result["clients"])
+        ax.set_title(look.heading(f"{result['scenario']}: outcome by network "
+                                  f"({total} client{'' if total == 1 else 's'})"))
         ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1, 1))
         plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
         return _save(fig, path)
@@ -286,7 +230,7 @@ TTC_TICKS = (0, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 180
              7200, 14400, 28800, 86400)
 
 
-def ttc_cdf(result: dict[str, Any], path: str) -> str:
+def ttc_cdf(result: dict[str, Any], path: str, look: Look = PLAIN) -> str:
     """The share of all the run's clients connected by each time, one curve per method:
     each curve ends at the share its method carries, and the curves sum to the share that
     connected at all (the rest never did, or needed no tunnel)."""
@@ -297,9 +241,10 @@ def ttc_cdf(result: dict[str, Any], path: str) -> str:
         for c in everyone:
             if c["method"] and c["time_to_connect_s"] is not None:
                 by_method[c["method"]].append(c["time_to_connect_s"])
-        title = f"{result['scenario']}: time to connect ({total} client{'' if total == 1 else 's'})"
+        title = look.heading(f"{result['scenario']}: time to connect "
+                             f"({total} client{'' if total == 1 else 's'})")
         if not by_method:
-            fig, ax = plt.subplots(figsize=(5.5, 2.2))
+            fig, ax = plt.subplots(figsize=look.figsize(5.5, 2.2))
             errors = Counter(c["last_error"] or "no error" for c in everyone
                              if c["location"] != "inside")
             why = ", ".join(f"{e} ×{n}" if n > 1 else e for e, n in sorted(errors.items()))
@@ -309,7 +254,7 @@ def ttc_cdf(result: dict[str, Any], path: str) -> str:
             ax.set_axis_off()
             ax.set_title(title)
             return _save(fig, path)
-        fig, ax = plt.subplots(figsize=(6.8, 3.4))
+        fig, ax = plt.subplots(figsize=look.figsize(6.8, 3.4))
         latest = max(t for times in by_method.values() for t in times)
         right = next((t for t in TTC_TICKS if t >= latest * 1.25), latest * 1.25)
         curves = [(m, sorted(by_method[m])) for m in _outcome_order(by_method)]
@@ -346,13 +291,13 @@ def ttc_cdf(result: dict[str, Any], path: str) -> str:
 
 
 def connected_share(series: list[tuple], path: str, title: str,
-                    events: list[tuple[float, str]] = ()) -> str:
+                    events: list[tuple[float, str]] = (), look: Look = PLAIN) -> str:
     """The share of clients on a DirectAccess tunnel over time, stacked by method, and on
     them the share inside the corporate network (in the office, where no tunnel is needed):
     together, the laptops that reach the intranet. The run's events are marked. Rows are
     ``Fleet.series``'s ``(t, tunnel, inside, by method)``."""
     with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(6.5, 3.2))
+        fig, ax = plt.subplots(figsize=look.figsize(6.5, 3.2))
         ts = [t / 3600 for t, *_ in series]
         bottom = [0.0] * len(series)
         for i, method in enumerate(METHODS):
@@ -372,7 +317,7 @@ def connected_share(series: list[tuple], path: str, title: str,
         ax.set_xlabel("simulated time (h)")
         ax.set_ylabel("share of clients")
         ax.set_ylim(0, 1.05)
-        ax.set_title(title)
+        ax.set_title(look.heading(title))
         ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1, 1))
         return _save(fig, path)
 

@@ -1,6 +1,13 @@
 """Capture points: where a pcap is taken, named as the command line names them
-(``client:NAME``, ``nat:NETWORK``, ``nat:home#2``, ``nat:shard3/home#2``, ``server``), and the
-recorder that sits on the interface there.
+(``client:NAME``, ``nat:NETWORK``, ``nat:home#2:inside``, ``firewall:hotel:outside``,
+``proxy:hotel``, ``server``), and the recorder that sits on the interface there.
+
+A network's edge is one gateway whose stages (firewall, captive portal, NAT) sit between its
+inside interface (the LAN: addresses before translation) and its outside interface (the
+uplink: after it). ``nat:``, ``firewall:`` and ``edge:`` all name that gateway, ``:outside``
+(the default) or ``:inside`` one side of it; ``nat:`` and ``firewall:`` also check that the
+network has one. ``proxy:NETWORK`` is the explicit proxy's NIC, which carries both its legs
+(the clients' connections to it, and its own to the servers).
 
 The one parser of a point's text lives here; ``sim.scenario.view`` attaches the recorder.
 """
@@ -19,23 +26,40 @@ from sim.net.router import Router
 if TYPE_CHECKING:
     from sim.net.node import Interface, Node
 
-POINT_HELP = "expected client:NAME, nat:NETWORK or server"
+POINT_HELP = ("expected client:NAME, nat:NETWORK[:inside|outside], "
+              "firewall:NETWORK[:inside|outside], edge:NETWORK[:inside|outside], "
+              "proxy:NETWORK or server")
+EDGE_KINDS = ("nat", "firewall", "edge")   # the network's edge gateway, by what it holds
+SIDES = ("inside", "outside")
 
 
 @dataclass(frozen=True)
 class Point:
-    """A parsed capture point: ``kind`` (client, nat or server) and the client's or
-    network's ``name`` as given (a site of a later shard keeps its ``shard3/`` prefix)."""
+    """A parsed capture point: ``kind`` (client, nat, firewall, edge, proxy or server), the
+    client's or network's ``name`` as given (a site of a later shard keeps its ``shard3/``
+    prefix) and, at an edge, its ``side``."""
 
     kind: str
     name: str
+    side: str = "outside"
 
     @classmethod
     def parse(cls, point: str) -> Point:
         kind, _, name = point.partition(":")
-        if kind not in ("client", "nat", "server"):
+        if kind not in ("client", *EDGE_KINDS, "proxy", "server"):
             raise InputError(f"--point {point!r}: {POINT_HELP}")
-        return cls(kind, name)
+        if kind in ("client", *EDGE_KINDS, "proxy") and not name:
+            raise InputError(f"--point {point!r}: name the "
+                             f"{'client' if kind == 'client' else 'network'} ({POINT_HELP})")
+        side = "outside"
+        if kind in EDGE_KINDS:
+            head, _, tail = name.rpartition(":")
+            if head:
+                if tail not in SIDES:
+                    raise InputError(f"--point {point!r}: the side is inside or outside, "
+                                     f"not {tail!r}")
+                name, side = head, tail
+        return cls(kind, name, side)
 
 
 def point_client(point: str | None) -> str | None:
@@ -45,7 +69,7 @@ def point_client(point: str | None) -> str | None:
 
 def point_shard(point: str | None) -> int | None:
     """The shard a site of a later shard lives in, as results name it: nat:shard3/home#2."""
-    found = re.match(r"nat:shard(\d+)/", point or "")
+    found = re.match(r"(?:nat|firewall|edge|proxy):shard(\d+)/", point or "")
     return int(found.group(1)) if found else None
 
 

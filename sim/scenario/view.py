@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING, Any
 from sim.errors import InputError
 from sim.net.fastpath import events_scheduled
 from sim.scenario.capture import Capture, Point
+from sim.scenario.probe import ProbeKind, ProbeRecording
+from sim.scenario.probe import schedule as schedule_probe
+from sim.scenario.taps import Crossing, Device, devices, path_gateways, stage_kinds, tap
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -35,6 +38,8 @@ SIMULATION_ATTRIBUTES = (
     "is_corporate()", "sites", "policy.iphttps_url", "policy.teredo_server", "policy.relay",
     "pki.chain()", "server_host", "public_dns_host", "public_web_host", "corp_dns_host",
     "nls_host", "dc_host", "corp_web_host",
+    # through sim.scenario.taps and sim.scenario.probe (pictures, traces)
+    "topo.internet", "public_records", "inside_records", "kernel.trace.on",
 )
 # ... of each site (``topo.networks`` and ``sites`` values): name, gateway (outside.address,
 # outside.link.latency, interfaces), hosts; of each service host: name, interfaces; of
@@ -42,6 +47,9 @@ SIMULATION_ATTRIBUTES = (
 # client ``da``: state (method, location, attempts, timeline()), iphttps (status.history,
 # last_detail), teredo (status.history), teredo_type, managed, teredo_refresh,
 # sixtofour_history; and of the Fleet: simulation(client, trace, shard), run(local=...).
+
+
+PROBE_WAIT = 3.0   # seconds a probe is recorded: an answer from anywhere on Earth is back by then
 
 
 @dataclass(frozen=True)
@@ -206,6 +214,24 @@ class RunView:
                                 s.gateway.outside.link.latency) for s in sites]
                 for name, sites in self._sim.sites.items()}
 
+    def devices(self) -> list[Device]:
+        """Every device of the topology (this shard's) with its stages, addresses and
+        links, for a picture of it."""
+        return devices(self._sim)
+
+    def path_of(self, name: str) -> list[Device]:
+        """The devices between laptop ``name`` and the Internet, nearest first: its
+        network's proxy (if any), then each edge outwards (NAT444: home, then carrier)."""
+        client = self._sim.client(name)
+        by_name = {d.name: d for d in self.devices()}
+        out = []
+        for net in path_gateways(self._sim, client.site):
+            proxy = getattr(net, "proxy", None)
+            if proxy is not None and net.name == client.site:
+                out.append(by_name[proxy.host.name])
+            out.append(by_name[net.gateway.name])
+        return out
+
     def chain(self, certificate: str) -> list:
         """The certificate chain the scenario's PKI issued as ``certificate``."""
         return self._sim.pki.chain(certificate)
@@ -255,24 +281,68 @@ class PreparedRun:
     def capture(self, point: str | None) -> Capture:
         """Start recording at ``point``: ``client:NAME`` (the laptop's NIC; the default is the
         first client), ``nat:NETWORK`` (the network edge's outside: its first site, or one
-        site: ``nat:home#2``, ``nat:shard3/home#2``), or ``server``."""
+        site: ``nat:home#2``, ``nat:shard3/home#2``; ``nat:home:inside`` its LAN side, before
+        translation; ``firewall:`` and ``edge:`` the same gateway), ``proxy:NETWORK`` (the
+        explicit proxy's NIC), or ``server``."""
         sim = self._sim
         if point is None:
             point = f"client:{sim.clients[0].name}"
         where = Point.parse(point)
         if where.kind == "client":
             iface = sim.client(where.name).host.interfaces[0]
-        elif where.kind == "nat":
-            name = where.name.removeprefix(f"shard{sim.shard}/")
-            site = sim.topo.networks.get(name)
-            if site is None:
-                raise InputError(f"--point nat:{name}: no network {name!r}; networks: "
-                                 + ", ".join(sim.networks))
-            iface = site.gateway.outside
-        else:
+        elif where.kind == "server":
             iface = sim.server_host.interfaces[0]
+        else:
+            iface = self._device_interface(point, where)
         records = iface.capture = self.captures[point] = Capture(iface)
         return records
+
+    def _device_interface(self, point: str, where: Point) -> Any:
+        """The interface a network device's point names (an input error saying what the
+        network has, if it has no such device)."""
+        sim = self._sim
+        name = where.name.removeprefix(f"shard{sim.shard}/")
+        site = sim.topo.networks.get(name)
+        if site is None:
+            raise InputError(f"--point {point}: no network {name!r}; networks: "
+                             + ", ".join(sim.networks))
+        has = stage_kinds(site.gateway)
+        if where.kind == "proxy":
+            proxy = getattr(site, "proxy", None)
+            if proxy is None:
+                raise InputError(f"--point {point}: network {name!r} has no proxy")
+            return proxy.host.interfaces[0]
+        if where.kind in ("nat", "firewall") and where.kind not in has:
+            raise InputError(f"--point {point}: network {name!r} has no {where.kind} (its edge "
+                             f"has: {', '.join(has) or 'no stages, it routes'}); "
+                             f"edge:{where.name} names the gateway whatever it holds")
+        gateway = site.gateway
+        return gateway.outside if where.side == "outside" else gateway.interfaces[0]
+
+    def tap_path(self, name: str) -> list[Crossing]:
+        """Record, in one list in the order they happen, the packets crossing laptop
+        ``name``'s NIC and every interface of the devices on its path (its proxy, each edge
+        outwards) as the run goes (``sim.scenario.taps``)."""
+        sim = self._sim
+        client = sim.client(name)
+        ifaces = [client.host.interfaces[0]]
+        for net in path_gateways(sim, client.site):
+            ifaces += net.gateway.interfaces
+            proxy = getattr(net, "proxy", None)
+            if proxy is not None:
+                ifaces += proxy.host.interfaces
+        out: list[Crossing] = []
+        tap(ifaces, out)
+        return out
+
+    def probe(self, name: str, at: float, to: str, kind: ProbeKind,
+              wait: float = PROBE_WAIT) -> ProbeRecording:
+        """Have laptop ``name`` send one probe (``kind``) to ``to`` (an address, a device or
+        a DNS name) at ``at``, and record every device it and its answer cross for ``wait``
+        seconds (``sim.scenario.probe``)."""
+        if not 0 <= at < self.duration:
+            raise InputError(f"--at {at:g} s: the run lasts {self.duration:g} s; probe within it")
+        return schedule_probe(self._sim, name, at, to, kind, wait)
 
     def every(self, step: float, sample: Callable[[float], Any]) -> None:
         """Call ``sample(now)`` at the start and every ``step`` simulated seconds of the run."""
