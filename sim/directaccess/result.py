@@ -39,6 +39,9 @@ class ClientResult:
     attempt_values: tuple[tuple, ...] = ()
     probes: tuple[int, int] | None = None   # connectivity checks (answered, unanswered)
     site: str | None = None   # which site of its network ("home#12"), if it has several
+    # above the tunnel (with IPsec modelled): {status, error, tunnels} and {host: reachable}
+    directaccess: dict[str, Any] | None = None
+    resources: dict[str, bool] | None = None
     histories: dict[str, list[tuple[float, Any]]] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -64,6 +67,7 @@ class ClientResult:
             histories=histories,
             probes=(st.probes_ok, st.probes_failed) if client.probe_interval else None,
             site=site,
+            **_above(client),
         )
 
     @property
@@ -91,9 +95,25 @@ class ClientResult:
                "attempts": self.attempts}
         if self.probes is not None:
             out["probes"] = {"answered": self.probes[0], "unanswered": self.probes[1]}
+        if self.directaccess is not None:
+            out["directaccess"] = self.directaccess
+            out["resources"] = self.resources
         if with_interfaces:
             out["interfaces"] = self.interfaces
         return out
+
+
+def _above(client: DirectAccessClient) -> dict[str, Any]:
+    """The IPsec layer's part of the result (nothing when it is not modelled)."""
+    ipsec = client.ipsec
+    if ipsec is None:
+        return {}
+    inside = client.state.location == "inside"
+    status = "ConnectedLocally" if inside else ipsec.status
+    error = None if inside or ipsec.error is None else str(ipsec.error)
+    tunnels = {} if inside else dict(ipsec.tunnels)
+    return {"directaccess": {"status": status, "error": error, "tunnels": tunnels},
+            "resources": dict(ipsec.resources)}
 
 
 @dataclass

@@ -1,0 +1,175 @@
+"""What a client reaches through its tunnels, and the connectivity assistant that keeps
+asking: NCA's web probe on Windows 8 and later (D1, D2), DCA's verifiers polled every 30 s on
+Windows 7 (D3).
+
+Every check is a packet inside ESP: a TCP SYN to a host's service port (answered by SYN-ACK,
+or RST when closed), an echo request for a host that only answers ping. A failed probe makes
+the client drop its SAs and negotiate again, so a server outage is noticed at the next probe
+and the tunnels come back when the server does (D5's model, an assumption).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sim.directaccess.ipsec.config import SERVICE_PORTS, WEB_PROBE_ADDRESS
+from sim.net.fastpath import call_later
+from sim.net.host import EchoMessage
+from sim.net.packet import ACK, ICMPV6, IPV6_HEADER, SYN, TCP, TCP_HEADER, UDP, Packet
+
+RESOURCE_TIMEOUT = 4.0   # a check's wait for its answer (the tunnel probe's 4 s)
+# the service that says a host is usable: its file share or web site, else its ping (A5: ping
+# may answer where HTTP and SMB do not)
+PRINCIPAL = ("smb", "http", "icmp")
+
+
+class ProbeMethods:
+    """A part of :class:`~sim.directaccess.ipsec.session.IpsecSession`."""
+
+    _probe_round = 0
+    probes_ok = 0
+    probes_failed = 0
+
+    # -- one request through a tunnel ------------------------------------------------------
+    def _next(self) -> int:
+        self._seq = self._seq + 1 if self._seq < 16000 else 1
+        return 49152 + self._seq
+
+    def _source(self) -> Any:
+        if self.iface is None:
+            return self.host.source_for(self.endpoint)
+        return next(a for a in self.iface.addresses if a.version == 6)
+
+    def ask(self, key: tuple, inner: Packet, tunnel: str, timeout: float):
+        """Send ``inner`` through ``tunnel``: a generator returning the answer or None."""
+        ev = self.env.event()
+        self.request(key, inner, tunnel, timeout, ev.succeed)
+        return (yield ev)
+
+    def request(self, key: tuple, inner: Packet, tunnel: str, timeout: float, done) -> None:
+        """Callback form of ``ask``: ``done(answer or None)``."""
+        if not self.ike.send(self.iface, self.endpoint, tunnel, inner):
+            done(None)
+            return
+        self._pending[key] = done
+
+        def expire(_t: Any) -> None:
+            if self._pending.get(key) is done:
+                del self._pending[key]
+                done(None)
+        call_later(self.env, timeout, expire)
+
+    def _inner(self, pkt: Packet, _tunnel: str) -> None:
+        """A packet out of ESP: the answer to one of our requests."""
+        if pkt.proto == ICMPV6:
+            key = ("icmp", getattr(pkt.payload, "ident", -1))
+        elif pkt.proto == TCP:
+            key = ("tcp", pkt.dport)
+        elif pkt.proto == UDP:
+            key = ("udp", pkt.dport)
+        else:
+            return
+        done = self._pending.pop(key, None)
+        if done is not None:
+            done(pkt)
+
+    def check(self, address: Any, services: tuple[str, ...], tunnel: str, done) -> None:
+        """One check of a host's principal service; ``done(reachable)``."""
+        service = next((s for s in PRINCIPAL if s in services), None)
+        if service is None:
+            done(False)
+            return
+        port = self._next()
+        if service == "icmp":
+            key = ("icmp", port)
+            inner = Packet(self._source(), address, ICMPV6, size=IPV6_HEADER + 8 + 32,
+                           payload=EchoMessage("echo-request", port, 1))
+        else:
+            key = ("tcp", port)
+            inner = Packet(self._source(), address, TCP, port, SERVICE_PORTS[service],
+                           IPV6_HEADER + TCP_HEADER, flags=SYN, seq=0)
+        self.request(key, inner, tunnel, RESOURCE_TIMEOUT,
+                     lambda ans: done(ans is not None and (ans.proto == ICMPV6
+                                                           or ans.flags == SYN | ACK)))
+
+    # -- the intranet's resources ----------------------------------------------------------
+    def tunnel_for(self, name: str) -> str:
+        if self.deployment.single_tunnel or name in self.deployment.infrastructure:
+            return "infrastructure"
+        return "intranet"
+
+    def _resources_changed(self) -> None:
+        """Check every host once through the tunnel that reaches it (after a change)."""
+        for name, address, services in self.deployment.hosts:
+            tunnel = self.tunnel_for(name)
+            if address is None or self.tunnels.get(tunnel) != "up":
+                self._reach(name, False)
+                continue
+            self.check(address, services, tunnel, lambda ok, name=name: self._reach(name, ok))
+
+    def _reach(self, name: str, ok: bool) -> None:
+        if self.resources.get(name) != ok or not any(r[1] == name
+                                                      for r in self.resource_history):
+            self.resources[name] = ok
+            self.resource_history.append((self.env.now, name, ok))
+
+    def _after_change(self) -> None:
+        """The tunnels settled: check the resources, say the status, start the probes."""
+        from sim.directaccess.ipsec.session import CONNECTED
+
+        self._resources_changed()
+        if all(self.tunnels.get(t) == "up" for t in self.required()):
+            self._set(CONNECTED)
+        self.start_probes()
+
+    def required(self) -> tuple[str, ...]:
+        return ("infrastructure",) if self.deployment.single_tunnel or not self.logged_on \
+            else ("infrastructure", "intranet")
+
+    # -- the connectivity assistant -------------------------------------------------------
+    def start_probes(self) -> None:
+        if not self.probe_interval:
+            return
+        self._probe_round += 1
+        round_ = self._probe_round
+        call_later(self.env, self.probe_interval, lambda _t: self._probe(round_))
+
+    def stop_probes(self) -> None:
+        self._probe_round += 1
+
+    def _probe(self, round_: int) -> None:
+        """One web probe to directaccess-WebProbeHost (D2) through the first tunnel."""
+        if round_ != self._probe_round:
+            return
+        if self.tunnels.get("infrastructure") != "up":
+            self._renegotiate(round_)
+            return
+
+        def answered(ok: bool) -> None:
+            if round_ != self._probe_round:
+                return
+            if ok:
+                self.probes_ok += 1
+                call_later(self.env, self.probe_interval, lambda _t: self._probe(round_))
+                return
+            self.probes_failed += 1
+            self.da.note("connectivity assistant: the web probe to directaccess-WebProbeHost "
+                         "got no answer: DirectAccess is not connected")
+            self._renegotiate(round_)
+
+        self.check(WEB_PROBE_ADDRESS, ("http",), "infrastructure", answered)
+
+    def _renegotiate(self, round_: int) -> None:
+        """The probe failed: the SAs are dropped and the tunnels negotiated again (at once,
+        then at every probe interval while it fails)."""
+        from sim.directaccess.ipsec.session import CONNECTING
+
+        for name in self.tunnels:
+            if self.tunnels[name] == "up":
+                self._tunnel(name, "down")
+        self._set(CONNECTING)
+        self._resources_changed()
+        self.generation += 1
+        generation = self.generation
+        self.da.spawn(self.bring_up(generation))
+        del round_

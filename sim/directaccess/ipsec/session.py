@@ -1,0 +1,307 @@
+"""A client's DirectAccess over IPsec, over time: which tunnels it brings up through the
+transition interface that carries its traffic, when (before logon, after it), with which
+credentials, what it reaches of the intranet, and the status Get-DAConnectionStatus shows.
+
+Certificate deployment (A1, A3): the infrastructure tunnel (computer certificate, then NTLMv2)
+as soon as a transition interface works; after logon a user ticket from a domain controller
+over that tunnel, then the intranet tunnel (computer certificate, then user Kerberos). The
+simplified deployment (A6): one tunnel authenticated by Kerberos tickets got through the KDC
+proxy. Windows Firewall off: no connection security rules, so no tunnel at all (A4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv6Address
+from typing import TYPE_CHECKING, Any
+
+from sim.directaccess.ipsec import codes
+from sim.directaccess.ipsec.initiator import Initiator
+from sim.directaccess.ipsec.kerberos import KERBEROS_PORT, KerberosRequest
+from sim.directaccess.ipsec.probes import ProbeMethods
+from sim.directaccess.ipsec.responder import ENDPOINT
+from sim.directaccess.ipsec.wire import IsakmpMessage
+from sim.net.fastpath import call_later
+
+if TYPE_CHECKING:
+    from sim.directaccess.client import DirectAccessClient
+
+KDC_TIMEOUT, KDC_TRIES = 3.0, 3     # Kerberos over UDP: 3 s per try (KDC retry defaults)
+
+# Get-DAConnectionStatus statuses (A14, A15; ConnectedRemotely/Locally, Connecting and the
+# firewall's are UNCONFIRMED names, see docs/model.md)
+CONNECTED = "ConnectedRemotely"
+LOCAL = "ConnectedLocally"
+CONNECTING = "Connecting"
+NO_SERVER = "CouldNotContactDirectAccessServer"
+AUTH_FAILURE = "RemoteNetworkAuthenticationFailure"
+FIREWALL_OFF = "WindowsFirewallDisabled"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """What the DirectAccess Group Policy and the intranet give every client."""
+
+    single_tunnel: bool
+    infrastructure: frozenset[str]                       # host names of the first tunnel
+    hosts: tuple[tuple[str, IPv6Address | None, tuple[str, ...]], ...]
+    dc: IPv6Address
+    qm_lifetime: float
+    qm_lifetime_kb: int
+
+
+@dataclass
+class Credentials:
+    """One computer's: its name, its computer certificate chain (None: none enrolled), its
+    Windows Firewall, its clock, whether it can use a KDC proxy, when its user logs on."""
+
+    computer: str
+    chain: list | None
+    cert_valid: Any                  # fn() -> bool: within the certificate's validity now
+    firewall_on: bool = True
+    clock_skew: float = 0.0
+    kdc_proxy: Any = None            # generator fn(host, KerberosRequest) or None
+    logon_at: float | None = 0.0
+
+
+class IpsecSession(ProbeMethods):
+    """The IPsec layer of ``da`` (a DirectAccessClient)."""
+
+    def __init__(self, da: DirectAccessClient, deployment: Deployment, creds: Credentials,
+                 probe_interval: float, probe_timeout: float) -> None:
+        self.da = da
+        self.env = da.env
+        self.host = da.host
+        self.deployment = deployment
+        self.creds = creds
+        self.ike = Initiator(self.host, self._inner)
+        self.tunnels: dict[str, str] = dict.fromkeys(self.tunnel_names(), "down")
+        self.status, self.error = NO_SERVER, None
+        self.history: list[tuple[float, str, int | None, tuple]] = []
+        self.resources = {name: False for name, _a, _s in deployment.hosts}
+        self.resource_history: list[tuple[float, str, bool]] = []
+        self.sa_log: list[tuple[float, str, str, str]] = []   # (t, add|del, mm|qm, tunnel)
+        self.logged_on = creds.logon_at == 0.0
+        self.generation = 0
+        self.cookies: dict[str, int] = {}
+        self.iface: Any = None
+        self.endpoint: Any = ENDPOINT
+        self._pending: dict[tuple, Any] = {}
+        self._seq = 0
+        self.probe_interval, self.probe_timeout = probe_interval, probe_timeout
+        self._record()
+        if creds.logon_at:
+            call_later(self.env, creds.logon_at, lambda _t: self.logon())
+
+    def tunnel_names(self) -> tuple[str, ...]:
+        return ("infrastructure",) if self.deployment.single_tunnel else \
+            ("infrastructure", "intranet")
+
+    # -- what the result and netsh read ---------------------------------------------------
+    def _record(self) -> None:
+        snap = (self.status, self.error, tuple(self.tunnels.items()))
+        if not self.history or self.history[-1][1:] != snap:
+            self.history.append((self.env.now, *snap))
+
+    def _set(self, status: str, error: codes.IkeCode | None = None) -> None:
+        self.status = status
+        self.error = None if error is None else error.code
+        self._record()
+
+    def _tunnel(self, name: str, state: str) -> None:
+        before = self.tunnels.get(name)
+        self.tunnels[name] = state
+        if before == "up" and state != "up":
+            self.sa_log.append((self.env.now, "del", "qm", name))
+            self.sa_log.append((self.env.now, "del", "mm", name))
+            self.ike.forget(name)
+            self.da.note("ipsec: ", name, " tunnel ", state)
+        elif state == "up" and before != "up":
+            self.sa_log.append((self.env.now, "add", "mm", name))
+            self.sa_log.append((self.env.now, "add", "qm", name))
+        self._record()
+
+    def _fail(self, tunnel: str, error: codes.IkeCode, why: str) -> None:
+        self._tunnel(tunnel, "failed")
+        self.da.note("ipsec: ", tunnel, " tunnel failed: ", str(error.code), " ", error.name,
+                     " (", why, ")")
+        self._set(NO_SERVER if error is codes.TIMED_OUT else AUTH_FAILURE, error)
+        self.start_probes()   # the assistant's next round tries again
+
+    # -- the transition below ----------------------------------------------------------
+    def transport_changed(self, method: str | None, iface: Any) -> None:
+        """The transition interface that carries DirectAccess traffic changed: every SA is
+        gone (the client's address changed), and the tunnels start again over the new one."""
+        self.generation += 1
+        self.stop_probes()
+        for name in self.tunnels:
+            if self.tunnels[name] != "down":
+                self._tunnel(name, "down")
+        self.cookies.clear()
+        self.iface = iface
+        self.endpoint = self.da.policy.ipv6[0] if method == "native" else ENDPOINT
+        if method is None:
+            self._set(NO_SERVER)
+            self._resources_changed()
+            return
+        self.da.spawn(self.bring_up(self.generation))
+
+    def bring_up(self, generation: int):
+        """The tunnels, in order (A1, A3, A6)."""
+        if not self.creds.firewall_on:
+            self.da.note("ipsec: Windows Firewall is off: no connection security rules, so no "
+                         "IPsec tunnel (DirectAccess needs the firewall on, A4)")
+            self._set(FIREWALL_OFF)
+            return
+        self._set(CONNECTING)
+        first = yield from self._computer_credentials()
+        if generation != self.generation:
+            return
+        if isinstance(first, codes.IkeCode):
+            self._fail("infrastructure", first, self._why_no_credentials(first))
+            return
+        second = ("ntlmv2", self.creds.computer) if not self.deployment.single_tunnel else None
+        error, cookie = yield from self.ike.negotiate(self.iface, self.endpoint,
+                                                      "infrastructure", first, second)
+        if generation != self.generation:
+            return
+        if error is not None:
+            self._fail("infrastructure", error, "the server refused or did not answer")
+            return
+        self.cookies["infrastructure"] = cookie
+        self._tunnel("infrastructure", "up")
+        self.da.note("ipsec: infrastructure tunnel up (", "ComputerKerb" if
+                     self.deployment.single_tunnel else self._auth_text("infrastructure"), ")")
+        self._rekey_later("infrastructure", generation)
+        if self.logged_on:
+            yield from self.user_tunnel(generation)
+        self._after_change()
+
+    def _computer_credentials(self):
+        """Main mode's first authentication: the computer certificate, or a computer ticket
+        through the KDC proxy."""
+        if self.deployment.single_tunnel:
+            ticket = yield from self._ticket("computer", via_proxy=True)
+            return ticket if isinstance(ticket, codes.IkeCode) else ("kerberos", ticket)
+        if self.creds.chain is None or not self.creds.cert_valid():
+            yield from self.ike.exchange(self.iface, self.endpoint, IsakmpMessage(
+                "main", 1, self.ike.cookie(), "infrastructure"))
+            return codes.NO_CERT
+        return ("certificate", self.creds.computer, self.creds.chain)
+
+    def _why_no_credentials(self, error: codes.IkeCode) -> str:
+        if error is codes.NO_CERT:
+            return ("no valid computer certificate: none is enrolled, or it has expired"
+                    if self.creds.chain is None or not self.creds.cert_valid() else "")
+        return "no Kerberos ticket: " + self._ticket_problem
+
+    _ticket_problem = ""
+
+    def _auth_text(self, tunnel: str) -> str:
+        if self.deployment.single_tunnel:
+            return "ComputerKerb" + (" + UserKerb" if self.logged_on else "")
+        return "computer certificate + " + ("NTLMv2" if tunnel == "infrastructure"
+                                            else "user Kerberos V5")
+
+    # -- the user ------------------------------------------------------------------------
+    def logon(self) -> None:
+        """The user logs on: the intranet tunnel (or the user's authentication) follows."""
+        if self.logged_on:
+            return
+        self.logged_on = True
+        self.da.note("the user logs on")
+        if self.tunnels.get("infrastructure") == "up":
+            self.da.spawn(self._user_then_check(self.generation))
+
+    def _user_then_check(self, generation: int):
+        yield from self.user_tunnel(generation)
+        self._after_change()
+
+    def user_tunnel(self, generation: int):
+        """A user ticket (from a DC over the infrastructure tunnel, or through the KDC
+        proxy), then the intranet tunnel, or extended mode on the single tunnel."""
+        single = self.deployment.single_tunnel
+        ticket = yield from self._ticket("user", via_proxy=single)
+        if generation != self.generation:
+            return
+        tunnel = "infrastructure" if single else "intranet"
+        if isinstance(ticket, codes.IkeCode):
+            if single:
+                self.da.note("ipsec: user authentication failed: ", self._ticket_problem)
+                self._set(AUTH_FAILURE, ticket)
+            else:
+                self._fail(tunnel, ticket, "no user Kerberos ticket: " + self._ticket_problem)
+            return
+        if single:
+            error = yield from self.ike.extended(self.iface, self.endpoint, tunnel,
+                                                 self.cookies[tunnel], ("kerberos", ticket))
+        else:
+            error, cookie = yield from self.ike.negotiate(
+                self.iface, self.endpoint, tunnel,
+                ("certificate", self.creds.computer, self.creds.chain), ("kerberos", ticket))
+        if generation != self.generation:
+            return
+        if error is not None:
+            self._fail(tunnel, error, "the server refused the user's credentials")
+            return
+        if not single:
+            self.cookies[tunnel] = cookie
+            self._tunnel(tunnel, "up")
+            self._rekey_later(tunnel, generation)
+        self.da.note("ipsec: the user authenticated (UserKerb): every resource" if single else
+                     f"ipsec: {tunnel} tunnel up ({self._auth_text(tunnel)})")
+
+    def _ticket(self, kind: str, via_proxy: bool):
+        """An AS exchange for the computer or the user: a Ticket, or the IKE code."""
+        principal = self.creds.computer if kind == "computer" else \
+            f"CORP\\{self.creds.computer}-user"
+        req = KerberosRequest(principal, kind, self.env.now + self.creds.clock_skew)
+        if via_proxy:
+            if self.creds.kdc_proxy is None:
+                self._ticket_problem = ("this Windows release has no KDC proxy client (Windows 7 "
+                                        "cannot use the simplified deployment, A7)")
+                return codes.KERBEROS_ERROR
+            reply = yield from self.creds.kdc_proxy(self.host, req)
+        else:
+            reply = yield from self._kdc_over_tunnel(req)
+        if reply is None:
+            self._ticket_problem = "no answer from a domain controller"
+            return codes.KERBEROS_ERROR
+        if reply.ticket is None:
+            self._ticket_problem = (f"the KDC answered KRB_AP_ERR_SKEW: the clock is "
+                                    f"{self.creds.clock_skew:+g} s off, more than 5 minutes")
+            return codes.KERBEROS_ERROR
+        return reply.ticket
+
+    def _kdc_over_tunnel(self, req: KerberosRequest):
+        from sim.net.packet import IPV6_HEADER, UDP, UDP_HEADER, Packet
+
+        for _ in range(KDC_TRIES):
+            port = self._next()
+            inner = Packet(self._source(), self.deployment.dc, UDP, port, KERBEROS_PORT,
+                           IPV6_HEADER + UDP_HEADER + 260, payload=req)
+            reply = yield from self.ask(("udp", port), inner, "infrastructure", KDC_TIMEOUT)
+            if reply is not None:
+                return reply.payload
+        return None
+
+    # -- rekeys ----------------------------------------------------------------------------
+    def _rekey_later(self, tunnel: str, generation: int) -> None:
+        """Quick mode again when the SA's lifetime ends (A12: 60 min)."""
+        def due(_t: Any) -> None:
+            if generation == self.generation and self.tunnels.get(tunnel) == "up":
+                self.da.spawn(self._rekey(tunnel, generation))
+        call_later(self.env, self.deployment.qm_lifetime, due)
+
+    def _rekey(self, tunnel: str, generation: int):
+        self.ike.forget(tunnel)
+        error, _ = yield from self.ike.negotiate(self.iface, self.endpoint, tunnel, None,
+                                                 cookie=self.cookies.get(tunnel))
+        if generation != self.generation:
+            return
+        if error is not None:
+            self._fail(tunnel, error, "quick mode rekey")
+            self._resources_changed()
+            return
+        self.sa_log.append((self.env.now, "rekey", "qm", tunnel))
+        self._rekey_later(tunnel, generation)
