@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sim.report import above
 from sim.scenario.view import ClientView, host_addresses
 
 # Remedies by error code, with their sources (domain facts §6, §7).
@@ -208,6 +209,7 @@ def narrate(client_result: dict[str, Any], events: list[tuple[float, str]],
         lines.append("Why it failed and what to do:")
     for group in _failure_groups(failures):
         lines += _failure_lines(group, trace, host, network, site)
+    lines += above.above_lines(client_result)
     lines.append("")
     lines += _ending(client_result, corporate)
     return "\n".join(lines) + "\n"
@@ -261,6 +263,8 @@ def _ending(client_result: dict[str, Any], corporate: bool) -> list[str]:
     if inside:
         lines.append(f"At the end of the run {name} is inside the corporate network (the NLS "
                      "answered): it needs no DirectAccess tunnel.")
+    elif above.ending(client_result):
+        lines.append(above.ending(client_result))
     elif client_result["connected"]:
         lines.append(f"At the end of the run {name} reaches the corporate network over "
                      f"{client_result['method']} (first usable at "

@@ -71,7 +71,10 @@ class AboveTunnel:
         if result.trusted and self.anchor is not self.root and self.anchor not in result.path:
             return Verdict(False, 0x800B0109, "the computer certificate does not chain to the "
                            "intermediate CA the DirectAccess server is configured with")
-        return Verdict(result.trusted, result.hresult, result.explain())
+        return Verdict(result.trusted, result.hresult, (
+            f"the chain engine's verdict on the computer certificate, with "
+            f"'{self.config.root}' as the only trusted root and Client Authentication as the "
+            f"usage: {result.summary()}"))
 
     def computer_chain(self, laptop: Laptop) -> list | None:
         """The laptop's computer certificate chain (one per client spec: a fleet's members

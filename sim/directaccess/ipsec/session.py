@@ -67,6 +67,10 @@ class Credentials:
 class IpsecSession(ProbeMethods):
     """The IPsec layer of ``da`` (a DirectAccessClient)."""
 
+    _ticket_problem = ""
+    _told: tuple | None = None
+    server_log: Any = staticmethod(lambda _name: None)   # the server's reason, if it told one
+
     def __init__(self, da: DirectAccessClient, deployment: Deployment, creds: Credentials,
                  probe_interval: float, probe_timeout: float) -> None:
         self.da = da
@@ -80,7 +84,8 @@ class IpsecSession(ProbeMethods):
         self.history: list[tuple[float, str, int | None, tuple]] = []
         self.resources = {name: False for name, _a, _s in deployment.hosts}
         self.resource_history: list[tuple[float, str, bool]] = []
-        self.sa_log: list[tuple[float, str, str, str]] = []   # (t, add|del, mm|qm, tunnel)
+        # (t, add | del | rekey, tunnel, local, remote, auth1, auth2, SPI): netsh's SAs
+        self.sa_log: list[tuple] = []
         self.logged_on = creds.logon_at == 0.0
         self.generation = 0
         self.cookies: dict[str, int] = {}
@@ -112,19 +117,35 @@ class IpsecSession(ProbeMethods):
         before = self.tunnels.get(name)
         self.tunnels[name] = state
         if before == "up" and state != "up":
-            self.sa_log.append((self.env.now, "del", "qm", name))
-            self.sa_log.append((self.env.now, "del", "mm", name))
+            self.sa_log.append((self.env.now, "del", name))
             self.ike.forget(name)
             self.da.note("ipsec: ", name, " tunnel ", state)
         elif state == "up" and before != "up":
-            self.sa_log.append((self.env.now, "add", "mm", name))
-            self.sa_log.append((self.env.now, "add", "qm", name))
+            self._log_sa("add", name)
         self._record()
 
+    def _log_sa(self, action: str, name: str) -> None:
+        auth1, auth2 = self.auth_methods(name)
+        out = self.ike.outbound.get(name)
+        self.sa_log.append((self.env.now, action, name, self._source(), self.endpoint,
+                            auth1, auth2, out[0] if out else 0))
+
+    def auth_methods(self, tunnel: str) -> tuple[str, str]:
+        """netsh's Auth1 / Auth2 of the tunnel's main mode SA (A4, A6)."""
+        if self.deployment.single_tunnel:
+            return "ComputerKerb", "UserKerb" if self.logged_on else "None"
+        return "ComputerCert", "UserNTLM" if tunnel == "infrastructure" else "UserKerb"
+
     def _fail(self, tunnel: str, error: codes.IkeCode, why: str) -> None:
+        """A tunnel failed; told once per tunnel and code (the retries are not news)."""
         self._tunnel(tunnel, "failed")
-        self.da.note("ipsec: ", tunnel, " tunnel failed: ", str(error.code), " ", error.name,
-                     " (", why, ")")
+        if self._told != (tunnel, error.code):
+            self._told = (tunnel, error.code)
+            log = self.server_log(self.creds.computer)
+            self.da.note("ipsec: ", tunnel, " tunnel failed: ", str(error.code), " ",
+                         error.name, " (", why, ")",
+                         *(("; the server's log: ", log) if log and error is not
+                           codes.TIMED_OUT else ()))
         self._set(NO_SERVER if error is codes.TIMED_OUT else AUTH_FAILURE, error)
         self.start_probes()   # the assistant's next round tries again
 
@@ -195,7 +216,6 @@ class IpsecSession(ProbeMethods):
                     if self.creds.chain is None or not self.creds.cert_valid() else "")
         return "no Kerberos ticket: " + self._ticket_problem
 
-    _ticket_problem = ""
 
     def _auth_text(self, tunnel: str) -> str:
         if self.deployment.single_tunnel:
@@ -244,7 +264,9 @@ class IpsecSession(ProbeMethods):
         if error is not None:
             self._fail(tunnel, error, "the server refused the user's credentials")
             return
-        if not single:
+        if single:
+            self._log_sa("update", tunnel)   # Auth2 is now the user's Kerberos
+        else:
             self.cookies[tunnel] = cookie
             self._tunnel(tunnel, "up")
             self._rekey_later(tunnel, generation)
@@ -303,5 +325,5 @@ class IpsecSession(ProbeMethods):
             self._fail(tunnel, error, "quick mode rekey")
             self._resources_changed()
             return
-        self.sa_log.append((self.env.now, "rekey", "qm", tunnel))
+        self._log_sa("rekey", tunnel)
         self._rekey_later(tunnel, generation)
