@@ -246,3 +246,52 @@ def test_without_server_ipsec_the_result_has_no_layer(tmp_path):
 def test_same_seed_same_json(tmp_path):
     path = scenario(tmp_path, "logon_at: 30s", ipsec=KERBPROXY)
     assert invoke("run", path, "--json") == invoke("run", path, "--json")
+
+
+OUTAGE = """
+name: outage
+duration: 600
+server:
+  ipsec: {authentication: certificates, root: contoso-root}
+  allow_windows7: true
+pki:
+  authorities:
+    contoso-root: {crl: {url: "http://crl.contoso.com/root.crl"}}
+  certificates:
+    iphttps: {issuer: contoso-root, subject: da.contoso.com}
+networks:
+  hotel:
+    nat: {preset: symmetric}
+    firewall: {default: deny, allow: [tcp/80, tcp/443, udp/53]}
+clients:
+  - {name: win10, network: hotel, roots: [contoso-root], profile: windows10}
+  - {name: win7, network: hotel, roots: [contoso-root], profile: windows7}
+events:
+  - {at: 60, action: server_down}
+  - {at: 300, action: server_up}
+"""
+
+
+def outage_figures():
+    """For each laptop: when DirectAccess stopped being connected after the server went
+    down at 60 s, and when it was connected again after the server came back at 300 s."""
+    sim = Simulation(parse_scenario(OUTAGE, "outage.yaml"))
+    sim.run()
+    out = {}
+    for c in sim.clients:
+        history = c.da.ipsec.history
+        lost = next(t for t, status, *_ in history if t > 60 and status != "ConnectedRemotely")
+        back = next(t for t, status, *_ in history if t > 300 and status == "ConnectedRemotely")
+        out[c.name] = (lost, back, history[-1][1])
+    return out
+
+
+def test_an_idle_laptop_notices_a_server_outage_and_reconnects():
+    figures = outage_figures()
+    for name in ("win10", "win7"):
+        lost, back, final = figures[name]
+        # the next probe (every 30 s, D3; NCA's interval assumed the same, D4) plus its 4 s
+        # time-out: within one 60 s probe interval of the outage
+        assert 60 < lost <= 60 + 30 + 4, (name, lost)
+        assert 300 < back < 420, (name, back)   # after IP-HTTPS's reconnect back-off
+        assert final == "ConnectedRemotely"

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from sim.directaccess.client import DirectAccessClient
 
 KDC_TIMEOUT, KDC_TRIES = 3.0, 3     # Kerberos over UDP: 3 s per try (KDC retry defaults)
+TICKET_MARGIN = 300.0               # a ticket about to expire is renewed first (assumption)
 
 # Get-DAConnectionStatus statuses (A14, A15; ConnectedRemotely/Locally, Connecting and the
 # firewall's are UNCONFIRMED names, see docs/model.md)
@@ -89,6 +90,7 @@ class IpsecSession(ProbeMethods):
         self.logged_on = creds.logon_at == 0.0
         self.generation = 0
         self.cookies: dict[str, int] = {}
+        self._tickets: dict[str, Any] = {}   # the Kerberos ticket cache (klist)
         self.iface: Any = None
         self.endpoint: Any = ENDPOINT
         self._pending: dict[tuple, Any] = {}
@@ -105,8 +107,11 @@ class IpsecSession(ProbeMethods):
     # -- what the result and netsh read ---------------------------------------------------
     def _record(self) -> None:
         snap = (self.status, self.error, tuple(self.tunnels.items()))
-        if not self.history or self.history[-1][1:] != snap:
-            self.history.append((self.env.now, *snap))
+        history, now = self.history, self.env.now
+        if history and history[-1][0] == now:   # one entry per instant: the last word
+            history.pop()
+        if not history or history[-1][1:] != snap:
+            history.append((now, *snap))
 
     def _set(self, status: str, error: codes.IkeCode | None = None) -> None:
         self.status = status
@@ -274,7 +279,17 @@ class IpsecSession(ProbeMethods):
                      f"ipsec: {tunnel} tunnel up ({self._auth_text(tunnel)})")
 
     def _ticket(self, kind: str, via_proxy: bool):
-        """An AS exchange for the computer or the user: a Ticket, or the IKE code."""
+        """The computer's or the user's ticket: the cached one while it is valid, else an AS
+        exchange (a Ticket, or the IKE code)."""
+        cached = self._tickets.get(kind)
+        if cached is not None and cached.valid_until > self.env.now + TICKET_MARGIN:
+            return cached
+        ticket = yield from self._new_ticket(kind, via_proxy)
+        if not isinstance(ticket, codes.IkeCode):
+            self._tickets[kind] = ticket
+        return ticket
+
+    def _new_ticket(self, kind: str, via_proxy: bool):
         principal = self.creds.computer if kind == "computer" else \
             f"CORP\\{self.creds.computer}-user"
         req = KerberosRequest(principal, kind, self.env.now + self.creds.clock_skew)
