@@ -2,7 +2,10 @@
 
 Sizes follow the formats (RFC 2408 §3.1: a 28-byte ISAKMP header; MS-AIPS §2.2: AuthIP
 messages are ISAKMP messages with a Crypto payload), so the bytes counted in a run are those a
-capture would hold. Payloads are opaque: no keys are derived, nothing is encrypted.
+capture would hold. Payloads are opaque: no keys are derived, nothing is encrypted. Main mode
+and extended mode are two exchanges each (four messages, MS-AIPS IKEEXT_MM/EM_SA_STATE);
+quick mode is three messages after them (the optimisation that overlaps it with the end of
+main mode, MS-AIPS §1.3, is not modelled).
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ from typing import Any
 IKE_PORT = 500          # A11: UDP 500 inside the IPv6 transition
 ESP = 50                # A11: IP protocol 50
 ISAKMP_HEADER = 28      # RFC 2408 §3.1
-# AuthIP's exchange types (MS-AIPS §2.2.1: values added to ISAKMP's Exchange_Type)
-EXCHANGES = {"main": 243, "quick": 244, "extended": 245, "notify": 246}
+# AuthIP's exchange types (MS-AIPS §2.2.1, in ISAKMP's private range) and its Crypto payload
+EXCHANGES = {"main": 0xF3, "quick": 0xF4, "extended": 0xF5, "notify": 0xF6}
+CRYPTO_PAYLOAD = 0x85
 # tunnel-mode ESP overhead around an inner IPv6 packet: outer IPv6 header 40, SPI and sequence
 # number 8 (RFC 4303 §2), an AES-CBC IV 16, padding + trailer 2..17 (say 10), SHA-1-96 ICV 12
 ESP_OVERHEAD = 40 + 8 + 16 + 10 + 12
