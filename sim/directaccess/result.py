@@ -112,7 +112,10 @@ def _above(client: DirectAccessClient) -> dict[str, Any]:
     status = "ConnectedLocally" if inside else ipsec.status
     error = None if inside or ipsec.error is None else str(ipsec.error)
     tunnels = {} if inside else dict(ipsec.tunnels)
-    return {"directaccess": {"status": status, "error": error, "tunnels": tunnels},
+    history = [{"t": _t(t), "status": st, "error": None if e is None else str(e),
+                "tunnels": dict(tun)} for t, st, e, tun in ipsec.history]
+    return {"directaccess": {"status": status, "error": error, "tunnels": tunnels,
+                             "history": history},
             "resources": dict(ipsec.resources)}
 
 

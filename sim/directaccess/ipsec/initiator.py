@@ -132,15 +132,15 @@ class Initiator:
 
     # -- ESP -----------------------------------------------------------------------------
     def send(self, iface: Interface | None, endpoint: Any, tunnel: str, inner: Packet) -> bool:
-        """Carry ``inner`` in ESP through ``tunnel``; False if the tunnel has no SA."""
+        """Carry ``inner`` in ESP through ``tunnel`` (from ``inner``'s source, the tunnel
+        address); False if the tunnel has no SA."""
         out = self.outbound.get(tunnel)
         if out is None:
             return False
         out[1] += 1
         out[2] += inner.size
-        pkt = Packet(self._source(iface, endpoint), endpoint, ESP,
-                     size=inner.size + ESP_OVERHEAD, payload=EspHeader(out[0], out[1]),
-                     inner=inner)
+        pkt = Packet(inner.src, endpoint, ESP, size=inner.size + ESP_OVERHEAD,
+                     payload=EspHeader(out[0], out[1]), inner=inner)
         if iface is None:
             self.host.send(pkt)
         else:

@@ -27,6 +27,7 @@ class ProbeMethods:
     """A part of :class:`~sim.directaccess.ipsec.session.IpsecSession`."""
 
     _probe_round = 0
+    _src = None
     probes_ok = 0
     probes_failed = 0
 
@@ -36,9 +37,12 @@ class ProbeMethods:
         return 49152 + self._seq
 
     def _source(self) -> Any:
-        if self.iface is None:
-            return self.host.source_for(self.endpoint)
-        return next(a for a in self.iface.addresses if a.version == 6)
+        """The tunnel address inner packets come from (cached per transition interface)."""
+        src = self._src
+        if src is None:
+            src = self._src = self.host.source_for(self.endpoint) if self.iface is None \
+                else next(a for a in self.iface.addresses if a.version == 6)
+        return src
 
     def ask(self, key: tuple, inner: Packet, tunnel: str, timeout: float):
         """Send ``inner`` through ``tunnel``: a generator returning the answer or None."""
@@ -73,20 +77,17 @@ class ProbeMethods:
         if done is not None:
             done(pkt)
 
-    def check(self, address: Any, services: tuple[str, ...], tunnel: str, done) -> None:
-        """One check of a host's principal service; ``done(reachable)``."""
-        service = next((s for s in PRINCIPAL if s in services), None)
-        if service is None:
-            done(False)
-            return
-        port = self._next()
-        if service == "icmp":
-            key = ("icmp", port)
+    def check(self, address: Any, port: int | None, tunnel: str, done) -> None:
+        """One check of a host: a SYN to ``port``, or an echo request when None;
+        ``done(reachable)``."""
+        local = self._next()
+        if port is None:
+            key = ("icmp", local)
             inner = Packet(self._source(), address, ICMPV6, size=IPV6_HEADER + 8 + 32,
-                           payload=EchoMessage("echo-request", port, 1))
+                           payload=EchoMessage("echo-request", local, 1))
         else:
-            key = ("tcp", port)
-            inner = Packet(self._source(), address, TCP, port, SERVICE_PORTS[service],
+            key = ("tcp", local)
+            inner = Packet(self._source(), address, TCP, local, port,
                            IPV6_HEADER + TCP_HEADER, flags=SYN, seq=0)
         self.request(key, inner, tunnel, RESOURCE_TIMEOUT,
                      lambda ans: done(ans is not None and (ans.proto == ICMPV6
@@ -102,10 +103,12 @@ class ProbeMethods:
         """Check every host once through the tunnel that reaches it (after a change)."""
         for name, address, services in self.deployment.hosts:
             tunnel = self.tunnel_for(name)
-            if address is None or self.tunnels.get(tunnel) != "up":
+            service = next((s for s in PRINCIPAL if s in services), None)
+            if address is None or service is None or self.tunnels.get(tunnel) != "up":
                 self._reach(name, False)
                 continue
-            self.check(address, services, tunnel, lambda ok, name=name: self._reach(name, ok))
+            self.check(address, SERVICE_PORTS.get(service), tunnel,
+                       lambda ok, name=name: self._reach(name, ok))
 
     def _reach(self, name: str, ok: bool) -> None:
         if self.resources.get(name) != ok or not any(r[1] == name
@@ -157,7 +160,7 @@ class ProbeMethods:
                          "got no answer: DirectAccess is not connected")
             self._renegotiate(round_)
 
-        self.check(WEB_PROBE_ADDRESS, ("http",), "infrastructure", answered)
+        self.check(WEB_PROBE_ADDRESS, SERVICE_PORTS["http"], "infrastructure", answered)
 
     def _renegotiate(self, round_: int) -> None:
         """The probe failed: the SAs are dropped and the tunnels negotiated again (at once,

@@ -30,6 +30,7 @@ from sim.directaccess.ipsec.kerberos import (
     kdc_answer,
 )
 from sim.directaccess.ipsec.wire import ESP, ESP_OVERHEAD, IKE_PORT, EspHeader, IsakmpMessage
+from sim.net.fastpath import addr_key
 from sim.net.host import EchoMessage
 from sim.net.packet import (
     ACK,
@@ -76,20 +77,23 @@ class IpsecResponder:
         self.computers = computers               # computer name -> its Windows release
         self.allow_windows7 = allow_windows7
         self.now = now
-        self.hosts: dict[IPv6Address, IntranetHost] = {
-            h.ipv6: IntranetHost(n, h.ipv6, h.answers)
+        # by addr_key (a packet's dkey): no IPv6Address hashing per packet
+        self.hosts: dict[int, IntranetHost] = {
+            addr_key(h.ipv6): IntranetHost(n, h.ipv6, h.answers)
             for n, h in intranet.hosts.items() if h.ipv6 is not None}
-        self.hosts[WEB_PROBE_ADDRESS] = IntranetHost("directaccess-WebProbeHost",
-                                                     WEB_PROBE_ADDRESS, ("http",))
+        self.hosts[addr_key(WEB_PROBE_ADDRESS)] = IntranetHost(
+            "directaccess-WebProbeHost", WEB_PROBE_ADDRESS, ("http",))
         self.infrastructure = frozenset(
-            h.ipv6 for n, h in intranet.hosts.items()
-            if n in intranet.infrastructure() and h.ipv6 is not None) | {WEB_PROBE_ADDRESS}
+            addr_key(h.ipv6) for n, h in intranet.hosts.items()
+            if n in intranet.infrastructure() and h.ipv6 is not None) | {
+            addr_key(WEB_PROBE_ADDRESS)}
         self.single_tunnel = config.authentication == "kerberos_proxy"
         host.add_interface(None, f"{ENDPOINT}/128", name="ipsec")
         self.socket = host.udp_open(IKE_PORT, self._ike)
         host.handlers[ESP] = self._esp
-        self.inbound: dict[int, tuple[Any, str]] = {}   # SPI -> (client address, tunnel)
-        self.outbound: dict[tuple[Any, str], list] = {}  # (client, tunnel) -> [SPI, seq]
+        # SPI -> [client address, tunnel, the client's SPI, seq]: both directions of one SA
+        self.inbound: dict[int, list] = {}
+        self.outbound: dict[tuple[int, str], list] = {}  # (client's addr_key, tunnel) -> SA
         self.authenticated: set[tuple[Any, int]] = set()   # (client, cookie) past main mode
         self._spi = 0x1000
         self.log: dict[str, str] = {}   # its event log: why it refused each computer
@@ -122,8 +126,8 @@ class IpsecResponder:
             self._reply(pkt, msg, 2, notify=None if error is None else error.code)
         elif msg.exchange == "quick" and msg.step == 1:
             spi = self._new_spi()
-            self.inbound[spi] = (pkt.src, msg.tunnel)
-            self.outbound[(pkt.src, msg.tunnel)] = [msg.auth, 0]   # the client's SPI
+            sa = [pkt.src, msg.tunnel, msg.auth, 0]   # msg.auth: the client's SPI
+            self.inbound[spi] = self.outbound[(pkt.skey, msg.tunnel)] = sa
             self._reply(pkt, msg, 2, auth=spi)
 
     def _new_spi(self) -> int:
@@ -169,25 +173,24 @@ class IpsecResponder:
 
     # -- ESP and the intranet ------------------------------------------------------------
     def _esp(self, pkt: Packet, iface: Interface) -> None:
-        header = pkt.payload
-        sa = self.inbound.get(getattr(header, "spi", -1))
-        if sa is None or pkt.inner is None:
+        sa = self.inbound.get(getattr(pkt.payload, "spi", -1))
+        inner = pkt.inner
+        if sa is None or inner is None:
             self.kernel.drop(self.host.name, pkt, "ESP: no security association for this SPI")
             return
-        client, tunnel = sa
-        inner = pkt.inner
-        target = self.hosts.get(inner.dst)
+        tunnel = sa[1]
+        target = self.hosts.get(inner.dkey)
         if target is None:
             self.kernel.drop(self.host.name, inner, f"no intranet host at {inner.dst}")
             return
         if tunnel == "infrastructure" and not self.single_tunnel \
-                and inner.dst not in self.infrastructure and inner.proto != ICMPV6:
+                and inner.dkey not in self.infrastructure and inner.proto != ICMPV6:
             # the infrastructure tunnel's rule names the management servers only (A1, A5)
             self.kernel.drop(self.host.name, inner, "not a host of the infrastructure tunnel")
             return
         answer = self._serve(target, inner)
         if answer is not None:
-            self.send(client, tunnel, answer)
+            self._send_sa(sa, answer)
 
     def _serve(self, target: IntranetHost, inner: Packet) -> Packet | None:
         """What the intranet host answers: an echo reply, a SYN-ACK (or a RST on a closed
@@ -214,13 +217,11 @@ class IpsecResponder:
         """The KDC proxy (kpssvc) asks a domain controller for the client (A6)."""
         return kdc_answer(req, self.kernel.env.now)
 
-    def send(self, client: Any, tunnel: str, inner: Packet) -> None:
-        out = self.outbound.get((client, tunnel))
-        if out is None:
-            return
-        out[1] += 1
-        self.host.send(Packet(ENDPOINT, client, ESP, size=inner.size + ESP_OVERHEAD,
-                              payload=EspHeader(out[0], out[1]), inner=inner))
+    def _send_sa(self, sa: list, inner: Packet) -> None:
+        """Carry ``inner`` back to the client in ESP on ``sa``."""
+        sa[3] += 1
+        self.host.send(Packet(ENDPOINT, sa[0], ESP, size=inner.size + ESP_OVERHEAD,
+                              payload=EspHeader(sa[2], sa[3]), inner=inner))
 
     def forget(self) -> None:
         """A restart loses every security association."""

@@ -164,7 +164,7 @@ class IpsecSession(ProbeMethods):
             if self.tunnels[name] != "down":
                 self._tunnel(name, "down")
         self.cookies.clear()
-        self.iface = iface
+        self.iface, self._src = iface, None
         self.endpoint = self.da.policy.ipv6[0] if method == "native" else ENDPOINT
         if method is None:
             self._set(NO_SERVER)
