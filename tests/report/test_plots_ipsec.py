@@ -39,7 +39,8 @@ def test_timeline_draws_the_ipsec_strip_with_its_states(tmp_path):
 
 def test_timeline_without_ipsec_has_no_strip(tmp_path):
     result = Simulation(parse_scenario(OUTAGE.replace(
-        "  ipsec: {authentication: kerberos_proxy}\n", ""), "o.yaml")).run().as_dict()
+        "  ipsec: {authentication: kerberos_proxy}\n", "  methods: [iphttps]\n"), "o.yaml"))\
+        .run().as_dict()
     svg = tmp_path / "t.svg"
     plots.timeline(result, str(svg))
     assert "IPsec" not in svg.read_text()
