@@ -61,7 +61,8 @@ class AboveTunnel:
             single_tunnel=self.config.authentication == "kerberos_proxy",
             infrastructure=self.intranet.infrastructure(),
             hosts=tuple((n, h.ipv6, h.answers) for n, h in hosts.items()), dc=dc,
-            qm_lifetime=self.config.qm_lifetime, qm_lifetime_kb=self.config.qm_lifetime_kb)
+            qm_lifetime=self.config.qm_lifetime, qm_lifetime_kb=self.config.qm_lifetime_kb,
+            mm_lifetime=self.config.mm_lifetime)
 
     def verify_computer(self, chain: list, at: dt.datetime) -> Verdict:
         """The server's check of a computer certificate (A9): the chain engine, with the

@@ -203,6 +203,7 @@ def test_the_kerberos_proxy_is_a_post_to_kdcproxy_on_the_iphttps_listener(tmp_pa
     routes["/kdcproxy/"] = lambda req: served.append(req.method) or handler(req)
     sim.run()
     assert served == ["POST", "POST"]   # the computer's ticket, then the user's
+    assert sim.server.iphttps.connections == 2   # IP-HTTPS's, and one for the KDC proxy
 
 
 def test_logon_at_two_minutes_dc_at_once_file_server_after(tmp_path):
@@ -300,3 +301,20 @@ def test_an_idle_laptop_notices_a_server_outage_and_reconnects():
         assert 60 < lost <= 60 + 30 + 4, (name, lost)
         assert 300 < back < 420, (name, back)   # after IP-HTTPS's reconnect back-off
         assert final == "ConnectedRemotely"
+
+
+def test_main_mode_is_negotiated_again_after_its_lifetime(tmp_path):
+    sim = Simulation(parse_scenario(scenario(
+        tmp_path, ipsec="{authentication: certificates, root: contoso-root, "
+                        "qm_lifetime: 10m, mm_lifetime: 25m}", duration=2000)
+        .read_text(), "a.yaml"))
+    sim.run()
+    ipsec = sim.clients[0].da.ipsec
+    actions = [(int(rec[0]), rec[1], rec[2]) for rec in ipsec.sa_log]
+    rekeys = [t for t, action, tunnel in actions if action == "rekey"
+              and tunnel == "infrastructure"]
+    assert rekeys == [600, 1200]   # quick mode 10 and 20 min after the tunnel came up
+    # at 30 min the main mode SA is 30 min old: both tunnels start again from main mode
+    assert (1800, "del", "infrastructure") in actions and (1800, "del", "intranet") in actions
+    assert [a for t, a, _ in actions if t == 1800] == ["del", "del", "add", "add"]
+    assert ipsec.status == "ConnectedRemotely"

@@ -103,7 +103,7 @@ class Initiator:
                 return codes.TIMED_OUT, cookie
             if answer.notify is not None:
                 return codes.BY_CODE.get(answer.notify, codes.AUTH_FAIL), cookie
-        spi = cookie & 0xFFFFFFFF ^ 0x5A000000
+        spi = 0x5A000000 | self.cookie() & 0xFFFFFF   # a new SPI for each quick mode
         self.inbound[spi] = tunnel
         answer = yield from self.exchange(iface, endpoint,
                                           IsakmpMessage("quick", 1, cookie, tunnel, auth=spi))

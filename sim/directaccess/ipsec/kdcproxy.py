@@ -28,32 +28,36 @@ KDC_PROXY_TIMEOUT = 30.0   # assumption: as long as the IP-HTTPS client waits fo
 
 def kdc_proxy_client(iphttps_url: str, verify: Callable, connect: Callable,
                      resolve: Callable) -> Callable:
-    """A generator function ``(host, request) -> KerberosReply | None`` (None: no answer)."""
+    """A generator function ``(host, requests) -> [KerberosReply | None, …]``: the requests
+    one after the other on one HTTPS connection (keep-alive), None for each unanswered."""
     parts = urlsplit(iphttps_url)
     name, port = parts.hostname or "", parts.port or 443
 
-    def ask(host: Host, req: KerberosRequest):
+    def ask(host: Host, requests: list[KerberosRequest]):
+        replies: list[KerberosReply | None] = [None] * len(requests)
         try:
             addrs = yield from resolve(host, name)
             conn = yield from connect(host, addrs[0], port)
         except SocketError:
-            return None
+            return replies
         try:
             yield from client_handshake(conn, name, lambda chain: verify(chain, name),
                                         host.kernel.rng(f"kdcproxy:{host.name}"))
         except TlsError:
             conn.close()
-            return None
-        body = encode_request(req)
-        post = HttpRequest("POST", KDC_PROXY_PATH, {
-            "Host": name, "Content-Type": "application/kerberos",
-            "Content-Length": str(len(body))}, body)
-        conn.send(post, post.size)
-        resp: Any = yield conn.recv(KDC_PROXY_TIMEOUT)
+            return replies
+        for i, req in enumerate(requests):
+            body = encode_request(req)
+            post = HttpRequest("POST", KDC_PROXY_PATH, {
+                "Host": name, "Content-Type": "application/kerberos",
+                "Content-Length": str(len(body))}, body)
+            conn.send(post, post.size)
+            resp: Any = yield conn.recv(KDC_PROXY_TIMEOUT)
+            if not (isinstance(resp, HttpResponse) and resp.status == 200):
+                break
+            replies[i] = decode_reply(resp.body)
         conn.close()
-        if isinstance(resp, HttpResponse) and resp.status == 200:
-            return decode_reply(resp.body)
-        return None
+        return replies
 
     return ask
 

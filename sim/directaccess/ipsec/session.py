@@ -49,6 +49,7 @@ class Deployment:
     dc: IPv6Address
     qm_lifetime: float
     qm_lifetime_kb: int
+    mm_lifetime: float = 480 * 60.0
 
 
 @dataclass
@@ -91,6 +92,7 @@ class IpsecSession(ProbeMethods):
         self.generation = 0
         self.cookies: dict[str, int] = {}
         self._tickets: dict[str, Any] = {}   # the Kerberos ticket cache (klist)
+        self.mm_since: dict[str, float] = {}  # when each tunnel's main mode SA was made
         self.iface: Any = None
         self.endpoint: Any = ENDPOINT
         self._pending: dict[tuple, Any] = {}
@@ -126,6 +128,7 @@ class IpsecSession(ProbeMethods):
             self.ike.forget(name)
             self.da.note("ipsec: ", name, " tunnel ", state)
         elif state == "up" and before != "up":
+            self.mm_since[name] = self.env.now
             self._log_sa("add", name)
         self._record()
 
@@ -280,27 +283,28 @@ class IpsecSession(ProbeMethods):
 
     def _ticket(self, kind: str, via_proxy: bool):
         """The computer's or the user's ticket: the cached one while it is valid, else an AS
-        exchange (a Ticket, or the IKE code)."""
+        exchange (a Ticket, or the IKE code). Through the KDC proxy the computer asks for
+        the user's ticket too when a user is logged on: one HTTPS connection for both."""
         cached = self._tickets.get(kind)
         if cached is not None and cached.valid_until > self.env.now + TICKET_MARGIN:
             return cached
-        ticket = yield from self._new_ticket(kind, via_proxy)
-        if not isinstance(ticket, codes.IkeCode):
-            self._tickets[kind] = ticket
-        return ticket
-
-    def _new_ticket(self, kind: str, via_proxy: bool):
-        principal = self.creds.computer if kind == "computer" else \
-            f"CORP\\{self.creds.computer}-user"
-        req = KerberosRequest(principal, kind, self.env.now + self.creds.clock_skew)
+        kinds = [kind]
+        if via_proxy and kind == "computer" and self.logged_on:
+            kinds.append("user")
+        reqs = [KerberosRequest(self._principal(k), k, self.env.now + self.creds.clock_skew)
+                for k in kinds]
         if via_proxy:
             if self.creds.kdc_proxy is None:
-                self._ticket_problem = ("this Windows release has no KDC proxy client (Windows 7 "
-                                        "cannot use the simplified deployment, A7)")
+                self._ticket_problem = ("this Windows release has no KDC proxy client "
+                                        "(Windows 7 cannot use the simplified deployment, A7)")
                 return codes.KERBEROS_ERROR
-            reply = yield from self.creds.kdc_proxy(self.host, req)
+            replies = yield from self.creds.kdc_proxy(self.host, reqs)
         else:
-            reply = yield from self._kdc_over_tunnel(req)
+            replies = [(yield from self._kdc_over_tunnel(reqs[0]))]
+        for k, reply in zip(kinds, replies, strict=True):
+            if reply is not None and reply.ticket is not None:
+                self._tickets[k] = reply.ticket
+        reply = replies[0]
         if reply is None:
             self._ticket_problem = "no answer from a domain controller"
             return codes.KERBEROS_ERROR
@@ -309,6 +313,10 @@ class IpsecSession(ProbeMethods):
                                     f"{self.creds.clock_skew:+g} s off, more than 5 minutes")
             return codes.KERBEROS_ERROR
         return reply.ticket
+
+    def _principal(self, kind: str) -> str:
+        return self.creds.computer if kind == "computer" else \
+            f"CORP\\{self.creds.computer}-user"
 
     def _kdc_over_tunnel(self, req: KerberosRequest):
         from sim.net.packet import IPV6_HEADER, UDP, UDP_HEADER, Packet
@@ -331,7 +339,11 @@ class IpsecSession(ProbeMethods):
         call_later(self.env, self.deployment.qm_lifetime, due)
 
     def _rekey(self, tunnel: str, generation: int):
-        self.ike.forget(tunnel)
+        """Quick mode on the main mode SA (the old SA carries traffic meanwhile); once the
+        main mode SA is past its lifetime (480 min), every tunnel is negotiated again."""
+        if self.env.now - self.mm_since.get(tunnel, self.env.now) >= self.deployment.mm_lifetime:
+            self._renegotiate(self._probe_round)
+            return
         error, _ = yield from self.ike.negotiate(self.iface, self.endpoint, tunnel, None,
                                                  cookie=self.cookies.get(tunnel))
         if generation != self.generation:
