@@ -131,10 +131,15 @@ class RunResult:
         # the laptops that found no way in: not on a tunnel, and not inside the office
         by_error = Counter(c.last_error for c in self.clients
                            if c.last_error and not c.connected and c.location != "inside")
-        return {"clients": len(self.clients),
-                "connected": sum(c.connected for c in self.clients),
-                "by_method": dict(sorted(by_method.items())),
-                "by_error": dict(sorted(by_error.items()))}
+        out = {"clients": len(self.clients),
+               "connected": sum(c.connected for c in self.clients),
+               "by_method": dict(sorted(by_method.items())),
+               "by_error": dict(sorted(by_error.items()))}
+        if any(c.directaccess is not None for c in self.clients):   # IPsec modelled
+            by_status = Counter(c.directaccess["status"] for c in self.clients
+                                if c.directaccess is not None)
+            out["by_directaccess"] = dict(sorted(by_status.items()))
+        return out
 
     def as_dict(self, with_interfaces: bool = False) -> dict[str, Any]:
         return {"schema": SCHEMA, "scenario": self.scenario, "seed": self.seed,

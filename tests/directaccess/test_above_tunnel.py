@@ -318,3 +318,27 @@ def test_main_mode_is_negotiated_again_after_its_lifetime(tmp_path):
     assert (1800, "del", "infrastructure") in actions and (1800, "del", "intranet") in actions
     assert [a for t, a, _ in actions if t == 1800] == ["del", "del", "add", "add"]
     assert ipsec.status == "ConnectedRemotely"
+
+
+def test_the_library_scenario_shows_each_failure_above_a_working_tunnel():
+    from pathlib import Path
+
+    from sim.scenario import load_scenario
+
+    path = Path(__file__).resolve().parents[2] / "scenarios" / "ipsec-certificates.yaml"
+    result = Simulation(load_scenario(path)).run().as_dict()
+    got = {c["name"]: (c["method"], c["directaccess"]["status"], c["directaccess"]["error"])
+           for c in result["clients"]}
+    assert got == {
+        "laptop": ("iphttps", "ConnectedRemotely", None),
+        "no-certificate": ("iphttps", "RemoteNetworkAuthenticationFailure", "13806"),
+        "other-ca": ("iphttps", "RemoteNetworkAuthenticationFailure", "13801"),
+        "win7": ("iphttps", "RemoteNetworkAuthenticationFailure", "13801"),
+        "skewed": ("iphttps", "RemoteNetworkAuthenticationFailure", "13827"),
+        "firewall-off": ("iphttps", "WindowsFirewallDisabled", None)}
+    assert result["summary"]["by_directaccess"] == {
+        "ConnectedRemotely": 1, "RemoteNetworkAuthenticationFailure": 4,
+        "WindowsFirewallDisabled": 1}
+    laptop = next(c for c in result["clients"] if c["name"] == "laptop")
+    assert laptop["resources"] == {"dc1": True, "files": True, "intranet-web": True,
+                                   "sccm": True, "legacy-app": False}
