@@ -66,9 +66,14 @@ def main() -> None:
                   f"connected {r['da_connected']}", flush=True)
     a = sum(r["cpu"] for r in base) / len(base)
     b = sum(r["cpu"] for r in with_ipsec) / len(with_ipsec)
+    pairs = sorted(w["cpu"] / o["cpu"] for o, w in zip(base, with_ipsec, strict=True))
+    median = pairs[len(pairs) // 2] if len(pairs) % 2 else \
+        (pairs[len(pairs) // 2 - 1] + pairs[len(pairs) // 2]) / 2
     print(f"mean CPU per client: without {a / args.clients * 1000:.2f} ms, with "
-          f"{b / args.clients * 1000:.2f} ms")
-    print(f"ipsec_cpu_ratio={b / a:.2f}")
+          f"{b / args.clients * 1000:.2f} ms; events ×{with_ipsec[0]['events'] / base[0]['events']:.3f}")
+    print("ratio of each pair: " + ", ".join(f"{x:.2f}" for x in pairs)
+          + f"; fastest runs: {min(r['cpu'] for r in with_ipsec) / min(r['cpu'] for r in base):.2f}")
+    print(f"ipsec_cpu_ratio={b / a:.2f} (median of pairs {median:.2f})")
 
 
 if __name__ == "__main__":

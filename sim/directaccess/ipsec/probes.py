@@ -10,6 +10,7 @@ and the tunnels come back when the server does (D5's model, an assumption).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from sim.directaccess.ipsec.config import SERVICE_PORTS, WEB_PROBE_ADDRESS
@@ -17,6 +18,8 @@ from sim.net.fastpath import call_later
 from sim.net.host import EchoMessage
 from sim.net.packet import ACK, ICMPV6, IPV6_HEADER, SYN, TCP, TCP_HEADER, UDP, Packet
 
+PROBE_PORT = 49151        # the assistant's local port (one probe outstanding at a time)
+PROBE_KEY = ("tcp", PROBE_PORT)
 RESOURCE_TIMEOUT = 4.0   # a check's wait for its answer (the tunnel probe's 4 s)
 # the service that says a host is usable: its file share or web site, else its ping (A5: ping
 # may answer where HTTP and SMB do not)
@@ -27,6 +30,8 @@ class ProbeMethods:
     """A part of :class:`~sim.directaccess.ipsec.session.IpsecSession`."""
 
     _probe_round = 0
+    _probe_sent = 0
+    _probe_packet: Packet | None = None
     _src = None
     probes_ok = 0
     probes_failed = 0
@@ -135,32 +140,56 @@ class ProbeMethods:
             return
         self._probe_round += 1
         round_ = self._probe_round
-        call_later(self.env, self.probe_interval, lambda _t: self._probe(round_))
+        call_later(self.env, self.probe_interval, partial(self._probe_due, round_))
 
     def stop_probes(self) -> None:
         self._probe_round += 1
 
     def _probe(self, round_: int) -> None:
-        """One web probe to directaccess-WebProbeHost (D2) through the first tunnel."""
+        """One web probe to directaccess-WebProbeHost (D2) through the first tunnel: a SYN to
+        its port 80 from the assistant's own port, answered by SYN-ACK. The hot path of a
+        fleet's hour (120 probes per laptop): one prepared inner packet per interface, bound
+        callbacks, no closure per probe."""
         if round_ != self._probe_round:
             return
         if self.tunnels.get("infrastructure") != "up":
             self._renegotiate(round_)
             return
+        inner = self._probe_packet
+        src = self._source()
+        if inner is None or inner.src != src:
+            inner = self._probe_packet = Packet(src, WEB_PROBE_ADDRESS, TCP, PROBE_PORT,
+                                                SERVICE_PORTS["http"],
+                                                IPV6_HEADER + TCP_HEADER, flags=SYN, seq=0)
+        if not self.ike.send(self.iface, self.endpoint, "infrastructure", inner):
+            self._probe_result(round_, False)
+            return
+        self._pending[PROBE_KEY] = self._probe_callback
+        self._probe_sent = round_
+        call_later(self.env, self.probe_timeout, partial(self._probe_expired, round_))
 
-        def answered(ok: bool) -> None:
-            if round_ != self._probe_round:
-                return
-            if ok:
-                self.probes_ok += 1
-                call_later(self.env, self.probe_interval, lambda _t: self._probe(round_))
-                return
-            self.probes_failed += 1
-            self.da.note("connectivity assistant: the web probe to directaccess-WebProbeHost "
-                         "got no answer: DirectAccess is not connected")
-            self._renegotiate(round_)
+    def _probe_answer(self, answer: Packet | None) -> None:
+        self._probe_result(self._probe_sent, answer is not None and answer.flags == SYN | ACK)
 
-        self.check(WEB_PROBE_ADDRESS, SERVICE_PORTS["http"], "infrastructure", answered)
+    def _probe_expired(self, round_: int, _t: Any) -> None:
+        if self._pending.get(PROBE_KEY) is self._probe_callback and self._probe_sent == round_:
+            del self._pending[PROBE_KEY]
+            self._probe_result(round_, False)
+
+    def _probe_result(self, round_: int, ok: bool) -> None:
+        if round_ != self._probe_round:
+            return
+        if ok:
+            self.probes_ok += 1
+            call_later(self.env, self.probe_interval, partial(self._probe_due, round_))
+            return
+        self.probes_failed += 1
+        self.da.note("connectivity assistant: the web probe to directaccess-WebProbeHost "
+                     "got no answer: DirectAccess is not connected")
+        self._renegotiate(round_)
+
+    def _probe_due(self, round_: int, _t: Any) -> None:
+        self._probe(round_)
 
     def _renegotiate(self, round_: int) -> None:
         """The probe failed: the SAs are dropped and the tunnels negotiated again (at once,

@@ -97,6 +97,7 @@ class IpsecResponder:
         self.authenticated: set[tuple[Any, int]] = set()   # (client, cookie) past main mode
         self._spi = 0x1000
         self.log: dict[str, str] = {}   # its event log: why it refused each computer
+        self._syn_answers: dict[tuple, Packet] = {}
 
     # -- IKE -----------------------------------------------------------------------------
     def _reply(self, pkt: Packet, msg: IsakmpMessage, step: int, notify: int | None = None,
@@ -202,10 +203,16 @@ class IpsecResponder:
             return Packet(inner.dst, inner.src, ICMPV6, size=inner.size,
                           payload=EchoMessage("echo-reply", msg.ident, msg.seq))
         if inner.proto == TCP and inner.flags & SYN:
-            open_ = any(SERVICE_PORTS.get(s) == inner.dport for s in target.services)
-            return Packet(inner.dst, inner.src, TCP, inner.dport, inner.sport,
-                          IPV6_HEADER + TCP_HEADER, flags=(SYN | ACK) if open_ else (RST | ACK),
-                          seq=0, ack=inner.seq + 1)
+            # the same SYN (a connectivity assistant's) gets the same answer: made once
+            key = (inner.skey, inner.dkey, inner.sport, inner.dport)
+            answer = self._syn_answers.get(key)
+            if answer is None:
+                open_ = any(SERVICE_PORTS.get(s) == inner.dport for s in target.services)
+                answer = self._syn_answers[key] = Packet(
+                    inner.dst, inner.src, TCP, inner.dport, inner.sport,
+                    IPV6_HEADER + TCP_HEADER, flags=(SYN | ACK) if open_ else (RST | ACK),
+                    seq=0, ack=inner.seq + 1)
+            return answer
         if inner.proto == UDP and inner.dport == KERBEROS_PORT and "kerberos" in target.services \
                 and isinstance(inner.payload, KerberosRequest):
             reply = kdc_answer(inner.payload, self.kernel.env.now)

@@ -98,6 +98,7 @@ class IpsecSession(ProbeMethods):
         self._pending: dict[tuple, Any] = {}
         self._seq = 0
         self.probe_interval, self.probe_timeout = probe_interval, probe_timeout
+        self._probe_callback = self._probe_answer   # one bound method, compared by identity
         self._record()
         if creds.logon_at:
             call_later(self.env, creds.logon_at, lambda _t: self.logon())
