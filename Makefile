@@ -37,6 +37,7 @@ figures: $(STAMP)
 	$(BIN)/dasim plot scenarios/mixed-fleet.yaml --kind outcomes --out docs/figures/mixed-fleet-outcomes.svg
 	$(BIN)/dasim plot scenarios/mixed-fleet.yaml --kind ttc --out docs/figures/mixed-fleet-ttc.svg
 	$(BIN)/dasim plot scenarios/fleet-rollout.yaml --kind connected --out docs/figures/fleet-rollout-connected.svg
+	$(BIN)/dasim plot scenarios/ipsec-server-outage.yaml --kind timeline --out docs/figures/ipsec-server-outage-timeline.svg
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

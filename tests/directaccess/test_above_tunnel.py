@@ -254,34 +254,15 @@ def test_same_seed_same_json(tmp_path):
     assert invoke("run", path, "--json") == invoke("run", path, "--json")
 
 
-OUTAGE = """
-name: outage
-duration: 600
-server:
-  ipsec: {authentication: certificates, root: contoso-root}
-  allow_windows7: true
-pki:
-  authorities:
-    contoso-root: {crl: {url: "http://crl.contoso.com/root.crl"}}
-  certificates:
-    iphttps: {issuer: contoso-root, subject: da.contoso.com}
-networks:
-  hotel:
-    nat: {preset: symmetric}
-    firewall: {default: deny, allow: [tcp/80, tcp/443, udp/53]}
-clients:
-  - {name: win10, network: hotel, roots: [contoso-root], profile: windows10}
-  - {name: win7, network: hotel, roots: [contoso-root], profile: windows7}
-events:
-  - {at: 60, action: server_down}
-  - {at: 300, action: server_up}
-"""
-
-
 def outage_figures():
     """For each laptop: when DirectAccess stopped being connected after the server went
     down at 60 s, and when it was connected again after the server came back at 300 s."""
-    sim = Simulation(parse_scenario(OUTAGE, "outage.yaml"))
+    from pathlib import Path
+
+    from sim.scenario import load_scenario
+
+    sim = Simulation(load_scenario(Path(__file__).resolve().parents[2] / "scenarios"
+                                   / "ipsec-server-outage.yaml"))
     sim.run()
     out = {}
     for c in sim.clients:
