@@ -114,8 +114,10 @@ def _above(client: DirectAccessClient) -> dict[str, Any]:
     tunnels = {} if inside else dict(ipsec.tunnels)
     history = [{"t": _t(t), "status": st, "error": None if e is None else str(e),
                 "tunnels": dict(tun)} for t, st, e, tun in ipsec.history]
+    reached = [{"t": _t(t), "host": name, "reachable": ok}
+               for t, name, ok in ipsec.resource_history]
     return {"directaccess": {"status": status, "error": error, "tunnels": tunnels,
-                             "history": history},
+                             "history": history, "resource_history": reached},
             "resources": dict(ipsec.resources)}
 
 

@@ -62,7 +62,8 @@ def outcome(path):
 
 def state(client):
     """``directaccess`` without its history: the status, error and tunnels at the end."""
-    return {k: v for k, v in client["directaccess"].items() if k != "history"}
+    return {k: v for k, v in client["directaccess"].items()
+            if k not in ("history", "resource_history")}
 
 
 def netsh(path, *words, at=None):
@@ -216,6 +217,14 @@ def test_logon_at_two_minutes_dc_at_once_file_server_after(tmp_path):
     assert 120 < first["files"] < 125   # once the intranet tunnel is up after logon
     assert [h[3] for h in ipsec.history if h[1] == "ConnectedRemotely"][-1] == \
         (("infrastructure", "up"), ("intranet", "up"))
+
+
+def test_the_json_tells_when_each_resource_became_reachable(tmp_path):
+    client = outcome(scenario(tmp_path, "logon_at: 2m", duration=300))
+    reached = {(h["host"], h["reachable"]): h["t"]
+               for h in client["directaccess"]["resource_history"]}
+    assert reached[("dc1", True)] < 2 and reached[("files", False)] < 2
+    assert 120 < reached[("files", True)] < 125
 
 
 def test_logon_event_brings_the_intranet_tunnel(tmp_path):

@@ -220,11 +220,13 @@ class IpsecSession(ProbeMethods):
         return ("certificate", self.creds.computer, self.creds.chain)
 
     def _why_no_credentials(self, error: codes.IkeCode) -> str:
-        if error is codes.NO_CERT:
-            return ("no valid computer certificate: none is enrolled, or it has expired"
-                    if self.creds.chain is None or not self.creds.cert_valid() else "")
-        return "no Kerberos ticket: " + self._ticket_problem
-
+        if error is not codes.NO_CERT:
+            return "no Kerberos ticket: " + self._ticket_problem
+        if self.creds.chain is None:
+            return "no computer certificate is enrolled in the computer's Personal store"
+        leaf = self.creds.chain[0]
+        return (f"the computer certificate is valid from {leaf.not_valid_before_utc:%Y-%m-%d} "
+                f"to {leaf.not_valid_after_utc:%Y-%m-%d}: not now")
 
     def _auth_text(self, tunnel: str) -> str:
         if self.deployment.single_tunnel:
