@@ -111,13 +111,15 @@ def _above(client: DirectAccessClient) -> dict[str, Any]:
     inside = client.state.location == "inside"
     status = "ConnectedLocally" if inside else ipsec.status
     error = None if inside or ipsec.error is None else str(ipsec.error)
+    reason = None if inside or error is None else ipsec.reason
     tunnels = {} if inside else dict(ipsec.tunnels)
     history = [{"t": _t(t), "status": st, "error": None if e is None else str(e),
                 "tunnels": dict(tun)} for t, st, e, tun in ipsec.history]
     reached = [{"t": _t(t), "host": name, "reachable": ok}
                for t, name, ok in ipsec.resource_history]
-    return {"directaccess": {"status": status, "error": error, "tunnels": tunnels,
-                             "history": history, "resource_history": reached},
+    return {"directaccess": {"status": status, "error": error, "reason": reason,
+                             "tunnels": tunnels, "history": history,
+                             "resource_history": reached},
             "resources": dict(ipsec.resources)}
 
 

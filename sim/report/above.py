@@ -20,11 +20,20 @@ REMEDIES = {
     "13818": "issue the computer certificate from a template with the Client Authentication "
              "EKU (A9)",
     "13817": "publish the computer certificate's CRL where the server can fetch it",
-    "13827": "set the clock right (w32tm /resync: within 5 minutes of the domain), and check "
-             "that a domain controller or the KDC proxy answers; Windows 7 cannot use the "
-             "KDC proxy (A7): use computer certificates for it",
+    "13827": "check that a domain controller (over the infrastructure tunnel) or the KDC "
+             "proxy (/KdcProxy/ on the IP-HTTPS listener) answers",
     "13805": "the DirectAccess server did not answer IKE: check that it is up and that "
              "nothing between drops UDP 500 inside the tunnel",
+}
+# a cause named in the failure's reason → a more precise remedy than the code's
+CAUSE_REMEDIES = {
+    "KRB_AP_ERR_SKEW": "set the clock right (w32tm /resync): Kerberos allows 5 minutes of "
+                       "difference with the domain",
+    "no KDC proxy client": "Windows 7 cannot use the simplified deployment (A7): deploy "
+                           "computer certificates and allow Windows 7 (A8), or upgrade",
+    "does not allow Windows 7": "allow Windows 7 clients on the server (server.allow_windows7"
+                                ", with computer certificates, A8), or upgrade the client",
+    "not now": "renew the computer certificate (auto-enrolment renews it before it expires)",
 }
 STATUS_REMEDIES = {
     "WindowsFirewallDisabled": "turn Windows Firewall on: DirectAccess's connection "
@@ -52,7 +61,11 @@ def above_lines(client: dict[str, Any]) -> list[str]:
     if reached or missed:
         lines.append("  reaches: " + (", ".join(reached) or "nothing")
                      + ("; does not reach: " + ", ".join(missed) if missed else ""))
-    remedy = REMEDIES.get(da["error"] or "") or STATUS_REMEDIES.get(da["status"])
+    reason = da.get("reason") or ""
+    if reason:
+        lines.append(f"  why: {reason}")
+    remedy = next((text for key, text in CAUSE_REMEDIES.items() if key in reason), None) \
+        or REMEDIES.get(da["error"] or "") or STATUS_REMEDIES.get(da["status"])
     if da["tunnels"].get("intranet") == "down" and da["status"] == "ConnectedRemotely":
         remedy = ("log on: the intranet tunnel needs the user's Kerberos ticket, and until "
                   "then only the infrastructure tunnel's hosts answer (A1, A5)")

@@ -33,6 +33,7 @@ class ProbeMethods:
     _probe_sent = 0
     _probe_packet: Packet | None = None
     _src = None
+    _told_v4: set = frozenset()
     probes_ok = 0
     probes_failed = 0
 
@@ -109,6 +110,10 @@ class ProbeMethods:
         for name, address, services in self.deployment.hosts:
             tunnel = self.tunnel_for(name)
             service = next((s for s in PRINCIPAL if s in services), None)
+            if address is None and name not in self._told_v4:
+                self._told_v4.add(name)
+                self.da.note("intranet host ", name, " has only an IPv4 address: not "
+                             "reachable until NAT64 is modelled (the names-and-proxies issue)")
             if address is None or service is None or self.tunnels.get(tunnel) != "up":
                 self._reach(name, False)
                 continue

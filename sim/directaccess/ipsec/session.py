@@ -71,6 +71,7 @@ class IpsecSession(ProbeMethods):
 
     _ticket_problem = ""
     _told: tuple | None = None
+    reason: str | None = None   # why the last failure happened, for the result and explain
     server_log: Any = staticmethod(lambda _name: None)   # the server's reason, if it told one
 
     def __init__(self, da: DirectAccessClient, deployment: Deployment, creds: Credentials,
@@ -92,6 +93,7 @@ class IpsecSession(ProbeMethods):
         self.generation = 0
         self.cookies: dict[str, int] = {}
         self._tickets: dict[str, Any] = {}   # the Kerberos ticket cache (klist)
+        self._told_v4: set[str] = set()        # IPv4-only hosts already explained
         self.mm_since: dict[str, float] = {}  # when each tunnel's main mode SA was made
         self.iface: Any = None
         self.endpoint: Any = ENDPOINT
@@ -119,6 +121,8 @@ class IpsecSession(ProbeMethods):
     def _set(self, status: str, error: codes.IkeCode | None = None) -> None:
         self.status = status
         self.error = None if error is None else error.code
+        if error is None:
+            self.reason = None
         self._record()
 
     def _tunnel(self, name: str, state: str) -> None:
@@ -148,13 +152,13 @@ class IpsecSession(ProbeMethods):
     def _fail(self, tunnel: str, error: codes.IkeCode, why: str) -> None:
         """A tunnel failed; told once per tunnel and code (the retries are not news)."""
         self._tunnel(tunnel, "failed")
+        log = self.server_log(self.creds.computer) if error is not codes.TIMED_OUT else None
+        self.reason = f"{tunnel} tunnel: {why}" + (f"; the server's log: {log}" if log else "")
         if self._told != (tunnel, error.code):
             self._told = (tunnel, error.code)
-            log = self.server_log(self.creds.computer)
             self.da.note("ipsec: ", tunnel, " tunnel failed: ", str(error.code), " ",
                          error.name, " (", why, ")",
-                         *(("; the server's log: ", log) if log and error is not
-                           codes.TIMED_OUT else ()))
+                         *(("; the server's log: ", log) if log else ()))
         self._set(NO_SERVER if error is codes.TIMED_OUT else AUTH_FAILURE, error)
         self.start_probes()   # the assistant's next round tries again
 
@@ -196,7 +200,9 @@ class IpsecSession(ProbeMethods):
         if generation != self.generation:
             return
         if error is not None:
-            self._fail("infrastructure", error, "the server refused or did not answer")
+            self._fail("infrastructure", error, "the server did not answer IKE"
+                       if error is codes.TIMED_OUT else
+                       "the server refused the computer's credentials")
             return
         self.cookies["infrastructure"] = cookie
         self._tunnel("infrastructure", "up")
