@@ -335,3 +335,21 @@ def test_the_library_scenario_shows_each_failure_above_a_working_tunnel():
     laptop = next(c for c in result["clients"] if c["name"] == "laptop")
     assert laptop["resources"] == {"dc1": True, "files": True, "intranet-web": True,
                                    "sccm": True, "legacy-app": False}
+
+
+def test_a_fleet_with_ipsec_is_the_same_on_a_pool_and_in_one_process():
+    from pathlib import Path
+
+    from sim.fleet.shards import Fleet
+    from sim.scenario import load_scenario
+
+    mixed = Path(__file__).resolve().parents[2] / "scenarios" / "mixed-fleet.yaml"
+    overrides = {"duration": 120, "shard_size": 30, "clients.0.count": 60,
+                 "server.ipsec": {"authentication": "kerberos_proxy"}}
+    alone = Fleet(load_scenario(mixed, overrides)).run(workers=1).as_dict()
+    pooled = Fleet(load_scenario(mixed, overrides)).run(workers=2).as_dict()
+    assert json.dumps(alone, sort_keys=True) == json.dumps(pooled, sort_keys=True)
+    by_status = alone["summary"]["by_directaccess"]
+    # the TLS-inspecting hotel's laptops have no IP-HTTPS, so no tunnel above it
+    assert by_status["ConnectedRemotely"] == sum(
+        c["network"] != "hotel-inspecting" for c in alone["clients"])
