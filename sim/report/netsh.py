@@ -72,7 +72,8 @@ def security_associations(view: RunView, laptop: Any, t: float, which: str) -> s
 
     session = laptop.ipsec
     if session is None:
-        return ipsec.NO_SAS
+        raise InputError(f"netsh advfirewall monitor show {which}: the scenario does not "
+                         "model IPsec (give it server.ipsec)")
     if which == "mmsa":
         return ipsec.mmsa(session.sa_log, t, view.start)
     return ipsec.qmsa(session.sa_log, t, view.start, session.deployment.qm_lifetime,

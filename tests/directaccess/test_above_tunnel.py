@@ -353,3 +353,13 @@ def test_a_fleet_with_ipsec_is_the_same_on_a_pool_and_in_one_process():
     # the TLS-inspecting hotel's laptops have no IP-HTTPS, so no tunnel above it
     assert by_status["ConnectedRemotely"] == sum(
         c["network"] != "hotel-inspecting" for c in alone["clients"])
+
+
+def test_netsh_mmsa_on_a_scenario_without_ipsec_says_so(tmp_path):
+    path = tmp_path / "plain.yaml"
+    path.write_text(BASE.format(duration=60, ipsec="null", server="", intranet="", client=""))
+    out = subprocess.run([sys.executable, "-m", "sim.cli", "netsh", str(path), "--client",
+                          "laptop", "advfirewall", "monitor", "show", "mmsa"],
+                         capture_output=True, text=True, check=False)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "the scenario does not model IPsec (give it server.ipsec)" in out.stderr
