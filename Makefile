@@ -39,6 +39,7 @@ figures: $(STAMP)
 	$(BIN)/dasim plot scenarios/cgn-shared-100-64.yaml --kind sequence --packets 16 --out docs/figures/nat444-sequence.svg
 	$(BIN)/dasim plot scenarios/mixed-fleet.yaml --kind outcomes,ttc --out 'docs/figures/mixed-fleet-{kind}.svg'
 	$(BIN)/dasim plot scenarios/fleet-rollout.yaml --kind connected --out docs/figures/fleet-rollout-connected.svg
+	$(BIN)/dasim plot scenarios/ipsec-server-outage.yaml --kind timeline --out docs/figures/ipsec-server-outage-timeline.svg
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

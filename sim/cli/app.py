@@ -26,6 +26,7 @@ COMMANDS = {
     "netsh": "sim.cli.netsh:netsh",
     "pcap": "sim.cli.runs:pcap",
     "plot": "sim.cli.figures:plot",
+    "powershell": "sim.cli.powershell:powershell",
     "run": "sim.cli.runs:run",
     "sweep": "sim.cli.sweeps:sweep",
     "topology": "sim.cli.topology:topology",

@@ -30,6 +30,8 @@ def netsh(scenario_file: str, client_name: str, at_s: str | None, seed: int | No
       interface httpstunnel show interfaces   (KB 2980667: interface http show interface)
       interface teredo show state
       interface 6to4 show state
+      advfirewall monitor show mmsa           (IPsec main mode SAs, with server.ipsec)
+      advfirewall monitor show qmsa           (IPsec quick mode SAs)
     """
     text.command(words)   # a command netsh does not have is said before anything runs
     try:

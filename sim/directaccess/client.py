@@ -72,6 +72,7 @@ class DirectAccessClient(DirectMethods, ConnectivityAssistant, TunnelMethods):
         self.process = None
         self._procs: list = []
         self.connectivity_changed = self.env.event()   # fires on roaming and tunnel changes
+        self.ipsec: Any = None   # the IPsec layer above the tunnel (sim.directaccess.ipsec)
 
     # -- bookkeeping -------------------------------------------------------------------
     def note(self, *parts: str) -> None:
@@ -123,6 +124,14 @@ class DirectAccessClient(DirectMethods, ConnectivityAssistant, TunnelMethods):
             self.note("DirectAccess traffic now uses ", method)
         else:
             self.note("DirectAccess has no usable connectivity")
+        if self.ipsec is not None:
+            self.ipsec.transport_changed(method, self.interface_of(method))
+
+    def interface_of(self, method: str | None) -> Any:
+        """The transition interface of ``method`` (None for native IPv6: routed)."""
+        machine = {"teredo": self.teredo, "iphttps": self.iphttps,
+                   "6to4": self.sixtofour}.get(method or "")
+        return None if machine is None else machine.interface
 
     # -- the run -----------------------------------------------------------------------
     def spawn(self, gen) -> Any:

@@ -55,6 +55,14 @@ class ClientProfile:
     # Windows 7 encrypted ones (F2, N11.4; the lists are UNCONFIRMED, see sim.net.tls).
     iphttps_suites: tuple[int, ...] = NULL_SUITES
     teredo_requalify_after_fail: float | None = None  # F2.4: none until network change
+    # The connectivity assistant above the tunnel: Windows 7's DCA polls its verifiers every
+    # 30 s, fixed (D3); the NCA of Windows 8 and later probes after the tunnel is up (D1) at an
+    # interval no source gives (D4, UNCONFIRMED: the DCA's 30 s, as the fact sheet suggests).
+    assistant: str = "nca"
+    assistant_interval: float = 30.0
+    # Windows 8 and later can get Kerberos tickets through a KDC proxy; Windows 7 cannot
+    # (A7, G2: no KerbProxy for Windows 7 clients).
+    kdc_proxy_client: bool = True
 
     @property
     def crl_enforced(self) -> bool:
@@ -70,7 +78,8 @@ PROFILES: dict[str, ClientProfile] = {
     # IP-HTTPS Error Code 0x800b0109" (2017-04-06), for netsh on Windows 7.
     "windows7": ClientProfile("windows7", crl_always_checked=True,
                               iphttps_status_failed=STATUS_FAILED_WIN7,
-                              iphttps_suites=ENCRYPTED_SUITES),
+                              iphttps_suites=ENCRYPTED_SUITES, assistant="dca",
+                              kdc_proxy_client=False),
     # KB 2980635 as first published for Windows 8 / 8.1 (0x2AFC) and KB 3056560 print this.
     "windows8.1": ClientProfile("windows8.1", iphttps_status_failed=STATUS_FAILED_WIN8),
     "windows10": ClientProfile("windows10"),                     # before 1803

@@ -50,6 +50,9 @@ class ClientResult:
     attempt_values: tuple[tuple, ...] = ()
     probes: tuple[int, int] | None = None   # connectivity checks (answered, unanswered)
     site: str | None = None   # which site of its network ("home#12"), if it has several
+    # above the tunnel (with IPsec modelled): {status, error, tunnels} and {host: reachable}
+    directaccess: dict[str, Any] | None = None
+    resources: dict[str, bool] | None = None
     histories: dict[str, list[tuple[float, Any]]] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -76,6 +79,7 @@ class ClientResult:
             histories=histories,
             probes=(st.probes_ok, st.probes_failed) if client.probe_interval else None,
             site=site,
+            **_above(client),
         )
 
     @property
@@ -112,9 +116,32 @@ class ClientResult:
                              "lost_share": round(lost / (answered + lost), 4)
                              if answered + lost else None,
                              "degraded": self.degraded}
+        if self.directaccess is not None:
+            out["directaccess"] = self.directaccess
+            out["resources"] = self.resources
         if with_interfaces:
             out["interfaces"] = self.interfaces
         return out
+
+
+def _above(client: DirectAccessClient) -> dict[str, Any]:
+    """The IPsec layer's part of the result (nothing when it is not modelled)."""
+    ipsec = client.ipsec
+    if ipsec is None:
+        return {}
+    inside = client.state.location == "inside"
+    status = "ConnectedLocally" if inside else ipsec.status
+    error = None if inside or ipsec.error is None else str(ipsec.error)
+    reason = None if inside or error is None else ipsec.reason
+    tunnels = {} if inside else dict(ipsec.tunnels)
+    history = [{"t": _t(t), "status": st, "error": None if e is None else str(e),
+                "tunnels": dict(tun)} for t, st, e, tun in ipsec.history]
+    reached = [{"t": _t(t), "host": name, "reachable": ok}
+               for t, name, ok in ipsec.resource_history]
+    return {"directaccess": {"status": status, "error": error, "reason": reason,
+                             "tunnels": tunnels, "history": history,
+                             "resource_history": reached},
+            "resources": dict(ipsec.resources)}
 
 
 @dataclass
@@ -138,6 +165,10 @@ class RunResult:
             out["probes"] = {"answered": sum(p[0] for p in checked),
                              "unanswered": sum(p[1] for p in checked)}
             out["degraded"] = sum(c.degraded for c in self.clients)
+        if any(c.directaccess is not None for c in self.clients):   # IPsec modelled
+            by_status = Counter(c.directaccess["status"] for c in self.clients
+                                if c.directaccess is not None)
+            out["by_directaccess"] = dict(sorted(by_status.items()))
         return out
 
     def as_dict(self, with_interfaces: bool = False) -> dict[str, Any]:

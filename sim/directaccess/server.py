@@ -65,6 +65,7 @@ class DirectAccessServer:
         self.teredo: TeredoServer | None = None
         self.sixtofour: SixToFourTunnel | None = None
         self.iphttps = iphttps
+        self.ipsec: Any = None   # the IPsec responder, when the scenario models IPsec
         primary = self.ipv4[0]
         own_public = is_public_ipv4(primary)
         if "teredo" in self.methods and own_public and len(self.ipv4) >= 2 \
@@ -90,6 +91,8 @@ class DirectAccessServer:
 
     def down(self) -> None:
         self.host.up = False
+        if self.ipsec is not None:   # a restart forgets every security association
+            self.ipsec.forget()
         self.kernel.log(self.host.name, "server-down")
 
     def up(self) -> None:

@@ -64,7 +64,7 @@ from sim.pki import names as nm
 from sim.pki import revocation as rv
 from sim.pki.errors import PkiInputError
 from sim.pki.evaluate import evaluate  # noqa: F401  (also imported from here)
-from sim.pki.parsed import Parsed, parse
+from sim.pki.parsed import SERVER_AUTH, Parsed, parse
 from sim.pki.pool import Pool, Source, crls_of, flatten, pool_of, token
 from sim.pki.result import ChainResult
 from sim.pki.search import (  # noqa: F401  (the limits are also imported from here)
@@ -130,7 +130,8 @@ def verify_chain(presented: list[x509.Certificate],
                  crls: Iterable[x509.CertificateRevocationList] = (),
                  crl_cache: rv.CrlCache | None = None,
                  max_depth: int | None = None,
-                 use_cache: bool = True) -> ChainResult:
+                 use_cache: bool = True,
+                 usage: str = SERVER_AUTH) -> ChainResult:
     """Verify a server's chain as a Windows client's SSL policy does; see the module docstring.
 
     ``presented`` is the chain as the server sends it, leaf first. ``roots`` and
@@ -140,6 +141,8 @@ def verify_chain(presented: list[x509.Certificate],
     now). ``fetch(url) -> bytes | None`` downloads AIA and CRL URLs (None: unreachable).
     ``check_revocation`` enforces CRL checking; ``crls`` are CRLs already at hand; ``max_depth``
     caps the intermediates (not counting self-issued ones) for conformance harnesses.
+    ``usage`` is the EKU the chain must allow (Client Authentication for an IPsec computer
+    certificate).
     """
     if not presented:
         raise PkiInputError("the presented chain is empty: a server sends at least its own "
@@ -151,7 +154,7 @@ def verify_chain(presented: list[x509.Certificate],
                                 "x509.Certificate")
     when = _normal_time(at)
     key = (tuple(presented), token(roots), token(intermediates), token(disallowed), host,
-           max_depth, fetch is not None)
+           max_depth, fetch is not None, usage)
     built = _CACHE.get(key) if use_cache else None
     if built is not None and built.lo <= when < built.hi:
         _STATS["hits"] += 1  # (no LRU refresh: hashing the key twice would double the cost)
@@ -163,7 +166,7 @@ def verify_chain(presented: list[x509.Certificate],
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             built, used_fetch = _build(presented, rcerts, icerts, dcerts, host, when, fetch,
-                                       max_depth)
+                                       max_depth, usage)
         if use_cache and not used_fetch:
             _CACHE[key] = built
             if len(_CACHE) > _CACHE_MAX:
@@ -197,8 +200,8 @@ def _with_revocation(result: ChainResult, path: list[Parsed], at: dt.datetime,
 def _build(presented: list[x509.Certificate], roots: list[x509.Certificate],
            intermediates: list[x509.Certificate], disallowed: list[x509.Certificate],
            host: str | None, at: dt.datetime, fetch: rv.Fetch | None,
-           max_depth: int | None) -> tuple[_Built, bool]:
-    pool = pool_of(presented, roots, intermediates, disallowed)
+           max_depth: int | None, usage: str = SERVER_AUTH) -> tuple[_Built, bool]:
+    pool = pool_of(presented, roots, intermediates, disallowed, usage)
     leaf = parse(presented[0])
     search = Search(pool, at, fetch, max_depth)
     search.extend([leaf], {leaf.der}, {(leaf.subject, leaf.spki)})
@@ -232,7 +235,7 @@ def _build(presented: list[x509.Certificate], roots: list[x509.Certificate],
         thumbprints=tuple(p.thumbprint for p in path),
         missing_issuer=(path[-1].issuer_text or "(empty name)")
         if flags & T.IS_PARTIAL_CHAIN else None,
-        presented_names=presented_names, problems=tuple(problems),
+        presented_names=presented_names, problems=tuple(problems), usage=usage,
     )
     lo, hi = _validity_window(pool, at)
     return _Built(base, path, lo, hi), search.used_fetch

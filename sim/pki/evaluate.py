@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sim.pki import names as nm
-from sim.pki.parsed import ANY_EKU, SERVER_AUTH, Parsed, signature_valid
+from sim.pki.parsed import ANY_EKU, Parsed, signature_valid
 from sim.pki.pool import Pool
 from sim.pki.status import TrustStatus as T
 
@@ -60,7 +60,7 @@ def _element(path: list[Parsed], i: int, terminal: str, pool: Pool, at: dt.datet
             f |= T.HAS_WEAK_SIGNATURE
     elif terminal != "partial" and p.self_issued and not signature_valid(p, p):
         f |= T.IS_NOT_SIGNATURE_VALID
-    if p.eku is not None and ANY_EKU not in p.eku and SERVER_AUTH not in p.eku:
+    if p.eku is not None and ANY_EKU not in p.eku and pool.usage not in p.eku:
         f |= T.IS_NOT_VALID_FOR_USAGE
     return f
 

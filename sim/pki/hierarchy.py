@@ -262,3 +262,10 @@ def _period(not_before: Date | None, not_after: Date | None, default_nb: dt.date
     elif na <= nb:
         na = _shift(nb, lifetime.days)
     return nb, na
+
+
+def issue_certificate(pki: Hierarchy, name: str, spec: CertificateSpec, seed: int | str,
+                      base_dir: Path | None = None) -> list[x509.Certificate]:
+    """A certificate outside ``pki.certificates`` (a client's computer certificate), issued
+    or read as those are: its chain, leaf first. ``name`` names it in messages and keys."""
+    return _certificate(name, spec, pki.authorities, pki.start, seed, base_dir)

@@ -41,8 +41,10 @@ class MachineStores:
     def verify(self, presented: list[x509.Certificate], host: str | None = None,
                at: dt.datetime | None = None,
                fetch: Callable[[str], bytes | None] | None = None,
-               check_revocation: bool = False) -> ChainResult:
-        """verify_chain against this machine's stores (the SSL policy a client applies)."""
+               check_revocation: bool = False, usage: str | None = None) -> ChainResult:
+        """verify_chain against this machine's stores (the SSL policy a client applies;
+        ``usage``: another EKU than Server Authentication)."""
+        extra = {} if usage is None else {"usage": usage}
         return verify_chain(presented, roots=self.root, intermediates=self.ca, host=host,
                             at=at, fetch=fetch, check_revocation=check_revocation,
-                            disallowed=self.disallowed, crl_cache=self.crl_cache)
+                            disallowed=self.disallowed, crl_cache=self.crl_cache, **extra)

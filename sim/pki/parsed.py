@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.x509.oid import ExtensionOID, NameOID
 
 SERVER_AUTH = x509.oid.ExtendedKeyUsageOID.SERVER_AUTH.dotted_string
+CLIENT_AUTH = x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH.dotted_string
 ANY_EKU = "2.5.29.37.0"
 
 # Critical extensions the CryptoAPI chain engine understands. A critical extension outside this

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from cryptography import x509
 
 from sim.pki.errors import PkiInputError
-from sim.pki.parsed import Parsed, parse
+from sim.pki.parsed import SERVER_AUTH, Parsed, parse
 from sim.pki.store import CertStore
 
 Source = CertStore | x509.Certificate | Iterable["Source"]
@@ -24,6 +24,9 @@ class Pool:
     source: dict[bytes, str] = field(default_factory=dict)
     trusted: set[bytes] = field(default_factory=set)
     disallowed: set[bytes] = field(default_factory=set)
+    # the purpose the chain must be valid for (an EKU OID): Server Authentication for the
+    # SSL policy, Client Authentication for an IPsec computer certificate (A9)
+    usage: str = SERVER_AUTH
 
     def add(self, rec: Parsed, source: str) -> None:
         if rec.der in self.source:
@@ -90,10 +93,10 @@ def crls_of(src: Source | None) -> list[x509.CertificateRevocationList]:
 
 def pool_of(presented: list[x509.Certificate], roots: list[x509.Certificate],
             intermediates: list[x509.Certificate],
-            disallowed: list[x509.Certificate]) -> Pool:
+            disallowed: list[x509.Certificate], usage: str = SERVER_AUTH) -> Pool:
     """The pool of one verification: the Root store (trusted), the presented chain (its first
     certificate is the leaf), the Intermediate store, and the Disallowed store's set."""
-    pool = Pool()
+    pool = Pool(usage=usage)
     for c in roots:
         rec = parse(c)
         pool.add(rec, "root")

@@ -47,6 +47,7 @@ class ChainResult:
     revocation_checked: bool = False
     presented_names: tuple[str, ...] = ()
     problems: tuple[str, ...] = ()
+    usage: str = "1.3.6.1.5.5.7.3.1"   # the EKU checked: Server Authentication by default
 
     @property
     def trusted(self) -> bool:
@@ -149,10 +150,13 @@ def _name_mismatch(r: ChainResult, c: _Context) -> str:
 
 
 def _wrong_usage(r: ChainResult, c: _Context) -> str:
-    return (f"'{c.bad}' is not valid for Server Authentication (EKU 1.3.6.1.5.5.7.3.1): its "
+    purpose, cert = (("Server Authentication", "the IP-HTTPS certificate")
+                     if r.usage == "1.3.6.1.5.5.7.3.1" else
+                     ("Client Authentication", "the computer certificate"))
+    return (f"'{c.bad}' is not valid for {purpose} (EKU {r.usage}): its "
             "extended key usage (or that of a CA above it) leaves that purpose out, or its "
             f"key usage contradicts its role, so Windows reports {r.hex} ({r.name}). Fix: "
-            "issue the IP-HTTPS certificate from a template with the Server Authentication "
+            f"issue {cert} from a template with the {purpose} "
             f"EKU.{c.notes}")
 
 

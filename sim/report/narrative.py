@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from sim.directaccess.result import DEGRADED_LOSS
+from sim.report import above
 from sim.report.causes import Cause, TraceIndex
 from sim.scenario.view import ClientView, host_addresses
 
@@ -218,6 +219,7 @@ def narrate(client_result: dict[str, Any], events: list[tuple[float, str]],
     for group in _failure_groups(failures):
         lines += _failure_lines(group, index, host, network, site)
     lines += _check_lines(client_result, index, host, network, site)
+    lines += above.above_lines(client_result)
     lines.append("")
     lines += _ending(client_result, corporate)
     return "\n".join(lines) + "\n"
@@ -327,6 +329,8 @@ def _ending(client_result: dict[str, Any], corporate: bool) -> list[str]:
     if inside:
         lines.append(f"At the end of the run {name} is inside the corporate network (the NLS "
                      "answered): it needs no DirectAccess tunnel.")
+    elif above.ending(client_result):
+        lines.append(above.ending(client_result))
     elif client_result["connected"]:
         probes = client_result.get("probes")
         degraded = (f", but degraded: {probes['unanswered']} of "

@@ -22,6 +22,8 @@ COMMANDS = {
     ("interface", "httpstunnel", "show", "interfaces"): "iphttps",
     ("interface", "teredo", "show", "state"): "teredo",
     ("interface", "6to4", "show", "state"): "6to4",
+    ("advfirewall", "monitor", "show", "mmsa"): "mmsa",
+    ("advfirewall", "monitor", "show", "qmsa"): "qmsa",
 }
 
 
@@ -44,6 +46,8 @@ def show(view: RunView, client: str, at: float | None, words: tuple[str, ...]) -
     laptop = view.client(client)
     t = view.duration if at is None else at
     interface = COMMANDS[command(words)]
+    if interface in ("mmsa", "qmsa"):
+        return security_associations(view, laptop, t, interface)
     if interface == "iphttps":
         history = laptop.iphttps_history
         snap = at_time(history, t) if history is not None else None
@@ -60,6 +64,20 @@ def show(view: RunView, client: str, at: float | None, words: tuple[str, ...]) -
     history6 = [(tt, {"state": s}) for tt, s in laptop.sixtofour_history]
     snap = at_time(history6, t)
     return sixtofour_state(snap["state"] if snap else None, view.policy.relay)
+
+
+def security_associations(view: RunView, laptop: Any, t: float, which: str) -> str:
+    """``advfirewall monitor show mmsa`` / ``qmsa``: the IPsec SAs up at ``t`` (A13)."""
+    from sim.report import ipsec
+
+    session = laptop.ipsec
+    if session is None:
+        raise InputError(f"netsh advfirewall monitor show {which}: the scenario does not "
+                         "model IPsec (give it server.ipsec)")
+    if which == "mmsa":
+        return ipsec.mmsa(session.sa_log, t, view.start)
+    return ipsec.qmsa(session.sa_log, t, view.start, session.deployment.qm_lifetime,
+                      session.deployment.qm_lifetime_kb)
 
 
 def at_time(history: list[tuple[float, dict[str, Any]]], t: float) -> dict[str, Any] | None:

@@ -33,6 +33,8 @@ from scapy.layers.inet6 import (
     ICMPv6NDOptPrefixInfo,
     IPv6,
 )
+from scapy.layers.ipsec import ESP as ScapyESP
+from scapy.layers.isakmp import ISAKMP
 from scapy.layers.tls.extensions import ServerName, TLS_Ext_ServerName
 from scapy.layers.tls.handshake import (
     TLSCertificate,
@@ -46,6 +48,13 @@ from scapy.packet import Packet as ScapyPacket
 from scapy.packet import Raw
 from scapy.utils import PcapWriter
 
+from sim.directaccess.ipsec.wire import (
+    CRYPTO_PAYLOAD,
+    ESP,
+    EXCHANGES,
+    ISAKMP_HEADER,
+    IsakmpMessage,
+)
 from sim.net import packet as p
 from sim.net import tls
 from sim.net.host import EchoMessage
@@ -187,9 +196,32 @@ def _dns(msg: Any) -> ScapyPacket:
                an=answers).compress()
 
 
+def _isakmp(msg: IsakmpMessage) -> ScapyPacket:
+    """An AuthIP message (MS-AIPS §2.2.1: an ISAKMP header with AuthIP's exchange type
+    0xF3-0xF6, then one Crypto payload, 0x85): the payloads are opaque, so the header says
+    they are encrypted. The responder cookie is zero on the first message; the message ID is
+    0 in main mode, 1 in extended mode, the initiator's choice in quick mode."""
+    cookie = msg.cookie.to_bytes(8, "big")
+    responder = bytes(8) if msg.exchange == "main" and msg.step == 1 else \
+        hashlib.sha256(cookie).digest()[:8]
+    message_id = {"main": 0, "extended": 1}.get(msg.exchange, msg.cookie & 0xFFFFFFFF)
+    return ISAKMP(init_cookie=cookie, resp_cookie=responder, next_payload=CRYPTO_PAYLOAD,
+                  exch_type=EXCHANGES[msg.exchange], flags=1, id=message_id) / Raw(
+        bytes(max(msg.size - ISAKMP_HEADER, 0)))
+
+
+def _esp(pkt: p.Packet) -> ScapyPacket:
+    """Tunnel-mode ESP (RFC 4303): the SPI and sequence number, then the encrypted inner
+    packet, padding and ICV as opaque bytes of the size the model counted."""
+    header = pkt.payload
+    return ScapyESP(spi=header.spi, seq=header.seq,
+                    data=bytes(max(pkt.size - p.IPV6_HEADER - 8, 0)))
+
+
 # Payload type → encoder, looked up along the payload's class hierarchy.
 PAYLOAD_ENCODERS: dict[type, Callable[[Any], ScapyPacket]] = {
     tls.TlsMessage: _tls,
+    IsakmpMessage: _isakmp,
 }
 
 
@@ -281,6 +313,8 @@ def encode(pkt: p.Packet, tls_ports: Iterable[int] = (443,),
         if pkt.inner is not None:
             out = out / Raw(bytes(encode(pkt.inner))[:28])
         return out
+    if proto == ESP:
+        return ip / _esp(pkt)
     return ip / Raw(bytes(max(pkt.size - 20, 0)))
 
 

@@ -34,6 +34,7 @@ from sim.report.figstyle import (
     outcome_order,
     save,
 )
+from sim.report import ipsec_plot
 
 _outcome_order = outcome_order
 
@@ -65,7 +66,7 @@ LABEL_Y = 0.33     # an error label's baseline, above its row's bars (bars are 0
 
 
 def _place_labels(fig: Any, ax: Any, labels: dict[int, list[tuple[float, str]]],
-                  end: float) -> None:
+                  end: float, lift: float = 0.0) -> None:
     """Write each row's error labels above its bars, each at its first failure, none over
     another: a label that would run into the one before joins it (``A ×6 → B``: the errors
     in turn), and the last moves left rather than leave the axes."""
@@ -82,7 +83,7 @@ def _place_labels(fig: Any, ax: Any, labels: dict[int, list[tuple[float, str]]],
             if placed and start < right(placed[-1]) + pad:
                 placed[-1].set_text(f"{placed[-1].get_text()} → {text}")
             else:
-                placed.append(ax.text(start, row + LABEL_Y, text, ha="left", va="bottom",
+                placed.append(ax.text(start, row + LABEL_Y + lift, text, ha="left", va="bottom",
                                       fontsize=6, color="#333333"))
         while placed:
             last = placed[-1]
@@ -116,19 +117,22 @@ def timeline(result: dict[str, Any], path: str, clients: int = 12, look: Look = 
         fig.subplots_adjust(left=0.14, right=0.98, top=1 - top_in / height,
                             bottom=bottom_in / height)
         end = result["duration_s"]
-        methods, results, labels = set(), set(), {}
+        methods, results, labels, ipsec = set(), set(), {}, set()
+        lift = ipsec_plot.LIFT if any("directaccess" in c for c in shown) else 0.0
         for row, c in enumerate(reversed(shown)):
             _timeline_row(fig, ax, row, c["attempts"], end, methods, results)
+            if "directaccess" in c:   # the IPsec layer above the transition bars
+                ipsec_plot.draw_strip(ax, row, c["directaccess"]["history"], end, ipsec)
             runs = _error_runs(c["attempts"])
             if runs:
                 labels[row] = [(s, e if n == 1 else f"{e} ×{n}") for s, e, n in runs]
         ax.set_yticks(range(len(shown)), [c["name"] for c in reversed(shown)])
-        ax.set_ylim(-0.45, rows - 1 + LABEL_Y + 0.32)
+        ax.set_ylim(-0.45, rows - 1 + LABEL_Y + lift + 0.32)
         ax.set_xlabel("simulated time (s)")
         ax.set_xlim(0, end)
         ax.set_title(title)
-        _place_labels(fig, ax, labels, end)
-        _timeline_legend(fig, methods, results, height)
+        _place_labels(fig, ax, labels, end, lift)
+        _timeline_legend(fig, methods, results, height, ipsec)
         return _save(fig, path)
 
 
@@ -163,8 +167,9 @@ def _timeline_row(fig: Any, ax: Any, row: int, attempts: list[dict[str, Any]], e
         results.add(a["result"])
 
 
-def _timeline_legend(fig: Any, methods: set, results: set, height: float) -> None:
-    """The methods drawn, then failed and not eligible if any were."""
+def _timeline_legend(fig: Any, methods: set, results: set, height: float,
+                     ipsec: set = frozenset()) -> None:
+    """The methods drawn, then failed and not eligible if any were, then the IPsec states."""
     shown_methods = [m for m in METHODS if m in methods]
     handles = [Rectangle((0, 0), 1, 1, color=colour(m)) for m in shown_methods]
     names = [label(m) for m in shown_methods]
@@ -176,6 +181,8 @@ def _timeline_legend(fig: Any, methods: set, results: set, height: float) -> Non
         handles.append(Line2D([], [], marker="X", color="grey", linestyle="none",
                               markersize=6))
         names.append("not eligible")
+    more, more_names = ipsec_plot.legend_entries(ipsec)
+    handles, names = handles + more, names + more_names
     fig.legend(handles, names, loc="lower center", ncol=len(names), fontsize=7,
                frameon=False, bbox_to_anchor=(0.5, 0.02 / height))
 

@@ -24,6 +24,7 @@ from sim.net.portforward import PortForward
 from sim.net.topology import AccessNetwork, Topology
 from sim.pki import Authority, CertStore, Hierarchy, MachineStores
 from sim.scenario import events as scenario_events
+from sim.scenario.above import AboveTunnel
 from sim.scenario.clients import Laptop, Stores, client_profile, shard_laptops
 from sim.scenario.laptop import SimClient
 from sim.scenario.model import DEFAULT_SHARD_SIZE, Scenario
@@ -149,6 +150,7 @@ class Simulation:
                                          nls_url=self.nls_url, force_tunnel=spec.force_tunnel)
         self.policy = self.server.policy()
         self._start_services()
+        self.above = None if spec.ipsec is None else AboveTunnel(self)
 
     def _start_services(self) -> None:
         """DNS views, the CRL/AIA web servers inside and outside, and the NLS."""
@@ -207,7 +209,10 @@ class Simulation:
             managed_probe=services.domain_prober(),
             teredo_type=None if spec.teredo == "default" else spec.teredo,
             sixtofour=spec.sixtofour, iphttps=spec.iphttps,
-            probe_interval=spec.connectivity_probe, teredo_refresh=spec.teredo_refresh)
+            probe_interval=None if self.above else spec.connectivity_probe,
+            teredo_refresh=spec.teredo_refresh)
+        if self.above is not None:
+            self.above.attach(client, laptop)
         if client.started_at:
             self.kernel.env.process(self._start_later(client))
         else:

@@ -255,6 +255,16 @@ def _server_up(sim: Simulation, event: EventSpec, index: int) -> None:
     _tell(sim, None, "scenario: the DirectAccess server is back")
 
 
+@action("logon", on_clients=True)
+def _logon(sim: Simulation, event: EventSpec, index: int) -> None:
+    """The user logs on: with IPsec modelled, the intranet tunnel follows (A1)."""
+    for client in _clients(sim, event, index):
+        if client.da.ipsec is not None:
+            client.da.ipsec.logon()
+        else:
+            client.da.note("the user logs on")
+
+
 @action("nls_down")
 def _nls_down(sim: Simulation, event: EventSpec, index: int) -> None:
     sim.nls_host.up = False

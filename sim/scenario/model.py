@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 
 from sim.config import Duration, DurationRange, Strict, parse_duration, suggest
+from sim.directaccess.ipsec.config import ComputerCertificateSpec, IntranetSpec, IpsecConfig
 from sim.net.firewall import FirewallConfig
 from sim.net.natsettings import NatSettings
 from sim.net.portal import PortalConfig
@@ -76,6 +77,10 @@ class ServerSpec(Strict):
     force_tunnel: bool = False
     iphttps: IpHttpsSpec = Field(default_factory=IpHttpsSpec)
     nls: str = "https://nls.corp.contoso.com/"
+    # the IPsec tunnels above the transition (design.md "Above the tunnel"); None: not
+    # modelled, and a client is connected once its transition interface reaches the intranet
+    ipsec: IpsecConfig | None = None
+    allow_windows7: bool = False   # A8: a 2012+ deployment refuses Windows 7 by default
 
     @property
     def nls_host(self) -> str:
@@ -156,6 +161,23 @@ class ClientSpec(Strict):
     # Group Policy "Set Teredo Refresh Rate" (ADMX-TCPIP): how often Teredo refreshes its
     # NAT mapping; None: 30 s (RFC 4380 §5.2.5). Longer than a NAT's UDP timeout loses it.
     teredo_refresh: Duration | None = Field(default=None, gt=0)
+    # above the tunnel (used when server.ipsec is set): the computer certificate ("auto":
+    # auto-enrolled from the CA server.ipsec.root names; "none": none), when the user logs on
+    # ("none": nobody does), Windows Firewall, and how far the clock is off (Kerberos)
+    computer_certificate: Literal["auto", "none"] | ComputerCertificateSpec = "auto"
+    logon_at: Duration | Literal["none"] = 0.0
+    windows_firewall: bool = True
+    clock_skew: Duration = 0.0
+
+    @field_validator("windows_firewall", mode="before")
+    @classmethod
+    def _on_off(cls, v: object) -> object:
+        return {"on": True, "off": False}.get(v, v) if isinstance(v, str) else v
+
+    @field_validator("logon_at", mode="before")
+    @classmethod
+    def _never(cls, v: object) -> object:
+        return "none" if v is None else v
 
     @model_validator(mode="after")
     def _where(self) -> ClientSpec:
@@ -183,7 +205,7 @@ class ClientSpec(Strict):
 
 Action = Literal["import_root", "remove_root", "gpo_deploy_root", "gpo_refresh", "roam",
                  "portal_login", "nat_reboot", "server_down", "server_up", "nls_down",
-                 "nls_up", "restart_ip_helper"]
+                 "nls_up", "restart_ip_helper", "logon"]
 # the actions on clients: ``client`` names one laptop, a fleet (all its members) or, left
 # out, every laptop; ``share`` keeps each of them with that probability
 ON_CLIENTS = tuple(name for name, act in ACTIONS.items() if act.on_clients)
@@ -244,6 +266,8 @@ class Scenario(Strict):
     networks: dict[str, NetworkSpec]
     clients: list[ClientSpec] = Field(min_length=1)
     events: list[EventSpec] = Field(default_factory=list)
+    # the hosts behind the DA server (with server.ipsec); None: the default intranet
+    intranet: IntranetSpec | None = None
     # A fleet bigger than this is simulated as independent shards of this many laptops, each
     # with its own instance of every network and its own public addresses (sim.fleet.shards);
     # raise it to keep more laptops behind one NAT. None: the default (250).

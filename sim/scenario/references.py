@@ -27,7 +27,7 @@ def check_references(scenario: Scenario) -> None:
     """Every check, in the order a reader of the file meets the keys."""
     for check in (_network_names, _network_links, _server_addresses, _sites, _upstream_loops,
                   _carrier_addressing, _issuers, _issuer_loops, _certificates,
-                  _client_names, _client_links, _events):
+                  _client_names, _client_links, _ipsec, _events):
         check(scenario)
 
 
@@ -159,6 +159,23 @@ def _client_links(s: Scenario) -> None:
         for key in ("roots", "intermediates"):
             for j, r in enumerate(getattr(c, key)):
                 _known(("clients", i, key, j), r, certs, "authority")
+
+
+def _ipsec(s: Scenario) -> None:
+    """The IPsec root and the computer certificates' issuers exist; Windows 7 is allowed
+    only with computer certificates (A8)."""
+    ipsec, auths = s.server.ipsec, set(s.pki.authorities)
+    if ipsec is not None:
+        _known(("server", "ipsec", "root"), ipsec.root, auths, "authority")
+        if s.server.allow_windows7 and ipsec.authentication == "kerberos_proxy":
+            raise RefError(("server", "allow_windows7"), (
+                "allowing Windows 7 clients needs computer certificates (A8): set "
+                "server.ipsec.authentication: certificates"))
+    for i, c in enumerate(s.clients):
+        cert = c.computer_certificate
+        if not isinstance(cert, str) and cert.issuer is not None:
+            _known(("clients", i, "computer_certificate", "issuer"), cert.issuer, auths,
+                   "authority")
 
 
 def _events(s: Scenario) -> None:

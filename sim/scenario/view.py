@@ -46,7 +46,8 @@ SIMULATION_ATTRIBUTES = (
 # each SimClient: name, network, site, host.interfaces[].addresses, and of its DirectAccess
 # client ``da``: state (method, location, attempts, timeline()), iphttps (status.history,
 # last_detail), teredo (status.history), teredo_type, managed, teredo_refresh,
-# sixtofour_history; and of the Fleet: simulation(client, trace, shard), run(local=...).
+# sixtofour_history, profile.name, ipsec; and of the Fleet: simulation(client, trace,
+# shard), run(local=...).
 
 
 PROBE_WAIT = 3.0   # seconds a probe is recorded: an answer from anywhere on Earth is back by then
@@ -156,6 +157,17 @@ class ClientView:
     @property
     def sixtofour_history(self) -> list[tuple[float, str]]:
         return self._client.da.sixtofour_history
+
+    @property
+    def profile(self) -> str:
+        """Its Windows release (``windows10``)."""
+        return self._client.da.profile.name
+
+    @property
+    def ipsec(self) -> Any:
+        """Its IPsec layer (``sim.directaccess.ipsec.session.IpsecSession``: status and SA
+        histories, tunnels, resources), or None when the scenario does not model IPsec."""
+        return self._client.da.ipsec
 
 
 def host_addresses(host: Any) -> frozenset:

@@ -344,6 +344,9 @@ class IpHttpsServer:
         host.routes.add(prefix, self.interface)
         self.connections = 0
         self.terminator = terminator
+        # other URLs the same listener serves (the KDC proxy at /KdcProxy/, A6): path -> a
+        # function from the request to the response
+        self.routes: dict[str, Callable[[HttpRequest], HttpResponse]] = {}
         listen(host, self.port, self._accept)
 
     def _accept(self, conn: Any) -> None:
@@ -357,6 +360,8 @@ class IpHttpsServer:
                     state["posted"] = True
                     resp = HttpResponse(200, "OK", {"Server": "Microsoft-HTTPAPI/2.0",
                                                     "Content-Length": str(CONTENT_LENGTH)})
+                elif isinstance(msg, HttpRequest) and msg.target.lower() in self.routes:
+                    resp = self.routes[msg.target.lower()](msg)
                 else:
                     resp = HttpResponse(404, "Not Found", {"Server": "Microsoft-HTTPAPI/2.0"})
                 conn.send(resp, resp.size)

@@ -32,6 +32,12 @@ EXPECTED = {
     "iphttps-adc-offload": {"laptop-win10": (None, "0x80090326", None),
                             "laptop-win7": ("iphttps", None, (0.2, 1.0))},
     "nls-outage": {"desk": (None, None, None), "roamer": ("iphttps", None, (90.0, 130.0))},
+    # the transition is up for every laptop; what IPsec does above it: test_above_tunnel.py
+    "ipsec-certificates": {name: ("iphttps", None, (0.2, 1.0)) for name in (
+        "laptop", "no-certificate", "other-ca", "win7", "skewed", "firewall-off")},
+    # IP-HTTPS back on its retry at 370 s, after 0x274c while the server was down
+    "ipsec-server-outage": {"win10": ("iphttps", "0x274c", (0.2, 1.0)),
+                            "win7": ("iphttps", "0x274c", (0.2, 1.0))},
 }
 
 

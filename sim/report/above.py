@@ -1,0 +1,84 @@
+"""The story above the tunnel: what ``explain`` says of the IPsec layer — which tunnels are
+up over which transition interface, what failed with which Windows code, and what to do.
+
+Remedies follow the fact sheet: A9 (a computer certificate with Client Authentication from
+the CA the server trusts), A1/A5 (the intranet tunnel needs a logged-on user), A4 (Windows
+Firewall on), A7/A8 (Windows 7 and the simplified deployment), Kerberos clock skew.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+REMEDIES = {
+    "13806": "enrol a computer certificate (Client Authentication EKU) from the CA the "
+             "DirectAccess server trusts, e.g. by Group Policy auto-enrolment of the "
+             "Workstation Authentication template (A9); an expired one must be renewed",
+    "13801": "enrol a computer certificate from the CA the server trusts: the server's IPsec "
+             "root (Set-DAServer -IPsecRootCertificate) must be the CA that issued it (A9); "
+             "a Windows 7 computer needs server.allow_windows7 and certificates (A8)",
+    "13818": "issue the computer certificate from a template with the Client Authentication "
+             "EKU (A9)",
+    "13817": "publish the computer certificate's CRL where the server can fetch it",
+    "13827": "check that a domain controller (over the infrastructure tunnel) or the KDC "
+             "proxy (/KdcProxy/ on the IP-HTTPS listener) answers",
+    "13805": "the DirectAccess server did not answer IKE: check that it is up and that "
+             "nothing between drops UDP 500 inside the tunnel",
+}
+# a cause named in the failure's reason → a more precise remedy than the code's
+CAUSE_REMEDIES = {
+    "KRB_AP_ERR_SKEW": "set the clock right (w32tm /resync): Kerberos allows 5 minutes of "
+                       "difference with the domain",
+    "no KDC proxy client": "Windows 7 cannot use the simplified deployment (A7): deploy "
+                           "computer certificates and allow Windows 7 (A8), or upgrade",
+    "does not allow Windows 7": "allow Windows 7 clients on the server (server.allow_windows7"
+                                ", with computer certificates, A8), or upgrade the client",
+    "not now": "renew the computer certificate (auto-enrolment renews it before it expires)",
+}
+STATUS_REMEDIES = {
+    "WindowsFirewallDisabled": "turn Windows Firewall on: DirectAccess's connection "
+                               "security rules live in it (A4)",
+    "CouldNotContactDirectAccessServer": "DirectAccess needs a working transition interface "
+                                         "and a DirectAccess server that answers",
+}
+LAYERS = {"up": "up", "down": "not up", "failed": "failed"}
+
+
+def above_lines(client: dict[str, Any]) -> list[str]:
+    """The IPsec paragraph of one client's story (nothing without IPsec modelled)."""
+    da = client.get("directaccess")
+    if da is None or client.get("location") == "inside":
+        return []
+    method = client.get("method")
+    layers = ", ".join(f"{name} tunnel {LAYERS.get(state, state)}"
+                       for name, state in da["tunnels"].items())
+    under = f"over {method}" if method else "with no transition interface up"
+    lines = ["", f"Above the tunnel (IPsec {under}): {layers}; "
+             f"Get-DAConnectionStatus: {da['status']}"
+             + (f", IKE error {da['error']}" if da["error"] else "") + "."]
+    reached = [n for n, ok in client.get("resources", {}).items() if ok]
+    missed = [n for n, ok in client.get("resources", {}).items() if not ok]
+    if reached or missed:
+        lines.append("  reaches: " + (", ".join(reached) or "nothing")
+                     + ("; does not reach: " + ", ".join(missed) if missed else ""))
+    reason = da.get("reason") or ""
+    if reason:
+        lines.append(f"  why: {reason}")
+    remedy = next((text for key, text in CAUSE_REMEDIES.items() if key in reason), None) \
+        or REMEDIES.get(da["error"] or "") or STATUS_REMEDIES.get(da["status"])
+    if da["tunnels"].get("intranet") == "down" and da["status"] == "ConnectedRemotely":
+        remedy = ("log on: the intranet tunnel needs the user's Kerberos ticket, and until "
+                  "then only the infrastructure tunnel's hosts answer (A1, A5)")
+    if (remedy and da["status"] != "ConnectedRemotely") or (remedy and "log on" in remedy):
+        lines.append(f"  remedy: {remedy}")
+    return lines
+
+
+def ending(client: dict[str, Any]) -> str | None:
+    """The last line when the transition is up but DirectAccess is not (None otherwise)."""
+    da = client.get("directaccess")
+    if da is None or not client.get("connected") or da["status"] == "ConnectedRemotely":
+        return None
+    code = f" (IKE error {da['error']})" if da["error"] else ""
+    return (f"At the end of the run {client['name']}'s {client['method']} interface is up, "
+            f"but DirectAccess is not connected: {da['status']}{code}.")
