@@ -48,6 +48,7 @@ class End(Protocol):
     access_delay: float
     tx_free_at: float
     _wire: tuple | None
+    transit: Any
     _arrivals: list
     _hop_arrivals: list
 
@@ -135,6 +136,8 @@ class Link:
 
     def detach(self, iface: End) -> None:
         """Unplug an end (a laptop leaving the network) with the addresses it owned here."""
+        if iface.transit is not None:
+            iface.transit.forwarding_changed()
         self.ends.remove(iface)
         for key in [k for k, end in self.by_key.items() if end is iface]:
             del self.by_key[key]
@@ -144,6 +147,7 @@ class Link:
     def learn(self, iface: End, addr: Address) -> None:
         """An interface took a new address on this segment (DHCP, a tunnel's endpoint)."""
         self.by_key[addr_key(addr)] = iface
+        self._transit_changed()
 
     def _rewire(self) -> None:
         """Give each end its wire (fast path) when nothing per packet needs deciding, else
@@ -162,6 +166,13 @@ class Link:
             else:
                 end._wire = (env, self._latency + end.access_delay, None, self.by_key, queue,
                              ids)
+        self._transit_changed()
+
+    def _transit_changed(self) -> None:
+        """Tell a stateless router at an end that its link changed (``sim.net.cutthrough``)."""
+        for end in self.ends:
+            if end.transit is not None:
+                end.transit.forwarding_changed()
 
     def transmit(self, pkt: Packet, sender: End, next_hop: Address) -> None:
         """Carry ``pkt`` from ``sender`` to the end that owns ``next_hop``."""
