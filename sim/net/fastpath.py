@@ -14,6 +14,8 @@ all live here, each with why it exists; the devices (``node``, ``router``, ``hos
   would be, with the same time, priority and event id, so runs stay identical.
 - **Timers.** :func:`call_later` is ``env.timeout(delay).callbacks.append(fn)`` without
   ``Timeout``'s generic constructor (:class:`LightEvent`).
+- **Cut-through.** :func:`schedule_at` schedules a hop at an absolute time (a packet cut
+  through the Internet and called back, ``sim.net.cutthrough``).
 - **The clock.** :func:`direct_clock` makes ``env.now`` read SimPy's ``_now`` slot directly,
   without the property call, so the model can write ``env.now`` everywhere.
 
@@ -155,6 +157,19 @@ def schedule_hop(env: Any, delay: float, receiver: Any, pkt: Any) -> None:
         hop.callbacks = receiver._hop_arrivals
         hop._value = pkt
         heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), hop))
+
+
+def schedule_at(env: Any, at: float, receiver: Any, pkt: Any) -> None:
+    """:func:`schedule_hop` at an absolute time ``at`` (a hop whose delay was counted from
+    another moment than now: a cut-through packet called back, ``sim.net.cutthrough``)."""
+    if pkt.callbacks is None:
+        pkt.callbacks = receiver._arrivals
+        heappush(env._queue, (at, NORMAL, next(env._eid), pkt))
+    else:
+        hop = _new(LightEvent)
+        hop.callbacks = receiver._hop_arrivals
+        hop._value = pkt
+        heappush(env._queue, (at, NORMAL, next(env._eid), hop))
 
 
 # --- the clock -----------------------------------------------------------------------------

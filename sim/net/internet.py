@@ -12,6 +12,7 @@ from __future__ import annotations
 from ipaddress import ip_network
 from typing import TYPE_CHECKING, Any
 
+from sim.net.cutthrough import CutThrough
 from sim.net.router import Router
 
 if TYPE_CHECKING:
@@ -49,12 +50,21 @@ def unroutable_reason(dst: Address, pseudo_public: list) -> str:
     return f"no Internet route to {dst}"
 
 
-class Internet(Router):
-    """The core that joins every network edge, the DirectAccess server and public services."""
+class Internet(CutThrough, Router):
+    """The core that joins every network edge, the DirectAccess server and public services.
+    It keeps no state per packet, so packets cross it by cut-through (``sim.net.cutthrough``)
+    unless the kernel says otherwise."""
 
     def __init__(self, kernel, name: str = "internet") -> None:
         super().__init__(kernel, name)
         self.pseudo_public: list = []
+        self.start_cut_through()
+
+    def add_interface(self, link, *addresses: Any, **kwargs: Any) -> Interface:
+        iface = super().add_interface(link, *addresses, **kwargs)
+        if self.kernel.cut_through:
+            iface.transit = self
+        return iface
 
     def connect(self, iface: Interface, prefixes: list[Any]) -> None:
         """Announce ``prefixes`` as reachable through ``iface`` (an edge's access link)."""

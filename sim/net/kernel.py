@@ -193,7 +193,12 @@ class Environment(simpy.Environment):
 
 
 class Kernel:
-    """The SimPy environment of one run, its seed, its random streams and its trace."""
+    """The SimPy environment of one run, its seed, its random streams and its trace.
+
+    ``cut_through``: packets cross the Internet in one event (``sim.net.cutthrough``); False
+    forwards hop by hop, with the same results (a test compares the two)."""
+
+    cut_through = True
 
     def __init__(self, seed: int = 1, trace: bool = False, streams: str = "") -> None:
         self.env = Environment()

@@ -18,6 +18,12 @@ hop straight on SimPy's queue (``sim.net.fastpath.schedule_hop``), as ``Timeout`
 time, priority and event id, so runs stay identical), without ``Timeout``'s generic
 constructor, ``Environment.schedule`` and a callback list per packet.
 Any change of those settings or of the ends recomputes the wires.
+
+Jitter keeps each flow's order: a packet never arrives before the one its flow (sender end,
+addresses, protocol, ports) sent before it on this link, as on a real path, where jitter is
+queueing and a flow keeps to one path (ECMP hashes flows, RFC 2992 §2); packets of different
+flows may overtake each other. ``reorder`` drops that rule: each packet's jitter is its own,
+so a flow's packets arrive out of order too (what Linux netem does with jitter alone).
 """
 
 from __future__ import annotations
@@ -31,6 +37,9 @@ if TYPE_CHECKING:
     from sim.net.packet import Address, Packet
 
 
+FLOWS_KEPT = 1024   # flows remembered before those with nothing in flight are forgotten
+
+
 class End(Protocol):
     """What a link needs of the interface at one of its ends (``sim.net.node.Interface``,
     which imports this module)."""
@@ -39,6 +48,7 @@ class End(Protocol):
     access_delay: float
     tx_free_at: float
     _wire: tuple | None
+    transit: Any
     _arrivals: list
     _hop_arrivals: list
 
@@ -71,8 +81,8 @@ class Link:
     """A cable (two ends) or a LAN segment (several ends, delivery by next-hop address)."""
 
     __slots__ = (
-        "_bandwidth", "_jitter", "_latency", "_loss", "_up", "by_key", "ends", "kernel",
-        "name", "rng",
+        "_bandwidth", "_flow_due", "_jitter", "_latency", "_loss", "_prune_at", "_up",
+        "by_key", "ends", "kernel", "name", "reorder", "rng",
     )
 
     latency = _setting("latency", "one-way delay in seconds")
@@ -89,6 +99,7 @@ class Link:
         jitter: float = 0.0,
         loss: float = 0.0,
         bandwidth: float | None = None,
+        reorder: bool = False,
     ) -> None:
         self.kernel = kernel
         self.name = name
@@ -97,6 +108,10 @@ class Link:
         self._loss = loss
         self._bandwidth = bandwidth  # bit/s; None: no serialisation delay
         self._up = True
+        self.reorder = reorder   # jitter may reorder a flow's packets (default: it may not)
+        # with jitter and in order: when each flow's last packet arrives (flow -> time)
+        self._flow_due: dict[tuple, float] = {}
+        self._prune_at = FLOWS_KEPT
         self.ends: list[End] = []
         # on a segment, the end that owns each address, by ``addr_key`` (hot path)
         self.by_key: dict[int, End] = {}
@@ -121,6 +136,8 @@ class Link:
 
     def detach(self, iface: End) -> None:
         """Unplug an end (a laptop leaving the network) with the addresses it owned here."""
+        if iface.transit is not None:
+            iface.transit.forwarding_changed()
         self.ends.remove(iface)
         for key in [k for k, end in self.by_key.items() if end is iface]:
             del self.by_key[key]
@@ -130,6 +147,7 @@ class Link:
     def learn(self, iface: End, addr: Address) -> None:
         """An interface took a new address on this segment (DHCP, a tunnel's endpoint)."""
         self.by_key[addr_key(addr)] = iface
+        self._transit_changed()
 
     def _rewire(self) -> None:
         """Give each end its wire (fast path) when nothing per packet needs deciding, else
@@ -148,6 +166,13 @@ class Link:
             else:
                 end._wire = (env, self._latency + end.access_delay, None, self.by_key, queue,
                              ids)
+        self._transit_changed()
+
+    def _transit_changed(self) -> None:
+        """Tell a stateless router at an end that its link changed (``sim.net.cutthrough``)."""
+        for end in self.ends:
+            if end.transit is not None:
+                end.transit.forwarding_changed()
 
     def transmit(self, pkt: Packet, sender: End, next_hop: Address) -> None:
         """Carry ``pkt`` from ``sender`` to the end that owns ``next_hop``."""
@@ -173,5 +198,23 @@ class Link:
             start = sender.tx_free_at if sender.tx_free_at > now else now
             sender.tx_free_at = start + pkt.size * 8.0 / self._bandwidth
             delay += sender.tx_free_at - now
+        if self._jitter and not self.reorder:
+            delay = self._in_order(pkt, sender, delay)
         schedule_hop(self.kernel.env, delay, receiver, pkt)
+
+    def _in_order(self, pkt: Packet, sender: End, delay: float) -> float:
+        """``delay``, or longer so that ``pkt`` arrives no earlier than its flow's previous
+        packet (at the same time it arrives after it: a hop scheduled later runs later)."""
+        now = self.kernel.env.now
+        due = self._flow_due
+        flow = (sender, pkt.skey, pkt.dkey, pkt.proto, pkt.sport, pkt.dport)
+        last = due.get(flow)
+        if last is not None and last > now + delay:
+            delay = last - now
+        due[flow] = now + delay
+        if len(due) > self._prune_at:   # flows whose last packet has arrived constrain nothing
+            for key in [k for k, t in due.items() if t <= now]:
+                del due[key]
+            self._prune_at = max(FLOWS_KEPT, 2 * len(due))
+        return delay
 

@@ -26,7 +26,7 @@ class Interface:
     calling ``Link.transmit``."""
 
     __slots__ = ("_arrivals", "_hop_arrivals", "_wire", "access_delay", "addresses", "capture",
-                 "link", "name", "networks", "node", "tx_free_at")
+                 "link", "name", "networks", "node", "transit", "tx_free_at")
 
     def __init__(self, node: Node, name: str, link: Link | None, addresses: list[Any]) -> None:
         self.node = node
@@ -39,6 +39,9 @@ class Interface:
         self.tx_free_at = 0.0
         self.access_delay = 0.0   # its own one-way last mile on its link (Link.set_access_delay)
         self._wire: tuple | None = None
+        # the stateless router this interface belongs to, if packets sent to it may be cut
+        # through it (``sim.net.cutthrough``), else None
+        self.transit: Any = None
         # the callback list of every packet arriving here, and of every Hop wrapper (SimPy
         # never mutates them)
         self._arrivals = [self.deliver]
@@ -73,6 +76,8 @@ class Interface:
                 self.link.transmit(pkt, self, next_hop)   # which reports the drop
                 return
             delay += end.access_delay
+        if end.transit is not None and end.transit.cut(pkt, end, env.now + delay):
+            return
         schedule_hop(env, delay, end, pkt)
 
     @property
@@ -93,11 +98,17 @@ class RoutingTable:
     ``(interface, gateway, the next hop's key or None for the destination's)``: ``Node.send``
     reads it directly, and only a miss calls ``lookup``."""
 
-    __slots__ = ("_routes", "cache")
+    __slots__ = ("_routes", "cache", "on_change")
 
     def __init__(self) -> None:
         self._routes: list[tuple[Network, Interface, Address | None]] = []
         self.cache: dict[int, tuple[Interface, Address | None, int | None] | None] = {}
+        self.on_change: Any = None   # called after every change (sim.net.cutthrough)
+
+    def _changed(self) -> None:
+        self.cache.clear()
+        if self.on_change is not None:
+            self.on_change()
 
     def add(self, prefix: Any, iface: Interface, via: Any = None) -> None:
         net = prefix if isinstance(prefix, IPv4Network | IPv6Network) else ip_network(
@@ -105,17 +116,17 @@ class RoutingTable:
         gw = ip_address(via) if isinstance(via, str) else via
         self._routes.append((net, iface, gw))
         self._routes.sort(key=lambda r: r[0].prefixlen, reverse=True)
-        self.cache.clear()
+        self._changed()
 
     def remove(self, prefix: Any) -> None:
         net = prefix if isinstance(prefix, IPv4Network | IPv6Network) else ip_network(
             prefix, strict=False)
         self._routes = [r for r in self._routes if r[0] != net]
-        self.cache.clear()
+        self._changed()
 
     def remove_interface(self, iface: Interface) -> None:
         self._routes = [r for r in self._routes if r[1] is not iface]
-        self.cache.clear()
+        self._changed()
 
     def lookup(self, dst: Address) -> tuple[Interface, Address | None, int | None] | None:
         """``(interface, gateway, the gateway's addr_key)`` for ``dst``, or None."""
@@ -217,6 +228,8 @@ class Node(ABC):
                 iface.link.transmit(pkt, iface, gw if gw is not None else pkt.dst)
                 return True       # (transmit reports the drop)
             delay += end.access_delay
+        if end.transit is not None and end.transit.cut(pkt, end, env.now + delay):
+            return True             # past the Internet in one event (sim.net.cutthrough)
         if pkt.callbacks is None:   # schedule_hop's common case, with the wire's hop queue
             pkt.callbacks = end._arrivals
             heappush(queue, (env.now + delay, HOP_PRIORITY, next(ids), pkt))

@@ -85,17 +85,19 @@ UPLINK_LATENCY = 0.010   # one way, a network's gateway to the Internet unless s
 class UplinkConfig(Strict):
     """A network's ``link:``, its uplink to the Internet (or to its upstream network): one-way
     latency (a duration, or ``[low, high]`` from which each site draws its own), jitter,
-    loss and bandwidth in bits per second (None: unlimited)."""
+    loss and bandwidth in bits per second (None: unlimited); ``reorder``: jitter may reorder
+    the packets of one flow (by default each flow keeps its order, ``sim.net.link``)."""
 
     latency: DurationRange = UPLINK_LATENCY
     jitter: Duration = 0.0
     loss: float = Field(default=0.0, ge=0.0, le=1.0)
     bandwidth: float | None = Field(default=None, gt=0)
+    reorder: bool = False
 
-    def options(self) -> dict[str, float]:
+    def options(self) -> dict[str, Any]:
         """What the uplink's :class:`Link` takes besides its latency."""
         extra = {} if self.bandwidth is None else {"bandwidth": self.bandwidth}
-        return {"jitter": self.jitter, "loss": self.loss, **extra}
+        return {"jitter": self.jitter, "loss": self.loss, "reorder": self.reorder, **extra}
 
 
 class Topology:

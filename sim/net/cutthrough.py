@@ -1,0 +1,96 @@
+"""Cut-through: a packet crosses a router without state (the Internet) in no event of its own.
+
+A hop to the Internet ends in a forwarding decision that depends on nothing but the packet
+and the Internet's routes and links: no queue, no table, no random draw. So when a packet is
+put on a wire towards it, the decision it would take on arrival at ``t1`` is taken at once,
+with ``t1`` passed in, and the packet is scheduled straight to the next device at ``t1 +
+delay``, the very time hop-by-hop forwarding gives (the same additions in the same order).
+
+Where the decision could differ, the hop stays a hop: a packet the Internet would drop (its
+drop is traced at ``t1``), a next link with loss, jitter, a bandwidth limit or a capture, a
+packet already in flight elsewhere, and every run with tracing on (whoever reads the trace
+sees every hop). And if the Internet's routes or links change while cut-through packets are
+still on their way to it, those are called back: their one event is emptied and they become
+a hop to the Internet at ``t1`` again, so the change applies to them as it would have.
+"""
+
+from __future__ import annotations
+
+from heapq import heappush
+from typing import TYPE_CHECKING
+
+from sim.net.fastpath import HOP_PRIORITY, schedule_at
+
+if TYPE_CHECKING:
+    from sim.net.kernel import Kernel
+    from sim.net.node import Interface, RoutingTable
+    from sim.net.packet import Packet
+
+NOTHING: tuple = ()   # the callbacks of a called-back packet: its queued hop does nothing
+MISS = object()
+KEPT = 4096           # packets on their way before those past the router are forgotten
+
+
+class CutThrough:
+    """The cut-through half of a stateless router (``sim.net.internet.Internet``): ``cut``
+    for the interfaces that send to it, ``forwarding_changed`` when its routes or links
+    change. The attributes are the router's."""
+
+    kernel: Kernel
+    routes: RoutingTable
+    local_keys: set
+
+    def start_cut_through(self) -> None:
+        """Take part: packets for it may be cut through (``Kernel.cut_through``)."""
+        self._on_way: list[tuple[float, Packet, Interface]] = []
+        self._forget_at = KEPT
+        self.routes.on_change = self.forwarding_changed
+
+    def cut(self, pkt: Packet, ingress: Interface, at: float) -> bool:
+        """Forward ``pkt``, due at ``ingress`` at ``at``, now: True if it was scheduled to the
+        next device, False if it must travel as a hop (see the module)."""
+        if pkt.callbacks is not None or self.kernel.trace.on:
+            return False
+        dkey = pkt.dkey
+        hop = self.routes.cache.get(dkey, MISS)
+        if hop is MISS:
+            hop = self.routes.lookup(pkt.dst)
+        if hop is None or dkey in self.local_keys:
+            return False
+        iface, gw, gw_key = hop
+        wire = iface._wire
+        if wire is None or iface.capture is not None or ingress.capture is not None:
+            return False
+        _env, delay, end, segment, queue, ids = wire
+        if segment is not None:
+            end = segment.get(gw_key if gw is not None else dkey)
+            if end is None:
+                return False
+            delay += end.access_delay
+        if end.transit is not None:
+            return False
+        # the hop the router would schedule at ``at`` (Node.send), scheduled now
+        pkt.callbacks = end._arrivals
+        heappush(queue, (at + delay, HOP_PRIORITY, next(ids), pkt))
+        on_way = self._on_way
+        on_way.append((at, pkt, ingress))
+        if len(on_way) > self._forget_at:
+            now = self.kernel.env.now
+            on_way[:] = [w for w in on_way if w[0] > now]
+            self._forget_at = max(KEPT, 2 * len(on_way))
+        return True
+
+    def forwarding_changed(self) -> None:
+        """A route or a link of the router changed: the packets cut through that have not
+        reached it yet become hops to it again (the event that would have delivered each
+        one past the router runs and does nothing)."""
+        on_way = self._on_way
+        if not on_way:
+            return
+        env = self.kernel.env
+        now = env.now
+        for at, pkt, ingress in on_way:
+            if at > now and pkt.callbacks is not None:
+                pkt.callbacks = NOTHING
+                schedule_at(env, at, ingress, pkt)   # in a wrapper: pkt is still queued
+        on_way.clear()
