@@ -23,6 +23,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import FixedLocator, MaxNLocator, NullFormatter
 from matplotlib.transforms import ScaledTranslation
 
+from sim.report import ipsec_plot
 from sim.report.figstyle import (
     METHODS,
     PLAIN,
@@ -34,7 +35,6 @@ from sim.report.figstyle import (
     outcome_order,
     save,
 )
-from sim.report import ipsec_plot
 
 _outcome_order = outcome_order
 
