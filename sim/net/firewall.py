@@ -268,7 +268,13 @@ class Firewall:
         if action == "allow":
             return pkt
         self.counters["dropped_in"] += 1
-        why = f"rule '{rule}'" if rule is not None else "no outbound flow it answers"
+        if rule is not None:
+            why = f"rule '{rule}'"
+        elif flow is not None:   # the flow it answers was idle too long: its state expired
+            why = (f"its flow's state expired at t={flow[0]:.1f} s, after {flow[1]:g} s "
+                   "idle")
+        else:
+            why = "no outbound flow it answers"
         self.kernel.drop(self.name, pkt, f"firewall {self.name}: unsolicited inbound "
                                          f"{_describe(pkt)} dropped ({why})")
         return None
