@@ -160,11 +160,14 @@ class RunResult:
                "connected": sum(c.connected for c in self.clients),
                "by_method": dict(sorted(by_method.items())),
                "by_error": dict(sorted(by_error.items()))}
-        checked = [c.probes for c in self.clients if c.probes is not None]
+        checked = [c for c in self.clients if c.probes is not None]
         if checked:   # connectivity checks ran: how many answered, lost, and who is degraded
-            out["probes"] = {"answered": sum(p[0] for p in checked),
-                             "unanswered": sum(p[1] for p in checked)}
-            out["degraded"] = sum(c.degraded for c in self.clients)
+            out["probes"] = _checks(checked)
+            out["degraded"] = out["probes"].pop("degraded")   # next to "connected"
+            networks: dict[str, list[ClientResult]] = {}
+            for c in checked:
+                networks.setdefault(c.network, []).append(c)
+            out["probes"]["by_network"] = {n: _checks(cs) for n, cs in sorted(networks.items())}
         if any(c.directaccess is not None for c in self.clients):   # IPsec modelled
             by_status = Counter(c.directaccess["status"] for c in self.clients
                                 if c.directaccess is not None)
@@ -176,3 +179,10 @@ class RunResult:
                 "duration_s": _t(self.duration_s),
                 "clients": [c.as_dict(with_interfaces) for c in self.clients],
                 "summary": self.summary()}
+
+
+def _checks(clients: list[ClientResult]) -> dict[str, int]:
+    """The connectivity checks of ``clients``: answered, lost, and how many are degraded."""
+    return {"answered": sum(c.probes[0] for c in clients),
+            "unanswered": sum(c.probes[1] for c in clients),
+            "degraded": sum(c.degraded for c in clients)}

@@ -25,6 +25,7 @@ from sim.config import Strict, suggest
 from sim.net.packet import (
     ACK,
     ADMIN_PROHIBITED,
+    ADMIN_PROHIBITED_V6,
     ICMP,
     ICMPV6,
     IPV4_HEADER,
@@ -39,6 +40,7 @@ from sim.net.packet import (
     IcmpError,
     Packet,
     icmp_error,
+    icmpv6_error,
 )
 
 if TYPE_CHECKING:
@@ -268,7 +270,13 @@ class Firewall:
         if action == "allow":
             return pkt
         self.counters["dropped_in"] += 1
-        why = f"rule '{rule}'" if rule is not None else "no outbound flow it answers"
+        if rule is not None:
+            why = f"rule '{rule}'"
+        elif flow is not None:   # the flow it answers was idle too long: its state expired
+            why = (f"its flow's state expired at t={flow[0]:.1f} s, after {flow[1]:g} s "
+                   "idle")
+        else:
+            why = "no outbound flow it answers"
         self.kernel.drop(self.name, pkt, f"firewall {self.name}: unsolicited inbound "
                                          f"{_describe(pkt)} dropped ({why})")
         return None
@@ -313,10 +321,8 @@ class Firewall:
             answer = Packet(pkt.dst, pkt.src, TCP, pkt.dport, pkt.sport,
                             size=header + TCP_HEADER, flags=RST | ACK, seq=0,
                             ack=pkt.seq + 1)
-        elif pkt.dst.version == 4:
-            answer = self._icmp_reject(pkt)
         else:
-            answer = None
+            answer = self._icmp_reject(pkt)
         self.kernel.drop(self.name, pkt, f"firewall {self.name}: outbound {_describe(pkt)} "
                                          f"rejected by {why}")
         if answer is not None and self.gateway is not None:
@@ -326,14 +332,22 @@ class Firewall:
 
 
     def _icmp_reject(self, pkt: Packet) -> Packet | None:
-        """ICMP administratively prohibited from the firewall's own address: the gateway's
-        interface towards the sender, as a router sources the ICMP errors it sends (RFC 1812
-        §4.3.2.4), not the destination's (only a TCP RST must look like the peer's to be
-        accepted)."""
+        """ICMP (or ICMPv6, RFC 4443 §3.1) administratively prohibited from the firewall's own
+        address: the gateway's interface towards the sender, as a router sources the ICMP
+        errors it sends (RFC 1812 §4.3.2.4), not the destination's (only a TCP RST must look
+        like the peer's to be accepted). None when that interface has no address of the
+        sender's family."""
         gateway = self.gateway
         hop = gateway.routes.lookup(pkt.src) if gateway is not None else None
-        src = hop[0].ipv4() if hop is not None else None
-        return None if src is None else icmp_error(src, pkt, code=ADMIN_PROHIBITED)
+        if hop is None:
+            return None
+        version = pkt.src.version
+        src = next((a for a in hop[0].addresses if a.version == version), None)
+        if src is None:
+            return None
+        if version == 4:
+            return icmp_error(src, pkt, code=ADMIN_PROHIBITED)
+        return icmpv6_error(src, pkt, code=ADMIN_PROHIBITED_V6)
 
 
 def _describe(pkt: Packet) -> str:

@@ -111,6 +111,10 @@ class IcmpError:
 # ICMP destination-unreachable codes (RFC 792, RFC 1812 §5.2.7.1)
 PORT_UNREACHABLE = 3
 ADMIN_PROHIBITED = 13
+# ICMPv6 destination unreachable, "communication with destination administratively
+# prohibited" (RFC 4443 §3.1)
+ADMIN_PROHIBITED_V6 = 1
+ICMPV6_ERROR_QUOTE = 1280 - IPV6_HEADER - 8   # as much as fits the minimum MTU (RFC 4443 §2.4)
 
 
 def icmp_error(src: Address, offending: Packet, kind: str = "dest-unreachable",
@@ -119,3 +123,11 @@ def icmp_error(src: Address, offending: Packet, kind: str = "dest-unreachable",
     IP header and 8 bytes of the offending packet (RFC 792)."""
     return Packet(src, offending.src, ICMP, size=IPV4_HEADER + 8 + IPV4_HEADER + 8,
                   payload=IcmpError(kind, code), inner=offending)
+
+
+def icmpv6_error(src: Address, offending: Packet, code: int = ADMIN_PROHIBITED_V6) -> Packet:
+    """An ICMPv6 destination unreachable from ``src`` about ``offending``, sent back to its
+    source; it quotes as much of the offending packet as fits in 1280 bytes (RFC 4443)."""
+    return Packet(src, offending.src, ICMPV6,
+                  size=IPV6_HEADER + 8 + min(offending.size, ICMPV6_ERROR_QUOTE),
+                  payload=IcmpError("dest-unreachable", code), inner=offending)

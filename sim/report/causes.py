@@ -12,7 +12,7 @@ what the devices did.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sim.scenario.view import ClientView, host_addresses
@@ -25,7 +25,9 @@ class Cause:
     """One device's part in a loss: its name, the mechanism and what it did."""
 
     device: str
-    mechanism: str   # binding expiry | filtering | link loss | no mapping | drop
+    # binding expiry | new mapping | no mapping | not translated | filtering | state expiry
+    # | link loss | drop
+    mechanism: str
     text: str
 
     def __str__(self) -> str:
@@ -133,12 +135,14 @@ class TraceIndex:
         if "does not match the UDP source" in reason and pkt is not None:
             moved = self._moved_mapping(_endpoint(pkt.src, pkt.sport), rec.t)
             if moved is not None:
-                return moved.__class__(moved.device, moved.mechanism,
-                                       f"{moved.text}; {node} dropped it: {reason}")
+                return replace(moved, text=f"{moved.text}; {node} dropped it: {reason}")
         if reason.startswith("filtered:"):
             return Cause(node, "filtering", reason.removeprefix("filtered: "))
         if reason.startswith(f"firewall {node}: "):
-            return Cause(node, "filtering", reason.removeprefix(f"firewall {node}: "))
+            mechanism = "state expiry" if "state expired" in reason else "filtering"
+            return Cause(node, mechanism, reason.removeprefix(f"firewall {node}: "))
+        if "has no ports to translate" in reason:
+            return Cause(node, "not translated", reason)
         if reason.startswith("lost on link"):
             return Cause(node, "link loss", "the link lost the packet (its loss rate)")
         return Cause(node, "drop", reason)

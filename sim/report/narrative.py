@@ -304,11 +304,9 @@ def _check_lines(client_result: dict[str, Any], index: TraceIndex | None, host: 
         if rec.node != client_result["name"]:
             continue
         causes = drops_seen(index, host, rec.fields["sent"], rec.t, network, site)
-        if not causes:
-            causes = [Cause("no device", "no drop seen",
-                            "no device on the path reported dropping it")]
-        for cause in causes[:1]:   # the first device that lost it
-            counts.setdefault((cause.device, cause.mechanism), [0, cause])[0] += 1
+        cause = causes[0] if causes else Cause(   # the first device that lost it
+            "no device", "no drop seen", "no device on the path reported dropping it")
+        counts.setdefault((cause.device, cause.mechanism), [0, cause])[0] += 1
     for (device, mechanism), (n, cause) in sorted(counts.items(), key=lambda kv: -kv[1][0]):
         first = f"; the first: {cause.text}" if n > 1 else f": {cause.text}"
         lines.append(f"  - {n} lost at {device} ({mechanism}){first}")

@@ -25,6 +25,7 @@ from scapy.layers.dns import DNS, DNSQR, DNSRR
 from scapy.layers.inet import ICMP as ScapyICMP
 from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.inet6 import (
+    ICMPv6DestUnreach,
     ICMPv6EchoReply,
     ICMPv6EchoRequest,
     ICMPv6ND_RA,
@@ -121,6 +122,8 @@ def _icmpv6(msg: Any) -> ScapyPacket:
     if isinstance(msg, EchoMessage):
         cls = ICMPv6EchoRequest if msg.kind == "echo-request" else ICMPv6EchoReply
         return cls(id=msg.ident & 0xFFFF, seq=msg.seq)
+    if isinstance(msg, p.IcmpError):
+        return ICMPv6DestUnreach(code=msg.code)
     return Raw(b"")
 
 
@@ -305,6 +308,8 @@ def encode(pkt: p.Packet, tls_ports: Iterable[int] = (443,),
         out = ip / _icmpv6(pkt.payload)
         if isinstance(pkt.payload, EchoMessage):
             out = out / Raw(_echo_data(pkt, p.IPV6_HEADER))
+        if pkt.inner is not None:   # an error quotes what fits (RFC 4443 §2.4)
+            out = out / Raw(bytes(encode(pkt.inner))[:p.ICMPV6_ERROR_QUOTE])
         return out
     if proto == p.ICMP:
         out = ip / _icmpv4(pkt.payload)

@@ -303,3 +303,25 @@ def test_an_ordered_rule_list_lets_dns_through_and_rejects_the_rest_of_udp():
     e = edge(spec, nat=False)
     assert udp_through(e, (53, 3544)) == [53]
     assert "rule 'reject udp'" in drops(e.k)[0]
+
+
+def test_a_reply_after_the_flows_state_expired_is_dropped_naming_the_expiry():
+    """explain tells a firewall's state expiry from unsolicited traffic (issue 19, Why 4)."""
+    e = edge({"default": "allow"}, nat=False, udp_timeout=5.0)
+    got = []
+    e.server.udp_open(3544)
+    sock = e.client.udp_open(50001)
+    sock.on_packet = got.append
+    sock.sendto(S1, 3544)
+
+    def late_reply():
+        yield e.k.env.timeout(8.0)
+        e.server.send(Packet(S1, e.addr, UDP, 3544, 50001, size=60))
+
+    e.k.env.process(late_reply())
+    e.k.run()
+    assert got == []
+    (reason,) = drops(e.k)
+    assert reason == ("firewall hotel-fw: unsolicited inbound udp 131.107.0.1:3544 -> "
+                      "203.0.113.10:50001 dropped (its flow's state expired at t=5.0 s, "
+                      "after 5 s idle)")

@@ -50,7 +50,9 @@ def test_json_reports_the_checks_and_the_degraded_state(tmp_path):
     assert laptop["probes"] == {"answered": 17, "unanswered": 17, "lost_share": 0.5,
                                 "degraded": True}
     assert data["summary"]["degraded"] == 1
-    assert data["summary"]["probes"] == {"answered": 17, "unanswered": 17}
+    assert data["summary"]["probes"] == {
+        "answered": 17, "unanswered": 17,
+        "by_network": {"carrier": {"answered": 17, "unanswered": 17, "degraded": 1}}}
 
 
 def test_the_run_table_shows_checks_lost_and_degraded(tmp_path):
