@@ -111,6 +111,16 @@ def atomic_write(path: str, writer: Callable[[str], Any]) -> None:
         raise
 
 
+FIGURE_FORMATS = (".png", ".svg", ".pdf")
+
+
+def check_figure(path: str | None, option: str) -> None:
+    """A figure's file: writable, and in a format a figure is drawn in."""
+    check_writable(path, option)
+    if path is not None and not path.lower().endswith(FIGURE_FORMATS):
+        raise InputError(f"{option} {path}: the file must end in .png, .svg or .pdf")
+
+
 def check_writable(path: str | None, option: str) -> None:
     if path is None:
         return

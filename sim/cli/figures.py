@@ -15,7 +15,7 @@ from sim.cli.common import (
     SETS,
     WORKERS,
     atomic_write,
-    check_writable,
+    check_figure,
     fleet,
     run_fleet,
 )
@@ -24,7 +24,6 @@ from sim.fleet.prepare import prepare
 from sim.report.saved import RERUN, is_saved_run, load_saved, set_note
 
 PLOT_KINDS = ("timeline", "sequence", "outcomes", "ttc", "connected")
-FORMATS = (".png", ".svg", ".pdf")
 
 
 def event_label(event) -> str:
@@ -67,9 +66,7 @@ def plan(kinds: tuple[str, ...], outs: tuple[str, ...],
         raise InputError(f"{len(kinds)} --kind for {len(outs)} --out: give one --out per "
                          "kind, in the same order, or one with {kind} in its name")
     for _kind, out in pairs:
-        check_writable(out, "--out")
-        if not out.lower().endswith(FORMATS):
-            raise InputError(f"--out {out}: the file must end in .png, .svg or .pdf")
+        check_figure(out, "--out")
     return pairs
 
 

@@ -18,6 +18,7 @@ from sim.cli.common import (
     SETS,
     WORKERS,
     atomic_write,
+    check_figure,
     check_writable,
     fleet,
     run_fleet,
@@ -37,7 +38,7 @@ from sim.scenario import load_scenario
               help="Write the packets seen at --point to this pcap file.")
 @click.option("--point", default=None, help="Capture point for --pcap: " + POINT_HELP)
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=str),
-              help="Write a figure (PNG or SVG): the attempts timeline, or outcomes by "
+              help="Write a figure (PNG, SVG or PDF): the attempts timeline, or outcomes by "
                    "network for fleets.")
 @click.option("--interfaces", is_flag=True, help="Include interface-state histories in JSON.")
 @click.option("--all-clients", "all_clients", is_flag=True,
@@ -54,7 +55,7 @@ def run(scenario_file: str, seed: int | None, sets: tuple[str, ...], as_json: bo
     """Run a scenario and report how each client connected (exit 0 whatever the outcome).
     A fleet bigger than its shard_size runs as shards on WORKERS processes."""
     check_writable(pcap, "--pcap")
-    check_writable(plot, "--plot")
+    check_figure(plot, "--plot")
     check_writable(save, "--save")
     if save is not None and not save.lower().endswith(".json"):
         raise InputError(f"--save {save}: a saved run is JSON; name it RUN.json")

@@ -10,7 +10,7 @@ from typing import Any
 import click
 from tqdm import tqdm
 
-from sim.cli.common import SCENARIO, atomic_write, check_writable
+from sim.cli.common import SCENARIO, atomic_write, check_figure, check_writable
 from sim.errors import InputError
 from sim.fleet import sweep as sw
 from sim.fleet.pool import stop_now
@@ -37,7 +37,7 @@ def sweep(scenario_file: str, sets: tuple[str, ...], replications: int, seed: in
     """Run the cartesian product of --set values × replications, on a local process pool or
     a Dask cluster; an interrupted sweep resumes from its journal (OUT.journal)."""
     check_writable(out, "--out")
-    check_writable(plot, "--plot")
+    check_figure(plot, "--plot")
     if not out.endswith((".csv", ".parquet")):
         raise InputError(f"--out {out}: use a .csv or .parquet file")
     parsed = [sw.parse_set(s) for s in sets]

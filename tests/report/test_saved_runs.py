@@ -136,3 +136,15 @@ def test_commands_that_need_the_packets_say_how_to_run_them_again(saved, command
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert "a saved run keeps what figures and comparisons need" in out.stderr
     assert "mixed-fleet.yaml --seed 7 --set 'clients.0.count=30'" in out.stderr
+
+
+@pytest.mark.parametrize("command", [
+    ["run", str(SCEN / "home-nat.yaml"), "--plot"],
+    ["sweep", str(SCEN / "home-nat.yaml"), "--set", "seed=1,2", "--out", "s.csv", "--plot"],
+])
+def test_a_figure_in_another_format_is_refused_before_anything_runs(tmp_path, command):
+    command = [c.replace("s.csv", str(tmp_path / "s.csv")) for c in command]
+    out = dasim(*command, str(tmp_path / "f.txt"))
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "the file must end in .png, .svg or .pdf" in out.stderr
+    assert not list(tmp_path.iterdir())
