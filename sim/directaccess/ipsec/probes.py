@@ -204,7 +204,8 @@ class ProbeMethods:
         for name in self.tunnels:
             if self.tunnels[name] == "up":
                 self._tunnel(name, "down")
-        self._set(CONNECTING)
+        if self.error is None:   # a retry after a failure keeps showing it until it works
+            self._set(CONNECTING)
         self._resources_changed()
         self.generation += 1
         generation = self.generation
