@@ -379,3 +379,24 @@ def test_group_policy_needs_the_infrastructure_tunnel(tmp_path):
                              for _t, parts in c.da.state.events) for c in sim.clients}
     assert installed == {"good": True, "laptop": False}
     assert all(c.da.state.method == "iphttps" for c in sim.clients)
+
+
+def test_a_computer_certificate_from_a_file(tmp_path):
+    import datetime as dt
+
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    sim = Simulation(parse_scenario(scenario(tmp_path).read_text(), "a.yaml"))
+    ca = sim.pki.authority("contoso-root")
+    leaf = ca.issue("pc1", eku=["client_auth"], not_before=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+                    not_after=dt.datetime(2027, 1, 1, tzinfo=dt.UTC))
+    (tmp_path / "pc.pem").write_bytes(leaf.public_bytes(Encoding.PEM)
+                                      + ca.certificate.public_bytes(Encoding.PEM))
+    path = scenario(tmp_path, "computer_certificate: {chain_file: pc.pem}")
+    assert state(outcome(path))["status"] == "ConnectedRemotely"
+    (tmp_path / "pc.pem").unlink()
+    out = subprocess.run([sys.executable, "-m", "sim.cli", "run", str(path)],
+                         capture_output=True, text=True, check=False)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "clients.0.computer_certificate.chain_file:" in out.stderr
+    assert "no such file" in out.stderr
