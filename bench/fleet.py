@@ -35,10 +35,12 @@ CHILD = r"""
 import json, resource, sys, time
 from sim.fleet.shards import Fleet
 from sim.scenario import load_scenario
-n, hours, path, probe, workers = sys.argv[1:6]
+n, hours, path, probe, workers, ipsec = sys.argv[1:7]
 n, hours, probe, workers = int(n), float(hours), float(probe), int(workers)
 overrides = {"clients.0.count": n, "duration": hours * 3600,
              "clients.0.connectivity_probe": probe or None}
+if ipsec != "none":   # the IPsec layer above the tunnel (issue 20)
+    overrides["server.ipsec"] = {"authentication": ipsec}
 def usage():
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -134,6 +136,9 @@ def main() -> None:
                     help="connectivity-assistant interval in seconds (0: no checks)")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                     help="processes for the shards (default: one per core)")
+    ap.add_argument("--ipsec", default="none", choices=["none", "kerberos_proxy"],
+                    help="model IPsec above the tunnel (server.ipsec); bench/ipsec_cost.py "
+                         "compares the two in alternation")
     ap.add_argument("--slice", type=float, default=30.0,
                     help="simulated seconds between two bare loops in the ratio measurement")
     args = ap.parse_args()
@@ -144,7 +149,7 @@ def main() -> None:
     ratios = [ratio(args, "before")]
     rows = []
     for n in (int(s) for s in args.sizes.split(",")):
-        r = child(CHILD, n, args.hours, scenario_path(), args.probe, args.workers)
+        r = child(CHILD, n, args.hours, scenario_path(), args.probe, args.workers, args.ipsec)
         r.update(wall_ms=r["wall"] / n * 1000, cpu_ms=r["cpu"] / n * 1000)
         rows.append(r)
         print(f"{n:>7} clients, {r['shards']:>3} shard(s): wall {r['wall']:7.1f} s, "

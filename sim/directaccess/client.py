@@ -193,6 +193,8 @@ class DirectAccessClient(DirectMethods, ConnectivityAssistant, TunnelMethods):
         self.note("network location: ", self.state.location, " (", reason, ")")
         if inside:
             self._signal_change()
+            if self.ipsec is not None:   # no tunnel inside: DirectAccess is not used
+                self.ipsec.located_inside()
             return
         yield from self.connect()
 

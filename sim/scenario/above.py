@@ -102,7 +102,8 @@ class AboveTunnel:
             return issue_certificate(self.sim.pki, f"computer:{laptop.spec.name}", spec,
                                      self.sim.seed, base_dir)
         except PkiInputError as exc:
-            raise InputError(f"clients.{laptop.index}.computer_certificate: {exc}") from None
+            text = str(exc).replace(f"pki.certificates.computer:{laptop.spec.name}.", "")
+            raise InputError(f"clients.{laptop.index}.computer_certificate.{text}") from None
 
     def attach(self, client: SimClient, laptop: Laptop) -> None:
         """Give the laptop's DirectAccess client its IPsec session."""

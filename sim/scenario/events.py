@@ -75,6 +75,8 @@ def can_reach_dc(sim: Simulation, client: SimClient):
         return rtt is not None
     if client.da.state.method is None:
         return False
+    if client.da.ipsec is not None:   # with IPsec modelled: through the infrastructure tunnel
+        return (yield from client.da.ipsec.reach_dc())
     rtt = yield from host.ping(sim.policy.intranet, timeout=4.0)
     return rtt is not None
 

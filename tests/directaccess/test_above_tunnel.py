@@ -363,3 +363,40 @@ def test_netsh_mmsa_on_a_scenario_without_ipsec_says_so(tmp_path):
                          capture_output=True, text=True, check=False)
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert "the scenario does not model IPsec (give it server.ipsec)" in out.stderr
+
+
+def test_group_policy_needs_the_infrastructure_tunnel(tmp_path):
+    """With IPsec modelled, a domain controller is reached outside through the
+    infrastructure tunnel: a laptop whose tunnel fails gets no policy, though its IP-HTTPS
+    interface is up."""
+    path = scenario(tmp_path, "computer_certificate: none", duration=200)
+    text = path.read_text().replace(
+        "clients:\n", "clients:\n  - {name: good, network: hotel, roots: [contoso-root]}\n")
+    sim = Simulation(parse_scenario(text + "events:\n  - {at: 60, action: gpo_deploy_root, "
+                                           "authority: other-root}\n", "a.yaml"))
+    sim.run()
+    installed = {c.name: any("Group Policy installed root other-root" in "".join(parts)
+                             for _t, parts in c.da.state.events) for c in sim.clients}
+    assert installed == {"good": True, "laptop": False}
+    assert all(c.da.state.method == "iphttps" for c in sim.clients)
+
+
+def test_a_computer_certificate_from_a_file(tmp_path):
+    import datetime as dt
+
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    sim = Simulation(parse_scenario(scenario(tmp_path).read_text(), "a.yaml"))
+    ca = sim.pki.authority("contoso-root")
+    leaf = ca.issue("pc1", eku=["client_auth"], not_before=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+                    not_after=dt.datetime(2027, 1, 1, tzinfo=dt.UTC))
+    (tmp_path / "pc.pem").write_bytes(leaf.public_bytes(Encoding.PEM)
+                                      + ca.certificate.public_bytes(Encoding.PEM))
+    path = scenario(tmp_path, "computer_certificate: {chain_file: pc.pem}")
+    assert state(outcome(path))["status"] == "ConnectedRemotely"
+    (tmp_path / "pc.pem").unlink()
+    out = subprocess.run([sys.executable, "-m", "sim.cli", "run", str(path)],
+                         capture_output=True, text=True, check=False)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "clients.0.computer_certificate.chain_file:" in out.stderr
+    assert "no such file" in out.stderr

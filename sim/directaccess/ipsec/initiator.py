@@ -41,7 +41,6 @@ class Initiator:
         self.inbound: dict[int, str] = {}         # our SPI -> tunnel
         self.outbound: dict[str, list] = {}       # tunnel -> [peer's SPI, seq, bytes]
         self._cookies = 0
-        self.sent_bytes = 0
 
     def cookie(self) -> int:
         self._cookies += 1

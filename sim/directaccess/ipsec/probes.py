@@ -145,12 +145,12 @@ class ProbeMethods:
             return
         self._probe_round += 1
         round_ = self._probe_round
-        call_later(self.env, self.probe_interval, partial(self._probe_due, round_))
+        call_later(self.env, self.probe_interval, partial(self._probe, round_))
 
     def stop_probes(self) -> None:
         self._probe_round += 1
 
-    def _probe(self, round_: int) -> None:
+    def _probe(self, round_: int, _t: Any = None) -> None:
         """One web probe to directaccess-WebProbeHost (D2) through the first tunnel: a SYN to
         its port 80 from the assistant's own port, answered by SYN-ACK. The hot path of a
         fleet's hour (120 probes per laptop): one prepared inner packet per interface, bound
@@ -162,7 +162,7 @@ class ProbeMethods:
             return
         inner = self._probe_packet
         src = self._source()
-        if inner is None or inner.src != src:
+        if inner is None or inner.src is not src:   # the cached source: same object
             inner = self._probe_packet = Packet(src, WEB_PROBE_ADDRESS, TCP, PROBE_PORT,
                                                 SERVICE_PORTS["http"],
                                                 IPV6_HEADER + TCP_HEADER, flags=SYN, seq=0)
@@ -186,15 +186,12 @@ class ProbeMethods:
             return
         if ok:
             self.probes_ok += 1
-            call_later(self.env, self.probe_interval, partial(self._probe_due, round_))
+            call_later(self.env, self.probe_interval, partial(self._probe, round_))
             return
         self.probes_failed += 1
         self.da.note("connectivity assistant: the web probe to directaccess-WebProbeHost "
                      "got no answer: DirectAccess is not connected")
         self._renegotiate(round_)
-
-    def _probe_due(self, round_: int, _t: Any) -> None:
-        self._probe(round_)
 
     def _renegotiate(self, round_: int) -> None:
         """The probe failed: the SAs are dropped and the tunnels negotiated again (at once,
@@ -204,7 +201,8 @@ class ProbeMethods:
         for name in self.tunnels:
             if self.tunnels[name] == "up":
                 self._tunnel(name, "down")
-        self._set(CONNECTING)
+        if self.error is None:   # a retry after a failure keeps showing it until it works
+            self._set(CONNECTING)
         self._resources_changed()
         self.generation += 1
         generation = self.generation

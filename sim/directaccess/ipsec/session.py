@@ -180,6 +180,24 @@ class IpsecSession(ProbeMethods):
             return
         self.da.spawn(self.bring_up(self.generation))
 
+    def located_inside(self) -> None:
+        """The NLS answered: the client is on the corporate network and uses no tunnel
+        (B1); its intranet is reached directly, which the model does not check."""
+        self.generation += 1
+        self.stop_probes()
+        self._set(LOCAL)
+
+    def reach_dc(self):
+        """A generator: whether a domain controller answers (SMB) through the
+        infrastructure tunnel — what Group Policy needs outside."""
+        if self.tunnels.get("infrastructure") != "up":
+            return False
+        from sim.directaccess.ipsec.config import SERVICE_PORTS
+
+        waiter = self.env.event()
+        self.check(self.deployment.dc, SERVICE_PORTS["smb"], "infrastructure", waiter.succeed)
+        return (yield waiter)
+
     def bring_up(self, generation: int):
         """The tunnels, in order (A1, A3, A6)."""
         if not self.creds.firewall_on:
@@ -187,7 +205,8 @@ class IpsecSession(ProbeMethods):
                          "IPsec tunnel (DirectAccess needs the firewall on, A4)")
             self._set(FIREWALL_OFF)
             return
-        self._set(CONNECTING)
+        if self.error is None:   # a retry after a failure keeps showing it until it works
+            self._set(CONNECTING)
         first = yield from self._computer_credentials()
         if generation != self.generation:
             return
