@@ -18,6 +18,7 @@ from sim.fleet.shards import WorkerLost
 # when the help lists them all), so that ``dasim run`` loads no other command's modules
 COMMANDS = {
     "check-cert": "sim.cli.certs:check_cert",
+    "exercise": "sim.cli.exercise:exercise",
     "explain": "sim.cli.explain:explain",
     "list": "sim.cli.runs:list_scenarios",
     "netsh": "sim.cli.netsh:netsh",

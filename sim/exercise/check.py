@@ -13,9 +13,11 @@ setting put back, a certificate renewed, another network of the same kind). The 
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from sim.config import parse_duration
 from sim.exercise.load import world
 from sim.exercise.model import Change, Exercise
 from sim.fleet.prepare import prepare
@@ -39,10 +41,13 @@ class Outcome:
     attempts: tuple
     duration: float
 
-    def symptom(self) -> str:
+    def symptom(self, goal: str) -> str:
         """What still fails, in the words netsh and the user's view use."""
-        if self.location == "inside" and self.method is None:
-            return "the laptop is inside and reaches no tunnel"
+        if self.since is not None and not self.works:
+            return f"it comes up, but only at t={self.since:.1f} s"
+        if goal == "inside" and self.method is not None:
+            return (f"the laptop believes it is outside, and DirectAccess is up over "
+                    f"{self.method} from {self.network}")
         where = "it believes it is outside" if self.location == "outside" else \
             "it does not know where it is"
         error = f", last error {self.last_error}" if self.last_error else ""
@@ -72,17 +77,33 @@ def _works(exercise: Exercise, method: str | None, location: str | None) -> bool
     return method is not None or location == "inside"
 
 
+@dataclass(frozen=True)
+class Run:
+    """One run of an exercise's world: the checker's outcome, the run's view, the capture
+    (if asked for) and the laptop's method and location sampled every ``SAMPLE_STEP``."""
+
+    outcome: Outcome
+    view: RunView
+    records: Any
+    states: list[tuple[float, str | None, str | None]]
+
+    def state_at(self, t: float) -> tuple[str | None, str | None]:
+        """The laptop's (method, location) at simulated time ``t``."""
+        i = bisect_right([s[0] for s in self.states], t + 1e-9)
+        return self.states[i - 1][1:] if i else (None, None)
+
+
 def run_world(exercise: Exercise, changes: list[Change], trace: bool = False,
-              point: str | None = None) -> tuple[Outcome, RunView, Any]:
-    """Run the world with ``changes``: the checker's outcome, the run's view, and the
-    capture at ``point`` (None: no capture)."""
+              point: str | None = None, start: float = 0.0) -> Run:
+    """Run the world with ``changes`` (and a capture at ``point``, if given); with the
+    exercise's ``within``, DirectAccess works only if it did by ``start`` + ``within``."""
     run = prepare(world(exercise, changes), exercise.client, trace=trace)
     records = run.capture(point) if point else None
-    samples: list[tuple[float, bool]] = []
+    states: list[tuple[float, str | None, str | None]] = []
 
     def sample(now: float) -> None:
         laptop = next(c for c in run.client_views() if c.name == exercise.client)
-        samples.append((now, _works(exercise, laptop.method, laptop.location)))
+        states.append((now, laptop.method, laptop.location))
 
     run.every(SAMPLE_STEP, sample)
     result = run.run()
@@ -90,17 +111,27 @@ def run_world(exercise: Exercise, changes: list[Change], trace: bool = False,
     laptop = view.client(exercise.client)
     mine = next(c for c in result.clients if c.name == exercise.client)
     works = _works(exercise, laptop.method, laptop.location)
-    since = None
-    if works:
-        since = 0.0
-        for t, ok in samples:
-            if not ok:
-                since = None
-            elif since is None:
-                since = t
+    since = _since_when([_works(exercise, m, loc) for _, m, loc in states],
+                        [t for t, _, _ in states]) if works else None
+    late = works and exercise.within is not None and since > start + exercise.within
+    works = works and not late
     outcome = Outcome(works, since, laptop.network, laptop.method, laptop.location,
                       mine.last_error, mine.attempt_values, view.duration)
-    return outcome, view, records
+    return Run(outcome, view, records, states)
+
+
+def _since_when(ok: list[bool], times: list[float]) -> float:
+    """When the last unbroken stretch of ``ok`` samples began. A lone failed sample between
+    two good ones is a handover caught in its instant (IP-HTTPS stepping aside as Teredo
+    qualifies), not a break."""
+    since: float | None = 0.0
+    for i, good in enumerate(ok):
+        lone = not good and 0 < i < len(ok) - 1 and ok[i - 1] and ok[i + 1]
+        if not good and not lone:
+            since = None
+        elif good and since is None:
+            since = times[i]
+    return since if since is not None else times[-1]
 
 
 def broken(exercise: Exercise) -> list[Change]:
@@ -110,28 +141,28 @@ def broken(exercise: Exercise) -> list[Change]:
 
 def check(exercise: Exercise, fix: Change) -> Verdict:
     """The verdict on ``fix`` made to the broken world."""
-    before, _, _ = run_world(exercise, broken(exercise))
-    start = before.network
-    after, _, _ = run_world(exercise, [*broken(exercise), fix])
+    before = run_world(exercise, broken(exercise)).outcome
+    start = min((float(parse_duration(e["at"])) for e in fix.events), default=0.0)
+    after = run_world(exercise, [*broken(exercise), fix], start=start).outcome
     if not after.works:
         if after.attempts == before.attempts and after.network == before.network:
             why = ("the run is the same as without your fix: it changed nothing the "
                    "connection depends on")
         else:
-            why = after.symptom()
+            why = after.symptom(exercise.goal)
         return Verdict("wrong", False, None, f"DirectAccess still does not work: {why}.",
                        after)
     since = _since(after)
-    if after.network != start:
+    if after.network != before.network:
         return Verdict("workaround", True, after.since,
                        f"DirectAccess works {since}, but on {after.network}: the user is on "
-                       f"{start}, where it still fails.", after)
+                       f"{before.network}, where it still fails.", after)
     for keep in exercise.keeps:
-        kept, _, _ = run_world(exercise, [*broken(exercise), fix, keep])
+        kept = run_world(exercise, [*broken(exercise), fix, keep], start=start).outcome
         if not kept.works:
             return Verdict("workaround", True, after.since,
                            f"DirectAccess works {since}, but {keep.why}: then "
-                           f"{kept.symptom()}.", after)
+                           f"{kept.symptom(exercise.goal)}.", after)
     return Verdict("remedy", True, after.since,
                    f"DirectAccess works {since}, over {after.method or 'the office LAN'}, "
                    "and keeps working with everything the documented remedy keeps.", after)

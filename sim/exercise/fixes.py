@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from sim.config import suggest
 from sim.errors import InputError
-from sim.exercise.model import Change
+from sim.exercise.model import Change, Fix
 from sim.fleet.sweep import parse_set
 from sim.scenario.events import ACTIONS
 from sim.scenario.model import EventSpec
@@ -68,7 +68,10 @@ def _words(part: str) -> dict[str, Any]:
     words = part.split()
     event: dict[str, Any] = {"action": words[0]}
     act = ACTIONS.get(words[0])
-    free = [k for k in (act.needs if act else ()) if k != "client"]
+    if act is None:
+        raise InputError(f"--try {part!r}: no action {words[0]!r}{suggest(words[0], ACTIONS)};"
+                         " actions: " + ", ".join(sorted(ACTIONS)))
+    free = [k for k in act.needs if k != "client"]
     for word in words[1:]:
         if word.startswith("@"):
             event["at"] = word[1:]
@@ -100,3 +103,9 @@ def describe(tries: tuple[str, ...], sets: tuple[str, ...]) -> str:
     """The fix as the student gave it, for the verdict's first line."""
     said = [f"--try {t!r}" for t in tries] + [f"--set {s}" for s in sets]
     return " ".join(said) if said else "(nothing)"
+
+
+def fix_change(fix: Fix, client: str, at: float) -> Change:
+    """A fix of the trainer's solution as the change a student would make with it."""
+    events = parse_try(fix.try_, client, at) if fix.try_ else []
+    return Change(set=dict(fix.set), events=events)

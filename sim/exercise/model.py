@@ -18,7 +18,7 @@ from sim.config import Duration, Strict
 # the views a student may ask for (sim.exercise.symptoms renders them)
 View = Literal["user", "netsh interface httpstunnel show interfaces",
                "netsh interface teredo show state", "netsh interface 6to4 show state",
-               "Get-NetIPHttpsState", "Get-NetTeredoState"]
+               "Get-NetIPHttpsState"]
 ALL_VIEWS: tuple[str, ...] = View.__args__   # type: ignore[attr-defined]
 
 
@@ -78,10 +78,11 @@ class Fix(Strict):
 
 class Solution(Strict):
     """The trainer's answer: the documented remedy, and a workaround and a wrong fix that
-    students propose, each with what the checker should say about it."""
+    students propose, each with what the checker should say about it (no workaround: none
+    is known that works where the user is)."""
 
     remedy: Fix
-    workaround: Fix
+    workaround: Fix | None = None
     wrong: Fix
 
 
@@ -97,6 +98,9 @@ class Exercise(Strict):
     client: str
     ticket: str
     goal: Literal["connected", "inside"] = "connected"
+    # DirectAccess must work this soon after the fix (or the start, for a --set): a fault
+    # that only delays it (6to4 failing silently first) is a fault too
+    within: Duration | None = None
     fix_at: Duration = 0.0
     student: Student = Field(default_factory=Student)
     keeps: list[Keep] = Field(default_factory=list)

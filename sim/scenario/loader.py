@@ -258,7 +258,7 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], source: str
                 raise InputError(f"{source}: --set {path}: {'.'.join(parts[:i])} is a value, "
                                  "not a mapping or list")
             if last:
-                node[key] = value
+                node[key] = copy.deepcopy(value)   # a later path may change inside it
             else:
                 node = node[key]
     return data
