@@ -24,6 +24,7 @@ COMMANDS = {
     "netsh": "sim.cli.netsh:netsh",
     "pcap": "sim.cli.runs:pcap",
     "plot": "sim.cli.figures:plot",
+    "report": "sim.cli.report:report",
     "run": "sim.cli.runs:run",
     "sweep": "sim.cli.sweeps:sweep",
 }
