@@ -59,7 +59,12 @@ def report(scenario_file: str, out: str, client_name: str | None, times: tuple[s
     from sim.report.page import render
 
     html = render(page)
-    atomic_write(out, lambda tmp: open(tmp, "w", encoding="utf-8").write(html))
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(html)
+
+    atomic_write(out, write)
     click.echo(f"wrote {out}")
 
 

@@ -93,7 +93,7 @@ def svg(draw: Callable[[str], Any]) -> Markup:
 
 def pcap_uri(records: list, start: dt.datetime) -> str:
     """The capture as a ``data:`` URI that a browser saves as a .pcap file."""
-    from sim.report.pcap import write_pcap   # scapy: only when a page embeds a capture
+    from sim.report.pcap import write_pcap  # scapy: only when a page embeds a capture
 
     with tempfile.TemporaryDirectory(prefix="dasim-") as folder:
         path = os.path.join(folder, "capture.pcap")
