@@ -50,7 +50,9 @@ def exercise(exercise_file: str | None, list_folder: str | None, times: tuple[st
 
     ex = load_exercise(exercise_file)
     if solution:
-        click.echo(_solution(ex), nl=False)
+        from sim.exercise.session import solution_text
+
+        click.echo(solution_text(ex), nl=False)
     elif hint is not None:
         click.echo(_hints(ex, hint), nl=False)
     elif tries or sets:
@@ -144,19 +146,3 @@ def _verdict(ex, tries: tuple[str, ...], sets: tuple[str, ...], as_json: bool) -
     click.echo(f"Your fix: {describe(tries, sets)}")
     click.echo(f"Verdict: {names[verdict.kind]}.")
     click.echo(verdict.reason)
-
-
-def _solution(ex) -> str:
-    s = ex.solution
-    lines = [f"Exercise {ex.exercise}: {ex.title}", f"Source: {ex.source}", "",
-             f"Cause: {ex.fault.cause.strip()}", ""]
-    for kind, fix in (("Remedy", s.remedy), ("Workaround", s.workaround),
-                      ("Wrong", s.wrong)):
-        if fix is None:
-            continue
-        args = ([f"--try '{fix.try_}'"] if fix.try_ else []) + \
-               [f"--set {k}={json.dumps(v)}" for k, v in fix.set.items()]
-        lines += [f"{kind}: {' '.join(args)}", f"  {fix.says.strip()}", ""]
-    if s.workaround is None:
-        lines += ["Workaround: none known that works where the user is.", ""]
-    return "\n".join(lines)
