@@ -37,9 +37,9 @@ def exercise_page(exercise: Exercise, trainer: bool,
     if trainer:
         sections.append(_trainer_box(exercise))
     panels = [Panel(title(name, t).removeprefix("== "), show(run, exercise, name, t))
-              for t in at for name in exercise.student.views]
+              for name in exercise.student.views for t in at]
     sections.append(Section(f"What the laptop shows at {', '.join(clock(t) for t in at)}",
-                            panels=panels))
+                            panels=panels, columns=min(len(at), 3)))
     sections.append(Section("Its attempts", figures=[Figure(
         "each attempt by method; hatched bars failed, labelled with their error code",
         svg(lambda p: plots.timeline(result, p)))], tables=[attempt_table(

@@ -61,6 +61,7 @@ class Section:
     tables: list[Table] = field(default_factory=list)
     details: list[tuple[str, str]] = field(default_factory=list)   # (summary, text): hints
     download: tuple[str, str, str] | None = None   # (file name, data: URI, what it is)
+    columns: int = 0   # panels side by side in this many columns (0: as many as fit)
     css: str = ""   # a class for the section (trainer: the cause, in a box)
 
 
@@ -107,7 +108,7 @@ def netsh_panels(view: Any, client: str, times: list[float]) -> list[Panel]:
     """What netsh's three status commands print on ``client`` at each time."""
     return [Panel(f"C:\\> netsh {command}   (at {clock(t)})",
                   netsh.show(view, client, t, tuple(command.split())))
-            for t in times for command in NETSH_COMMANDS]
+            for command in NETSH_COMMANDS for t in times]
 
 
 def attempt_table(attempts: list[dict[str, Any]], reasons: bool) -> Table:

@@ -62,8 +62,8 @@ def laptop_sections(view: Any, name: str, records: list, times: list[float],
                     f"{len(records)} packets at {name}'s network card, for Wireshark")
     sections.append(seq)
     when = ", ".join(clock(t) for t in times)
-    sections.append(Section(f"netsh on {name} at {when}", panels=netsh_panels(view, name,
-                                                                               times)))
+    sections.append(Section(f"netsh on {name} at {when}", panels=netsh_panels(view, name, times),
+                            columns=min(len(times), 3)))
     sections.append(Section(f"{name}'s attempts", tables=[attempt_table(result["attempts"],
                                                                         reasons)]))
     return sections

@@ -16,7 +16,8 @@ NAMED = {w for span in re.findall(r"`([^`]+)`", PROSE) for w in re.split(r"[\s.,
 def test_every_key_of_the_exercise_file_is_documented():
     keys = set()
     for cls in vars(model).values():
-        if isinstance(cls, type) and issubclass(cls, BaseModel) and cls.__module__ == model.__name__:
+        if isinstance(cls, type) and issubclass(cls, BaseModel) \
+                and cls.__module__ == model.__name__:
             keys |= {f.alias or name for name, f in cls.model_fields.items()}
     keys.discard("base_dir")   # set by the loader, not written
     assert not sorted(keys - NAMED)
