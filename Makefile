@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench figures notebooks clean
+.PHONY: demo test lint bench figures notebooks lessons screenshot clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,16 @@ lint: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/python -m pip install -q 'jupyterlab>=4'
 	$(BIN)/jupyter lab notebooks/
+
+# run every lesson again and keep its outputs in the file (tests/test_notebooks.py compares)
+lessons: $(STAMP)
+	$(BIN)/python notebooks/execute.py
+
+# the README's picture of an exercise's student page, from headless Chromium
+screenshot: $(STAMP)
+	$(BIN)/dasim report exercises/kb2980667-root.yaml -o .venv/report-exercise-student.html
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1400,1650 \
+	  --screenshot=docs/figures/report-exercise-student.png file://$(CURDIR)/.venv/report-exercise-student.html
 
 bench: $(STAMP)
 	for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done

@@ -23,6 +23,22 @@ A sweep (``dasim sweep``) from a notebook::
     df = sweep("scenarios/home-nat.yaml", {"networks.home.nat.udp_timeout": [20, 120]},
                replications=5)   # one row per client per run (pandas)
 
+What netsh shows, the story ``dasim explain`` tells, and figures drawn inline in a notebook
+(each kind of ``dasim plot``; ``.save(path)`` writes the SVG)::
+
+    from sim import draw, explain, netsh
+    print(netsh(run.view(), "laptop", "interface httpstunnel show interfaces", at=300))
+    print(explain(run.view(), "laptop"))
+    draw("timeline", result)         # shown inline by Jupyter
+
+A fleet of shards even when it has one (for its series over time), and an exercise::
+
+    from sim import exercise, fleet
+    rollout = fleet("scenarios/fleet-rollout.yaml", overrides={"clients.0.count": 40})
+    rollout.run(workers=2, series=True); rollout.series
+    lesson = exercise("exercises/kb2980667-root.yaml")
+    print(lesson.symptoms()); lesson.attempt("import_root contoso-root").kind   # 'remedy'
+
 Heavy modules load only when used, so ``import sim`` stays cheap.
 """
 
@@ -32,11 +48,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from sim.exercise.session import Session
     from sim.fleet.shards import Fleet
+    from sim.report.inline import Svg
     from sim.scenario.build import Simulation
     from sim.scenario.view import PreparedRun
 
-__all__ = ["prepare", "simulate", "sweep"]
+__all__ = ["draw", "exercise", "explain", "fleet", "netsh", "prepare", "simulate", "sweep"]
 
 
 def simulate(scenario: str | Path | Any, seed: int | None = None,
@@ -72,3 +90,50 @@ def sweep(scenario: str | Path, sets: dict[str, list[Any]], replications: int = 
     from sim.fleet.sweep import sweep as run
 
     return run(scenario, sets, replications, seed, workers, executor)
+
+
+def fleet(scenario: str | Path | Any, seed: int | None = None,
+          overrides: dict[str, Any] | None = None) -> Fleet:
+    """The scenario as a :class:`Fleet` of shards, even of one: ``run(workers=N,
+    series=True)`` also keeps the shares over time in ``series`` (for ``draw("connected")``),
+    and ``scenario`` is the loaded scenario (its events)."""
+    from sim.fleet.shards import Fleet
+    from sim.scenario import load_scenario
+
+    if isinstance(scenario, str | Path):
+        scenario = load_scenario(scenario, overrides)
+    return Fleet(scenario, seed=seed)
+
+
+def netsh(view: Any, client: str, command: str, at: float | None = None) -> str:
+    """What ``netsh COMMAND`` prints on ``client`` of a finished run's view at simulated time
+    ``at`` (default: the end): ``interface httpstunnel show interfaces``, ``interface teredo
+    show state``, ``interface 6to4 show state``."""
+    from sim.report.netsh import show
+
+    return show(view, client, at, tuple(command.split()))
+
+
+def explain(view: Any, client: str | None = None) -> str:
+    """The story ``dasim explain`` tells of a run's view (prepared with ``trace=True`` to
+    name the devices that dropped packets)."""
+    from sim.report.stories import explain as stories
+
+    return stories(view, client)
+
+
+def draw(kind: str, data: Any, **options: Any) -> Svg:
+    """A figure as SVG, shown inline by Jupyter: ``timeline``, ``outcomes``, ``ttc`` of a
+    result dict; ``connected`` of a fleet's series; ``sweep`` of a sweep's table
+    (``params=[...]``); ``sequence`` of sequence hops."""
+    from sim.report.inline import draw as figure
+
+    return figure(kind, data, **options)
+
+
+def exercise(path: str | Path) -> Session:
+    """A break/fix exercise: ``symptoms()``, ``hint(n)``, ``attempt(events, values)`` (the
+    checker's verdict), ``solution()``, ``page(trainer)``."""
+    from sim.exercise.session import Session
+
+    return Session(path)

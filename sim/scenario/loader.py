@@ -148,7 +148,8 @@ def _is_section(loc: tuple) -> bool:
 
 
 def _message(err: dict[str, Any], root: yaml.Node | None, source: str,
-             overrides: dict[str, Any] | None = None) -> tuple[int, str]:
+             overrides: dict[str, Any] | None = None,
+             model: type[BaseModel] = Scenario) -> tuple[int, str]:
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and (
         p.startswith("function-") or p in ("date", "datetime", "str", "int", "float"))))
     kind = err["type"]
@@ -156,7 +157,7 @@ def _message(err: dict[str, Any], root: yaml.Node | None, source: str,
     if isinstance(ctx_error, RefError):
         loc, text = ctx_error.loc, str(ctx_error)
     elif kind == "extra_forbidden":
-        valid = _valid_keys(Scenario, loc)
+        valid = _valid_keys(model, loc)
         text = f"unknown key{suggest(loc[-1], valid)}"
         if valid and not suggest(loc[-1], valid):
             text += f"; expected one of {', '.join(valid)}"
@@ -184,9 +185,9 @@ def _message(err: dict[str, Any], root: yaml.Node | None, source: str,
     return line, f"{_where(source, node)}: {_dotted(loc)}: {text}"
 
 
-def parse_scenario(text: str, source: str = "<string>", base_dir: Path | None = None,
-                   overrides: dict[str, Any] | None = None) -> Scenario:
-    """Validate scenario ``text``; ``source`` names it in messages."""
+def read_yaml(text: str, source: str) -> tuple[yaml.Node | None, Any]:
+    """The YAML ``text`` composed (each value's position) and loaded, or one InputError
+    naming ``source``, the line and the column."""
     try:
         root = yaml.compose(text, Loader=_Loader)
         data = yaml.load(text, Loader=_Loader)
@@ -199,25 +200,24 @@ def parse_scenario(text: str, source: str = "<string>", base_dir: Path | None = 
         raise InputError(f"{source}: not valid YAML: {exc}") from None
     if data is None:
         raise InputError(f"{source}: the file is empty")
-    if not isinstance(data, dict):
-        raise InputError(f"{source}:1:1: a scenario is a mapping of keys (name, server, "
-                         f"networks, clients, ...), not a {type(data).__name__}")
-    if overrides:
-        data = apply_overrides(data, overrides, source)
-    if base_dir is not None and "base_dir" not in data:
-        data["base_dir"] = str(base_dir)
+    return root, data
+
+
+def validate(model: type[BaseModel], data: Any, root: yaml.Node | None, source: str,
+             overrides: dict[str, Any] | None = None) -> Any:
+    """``data`` as a ``model``, or one InputError naming the file, line and dotted key of the
+    first mistake (an unknown key first: a typo usually explains a missing one)."""
     try:
-        scenario = Scenario.model_validate(data)
+        scenario = model.model_validate(data)
     except ValidationError as exc:
-        # An unknown key usually explains a "missing" one (a typo): report it first.
         errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
-        msgs = [_message(e, root, source, overrides) for e in errors]
+        msgs = [_message(e, root, source, overrides, model) for e in errors]
         if errors[0]["type"] != "extra_forbidden":
             msgs.sort()
         first = msgs[0][1]
         more = len(msgs) - 1
         raise InputError(first + (f" (and {more} more)" if more else "")) from None
-    for loc, text in implausible(scenario):
+    for loc, text in implausible(scenario) if isinstance(scenario, Scenario) else ():
         warnings.warn(ImplausibleValue(_place(loc, root, source, overrides) + text),
                       stacklevel=2)
     return scenario
@@ -237,20 +237,38 @@ def _place(loc: tuple, root: yaml.Node | None, source: str,
     return f"{_where(source, node)}: {_dotted(loc)}: "
 
 
-def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
-    """Read and validate a scenario file."""
-    p = Path(path)
+def parse_scenario(text: str, source: str = "<string>", base_dir: Path | None = None,
+                   overrides: dict[str, Any] | None = None) -> Scenario:
+    """Validate scenario ``text``; ``source`` names it in messages."""
+    root, data = read_yaml(text, source)
+    if not isinstance(data, dict):
+        raise InputError(f"{source}:1:1: a scenario is a mapping of keys (name, server, "
+                         f"networks, clients, ...), not a {type(data).__name__}")
+    if overrides:
+        data = apply_overrides(data, overrides, source)
+    if base_dir is not None and "base_dir" not in data:
+        data["base_dir"] = str(base_dir)
+    return validate(Scenario, data, root, source, overrides)
+
+
+def read_text(path: str | Path, kind: str = "scenario file") -> str:
+    """A file's UTF-8 text, or one InputError naming it (``kind``: what it should be)."""
     try:
-        text = p.read_bytes().decode("utf-8")
+        return Path(path).read_bytes().decode("utf-8")
     except FileNotFoundError:
-        raise InputError(f"{path}: no such scenario file") from None
+        raise InputError(f"{path}: no such {kind}") from None
     except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, not a scenario file") from None
+        raise InputError(f"{path}: is a directory, not a {kind}") from None
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
-    return parse_scenario(text, str(path), p.resolve().parent, overrides)
+
+
+def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+    """Read and validate a scenario file."""
+    text = read_text(path)
+    return parse_scenario(text, str(path), Path(path).resolve().parent, overrides)
 
 
 def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], source: str) -> dict:
@@ -278,7 +296,7 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], source: str
                 raise InputError(f"{source}: --set {path}: {'.'.join(parts[:i])} is a value, "
                                  "not a mapping or list")
             if last:
-                node[key] = value
+                node[key] = copy.deepcopy(value)   # a later path may change inside it
             else:
                 node = node[key]
     return data

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2] / "sim"
-READERS = sorted([*(ROOT / "report").glob("*.py"), *(ROOT / "cli").glob("*.py")])
+READERS = sorted([*(ROOT / "report").glob("*.py"), *(ROOT / "cli").glob("*.py"),
+                  *(ROOT / "exercise").glob("*.py")])
 
 # attributes of a Simulation, a laptop or a Fleet's shard that only the view reads
 INTERNALS = {"topo", "kernel", "da", "network_specs", "server_host", "public_dns_host",

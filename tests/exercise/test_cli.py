@@ -1,0 +1,88 @@
+"""``dasim exercise``: the symptoms, a verdict, hints, the solution, the library list, and
+bad input as one message naming the file and the line, exit status 2."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+KB = str(ROOT / "exercises" / "kb2980667-root.yaml")
+
+
+def dasim(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "sim.cli", *args], capture_output=True,
+                          text=True, cwd=cwd)
+
+
+def test_the_symptoms_show_the_views_at_the_times_asked_for():
+    out = dasim("exercise", KB, "--at", "45s", "--view", "netsh interface httpstunnel show "
+                "interfaces", "--view", "user")
+    assert out.returncode == 0, out.stderr
+    assert "(at 45 s)" in out.stdout and "Last Error Code            : 0x800b0109" in out.stdout
+    assert "Workplace connection (DirectAccess): Connecting" in out.stdout
+    assert "teredo show state" not in out.stdout
+
+
+def test_the_capture_stops_where_the_exercise_allows(tmp_path):
+    from scapy.utils import rdpcap
+
+    pcap = tmp_path / "kb.pcap"
+    out = dasim("exercise", KB, "--pcap", str(pcap), "--view", "user")
+    assert out.returncode == 0, out.stderr
+    packets = rdpcap(str(pcap))
+    assert packets and float(packets[-1].time - packets[0].time) <= 60
+
+
+def test_a_try_says_whether_it_works_from_when_and_what_kind_of_fix():
+    out = dasim("exercise", KB, "--try", "import_root contoso-root; restart_ip_helper @10m",
+                "--json")
+    verdict = json.loads(out.stdout)
+    assert verdict["verdict"] == "remedy" and verdict["works"]
+    assert 600 < verdict["since_s"] < 602   # at once after the restart, not at the retry
+
+
+def test_hints_come_in_steps_and_the_solution_tells_the_cause():
+    one = dasim("exercise", KB, "--hint", "1").stdout
+    assert one.startswith("Hint 1:") and "Hint 2" not in one and "--hint 2" in one
+    solution = dasim("exercise", KB, "--solution").stdout
+    assert "Cause: " in solution and "contoso-root" in solution and "KB 2980667" in solution
+
+
+def test_the_list_shows_titles_without_sources():
+    out = dasim("exercise", "--list", str(ROOT / "exercises"))
+    assert out.returncode == 0
+    assert "From the hotel, DirectAccess never connects" in out.stdout
+    assert "KB 2980667" not in out.stdout
+
+
+@pytest.mark.parametrize("text, message", [
+    ("exercise: x\ntitle: t\n", "bad.yaml:1:1: client: required key is missing (and 6 more)"),
+    ("exercise: x\ntitel: t\n", ":2:1: titel: unknown key (did you mean 'title'?)"),
+])
+def test_a_bad_exercise_file_names_its_line(tmp_path, text, message):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    out = dasim("exercise", str(bad))
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert message in out.stderr
+
+
+def test_a_fault_on_a_path_the_world_lacks_names_the_fault_line(tmp_path):
+    text = Path(KB).read_text().replace("fault:\n", "fault:\n  set: {clients.0.rots: []}\n"
+                                        "  xx: 1\n", 1).replace("  xx: 1\n", "")
+    text = text.replace("  set: {clients.0.roots: []}\n", "")
+    bad = tmp_path / "kb.yaml"
+    bad.write_text(text.replace("../scenarios/", str(ROOT / "scenarios") + "/"))
+    out = dasim("exercise", str(bad))
+    assert out.returncode == 2
+    assert f"{bad}:" in out.stderr and ": fault: " in out.stderr and "rots" in out.stderr
+
+
+def test_a_wrong_try_is_an_input_error_with_a_suggestion():
+    out = dasim("exercise", KB, "--try", "import_rot contoso-root")
+    assert out.returncode == 2 and "did you mean 'import_root'?" in out.stderr
+    out = dasim("exercise", KB, "--try", "import_root")
+    assert out.returncode == 2 and "needs" in out.stderr
