@@ -125,7 +125,7 @@ def explain(view: Any, client: str | None = None) -> str:
 def draw(kind: str, data: Any, **options: Any) -> Svg:
     """A figure as SVG, shown inline by Jupyter: ``timeline``, ``outcomes``, ``ttc`` of a
     result dict; ``connected`` of a fleet's series; ``sweep`` of a sweep's table
-    (``params=[...]``); ``sequence`` of sequence hops."""
+    (``params=[...]``)."""
     from sim.report.inline import draw as figure
 
     return figure(kind, data, **options)

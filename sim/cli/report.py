@@ -79,6 +79,7 @@ def _scenario(path: str, client_name: str | None, times: tuple[str, ...], seed: 
     prepared.require(name)
     at = _times(times, [min(30.0, prepared.duration), prepared.duration], prepared.duration)
     records = prepared.capture(f"client:{name}")
+    crossings = prepared.tap_path(name)
     result = prepared.run_fleet().as_dict()
     return scenario_page(prepared.view(), result, name, records, at,
-                         runs.scenario.description)
+                         runs.scenario.description, crossings)

@@ -86,6 +86,7 @@ class Run:
     view: RunView
     records: Any
     states: list[tuple[float, str | None, str | None]]
+    crossings: list | None = None   # what the laptop's path's taps saw (with ``trace``)
 
     def state_at(self, t: float) -> tuple[str | None, str | None]:
         """The laptop's (method, location) at simulated time ``t``."""
@@ -99,6 +100,7 @@ def run_world(exercise: Exercise, changes: list[Change], trace: bool = False,
     exercise's ``within``, DirectAccess works only if it did by ``start`` + ``within``."""
     run = prepare(world(exercise, changes), exercise.client, trace=trace)
     records = run.capture(point) if point else None
+    crossings = run.tap_path(exercise.client) if trace else None
     states: list[tuple[float, str | None, str | None]] = []
 
     def sample(now: float) -> None:
@@ -117,7 +119,7 @@ def run_world(exercise: Exercise, changes: list[Change], trace: bool = False,
     works = works and not late
     outcome = Outcome(works, since, laptop.network, laptop.method, laptop.location,
                       mine.last_error, mine.attempt_values, view.duration)
-    return Run(outcome, view, records, states)
+    return Run(outcome, view, records, states, crossings)
 
 
 def _since_when(ok: list[bool], times: list[float]) -> float:

@@ -1,8 +1,9 @@
 """An exercise's page for ``dasim report``: the student's version shows what the student may
 see (the user's words and view, netsh and PowerShell at the exercise's times, the timeline,
-the attempts without their reasons, the allowed capture and its sequence diagram, hints
-folded); the trainer's adds the cause, the source, the story ``dasim explain`` tells, the
-attempts' reasons, and the solution's fixes with the checker's verdict on each."""
+the attempts without their reasons, the allowed capture for download, hints folded; the
+sequence diagram, which marks each device's drops, only on the trainer's page); the
+trainer's adds the cause, the source, the story ``dasim explain`` tells, the attempts' reasons,
+and the solution's fixes with the checker's verdict on each."""
 
 from __future__ import annotations
 
@@ -45,10 +46,11 @@ def exercise_page(exercise: Exercise, trainer: bool,
         svg(lambda p: plots.timeline(result, p)))], tables=[attempt_table(
             view.result_of(exercise.client).as_dict()["attempts"], reasons=trainer)]))
     if trainer:
-        sections += laptop_sections(view, exercise.client, run.records, at)[:1]
+        sections += laptop_sections(view, exercise.client, run.records, at,
+                                    crossings=run.crossings)[:1]
     if point is not None:
         capture = laptop_sections(view, exercise.client, records, at, story_told=False,
-                                  pcap_name="exercise.pcap")[0]
+                                  pcap_name="exercise.pcap", crossings=run.crossings)[0]
         capture.heading = f"The capture at {point}" + (f", first {clock(until)}" if until
                                                         else "")
         sections.append(capture)

@@ -35,7 +35,7 @@ class Svg:
 def draw(kind: str, data: Any, **options: Any) -> Svg:
     """Figure ``kind`` of ``data``: ``timeline``, ``outcomes`` and ``ttc`` of a result (its
     JSON dict), ``connected`` of a fleet's series (``title`` and ``events`` options),
-    ``sweep`` of a sweep's table (``params``), ``sequence`` of sequence hops (``title``)."""
+    ``sweep`` of a sweep's table (``params``)."""
     drawers = {
         "timeline": lambda p: plots.timeline(data, p, **options),
         "outcomes": lambda p: plots.outcome_by_network(data, p),
@@ -43,7 +43,6 @@ def draw(kind: str, data: Any, **options: Any) -> Svg:
         "connected": lambda p: plots.connected_share(data, p, options.get("title", ""),
                                                      options.get("events", ())),
         "sweep": lambda p: plots.sweep_summary(data, options["params"], p),
-        "sequence": lambda p: plots.sequence(data, p, options.get("title", "")),
     }
     if kind not in drawers:
         raise ValueError(f"no figure {kind!r}; figures: {', '.join(drawers)}")

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sim.report import plots
-from sim.report.capture import sequence_hops
+from sim.report import plots, sequence
 from sim.report.page import (
     Figure,
     Page,
@@ -43,21 +42,25 @@ def overview(result: dict[str, Any], title: str) -> Section:
 
 def laptop_sections(view: Any, name: str, records: list, times: list[float],
                     reasons: bool = True, story_told: bool = True,
-                    pcap_name: str | None = None) -> list[Section]:
-    """One laptop's sections: its story (``story_told``), sequence diagram, netsh panels,
-    attempts (with their reasons, ``reasons``) and its capture (saved as ``pcap_name``)."""
+                    pcap_name: str | None = None,
+                    crossings: list | None = None) -> list[Section]:
+    """One laptop's sections: its story (``story_told``), sequence diagram (from the
+    ``crossings`` its path's taps saw, when given), netsh panels, attempts (with their
+    reasons, ``reasons``) and its capture (saved as ``pcap_name``)."""
     client = view.client(name)
     result = view.result_of(name).as_dict()
     sections = []
     if story_told:
         sections.append(Section(f"What happened to {name}", [],
                                 panels=[_story(view, client)]))
-    hops, total = sequence_hops(view, name, records)
-    shown = f" (its first {len(hops)} of {total} packets)" if total > len(hops) else ""
     seq = Section(f"{name}'s packets")
-    if hops:
-        seq.figures.append(Figure(f"the exchanges {name}'s network card saw{shown}",
-                                  svg(lambda p: plots.sequence(hops, p, name))))
+    if crossings:
+        journeys, total, lanes, labels = sequence.laptop_sequence(view, crossings, name)
+        shown = (f" (its first {len(journeys)} of {total} packets)"
+                 if total > len(journeys) else "")
+        seq.figures.append(Figure(
+            f"{name}'s packets across the devices on its path{shown}",
+            svg(lambda p: sequence.draw(journeys, lanes, labels, p, name))))
     seq.download = (pcap_name or f"{view.scenario}-{name}.pcap", pcap_uri(records, view.start),
                     f"{len(records)} packets at {name}'s network card, for Wireshark")
     sections.append(seq)
@@ -76,11 +79,12 @@ def _story(view: Any, client: Any):
 
 
 def scenario_page(view: Any, result: dict[str, Any], name: str, records: list,
-                  times: list[float], description: str) -> Page:
+                  times: list[float], description: str,
+                  crossings: list | None = None) -> Page:
     """The whole page of a scenario's run, ``name`` the laptop it looks at closely."""
     facts = [("seed", str(result["seed"])), ("simulated", clock(result["duration_s"])),
              ("start", view.start.isoformat()), ("laptops", str(len(result["clients"]))),
              ("looked at closely", name)]
     sections = [overview(result, result["scenario"]),
-                *laptop_sections(view, name, records, times)]
+                *laptop_sections(view, name, records, times, crossings=crossings)]
     return Page(f"Scenario {result['scenario']}", description, facts, sections)
