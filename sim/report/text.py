@@ -24,10 +24,11 @@ def summary_table(result: dict[str, Any], limit: int | None = None) -> str:
     if limit is None:
         limit = len(clients) if len(clients) <= FLEET_ROWS else 0
     checks = any("probes" in c for c in clients)
+    ipsec = any("directaccess" in c for c in clients)
     lines = [f"Scenario {result['scenario']}  seed {result['seed']}  "
              f"simulated {result['duration_s']:g} s", ""]
     if limit:
-        lines += _columns(_client_rows(clients[:limit], checks))
+        lines += _columns(_client_rows(clients[:limit], checks, ipsec))
     hidden = len(clients) - limit
     if hidden > 0 and limit:
         lines.append(f"... and {hidden} more clients (--all-clients lists each; --json "
@@ -41,6 +42,9 @@ def summary_table(result: dict[str, Any], limit: int | None = None) -> str:
     lines.append(f"Connected {s['connected']} of {s['clients']} ({methods})")
     if checks:
         lines.append(_checks_line(s))
+    if ipsec:   # the tunnel is one thing, DirectAccess working above it another
+        statuses = ", ".join(f"{st} {n}" for st, n in s["by_directaccess"].items())
+        lines.append(f"DirectAccess (IPsec above the tunnel): {statuses}")
     if s["by_error"]:
         errors = ", ".join(f"{e} x{n}" for e, n in s["by_error"].items())
         lines.append(f"Not connected, by last error: {errors}")
@@ -54,17 +58,22 @@ def summary_table(result: dict[str, Any], limit: int | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _client_rows(clients: list[dict[str, Any]], checks: bool) -> list[tuple[str, ...]]:
+def _client_rows(clients: list[dict[str, Any]], checks: bool,
+                 ipsec: bool = False) -> list[tuple[str, ...]]:
     """One row per client; with connectivity checks, how many were lost and whether the
-    tunnel is degraded."""
+    tunnel is degraded; with the IPsec layer, DirectAccess's status and its IKE error."""
     head = ("client", "network", "location", "method", "connect (s)", "last error")
-    rows = [head + (("checks lost", "quality") if checks else ())]
+    rows = [head + (("checks lost", "quality") if checks else ())
+            + (("directaccess", "ike error") if ipsec else ())]
     for c in clients:
         ttc = c["time_to_connect_s"]
         row = (c["name"], c["network"], c["location"] or "-", c["method"] or "none",
                "-" if ttc is None else f"{ttc:.1f}", c["last_error"] or "-")
         if checks:
             row += _quality(c.get("probes"))
+        if ipsec:
+            da = c.get("directaccess") or {}
+            row += (da.get("status") or "-", da.get("error") or "-")
         rows.append(row)
     return rows
 
