@@ -15,7 +15,7 @@ from sim.scenario import parse_duration
 LIBRARY = "exercises"
 
 
-@click.command(context_settings={"ignore_unknown_options": False})
+@click.command()
 @click.argument("exercise_file", metavar="FILE", required=False,
                 type=click.Path(dir_okay=False, path_type=str))
 @click.option("--list", "list_folder", is_flag=False, flag_value=LIBRARY, default=None,

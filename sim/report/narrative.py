@@ -4,6 +4,7 @@ dropped) and the remedy from the fact sheet's sources."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sim.directaccess.result import DEGRADED_LOSS
@@ -272,7 +273,7 @@ def _grouped(causes: list[Cause], most: int = 3) -> list[str]:
 
 
 def _remedy_lines(seen: list[Cause], attempt: dict[str, Any],
-                  symmetric: list[str] = ()) -> list[str]:
+                  symmetric: Sequence[str] = ()) -> list[str]:
     """The remedy: the one the devices' drops point at, else the error code's."""
     remedy = next((text for key, text in DROP_REMEDIES.items()
                    if any(key in c.text for c in seen)), None)
