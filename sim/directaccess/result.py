@@ -54,6 +54,9 @@ class ClientResult:
     directaccess: dict[str, Any] | None = None
     resources: dict[str, bool] | None = None
     histories: dict[str, list[tuple[float, Any]]] = field(default_factory=dict, repr=False)
+    # which method carried DirectAccess traffic from when (None: none did): a Windows 8+
+    # client runs Teredo and IP-HTTPS side by side and moves to Teredo when it comes up
+    uses: tuple[tuple[float, str | None], ...] = ()
 
     @classmethod
     def of(cls, client: DirectAccessClient, name: str, network: str,
@@ -77,6 +80,7 @@ class ClientResult:
             attempt_values=tuple(tuple(getattr(a, f) for f in _ATTEMPT_FIELDS)
                                  for a in st.attempts),
             histories=histories,
+            uses=tuple(st.method_history),
             probes=(st.probes_ok, st.probes_failed) if client.probe_interval else None,
             site=site,
             **_above(client),
@@ -109,7 +113,8 @@ class ClientResult:
                "location": self.location,
                "connected": self.connected, "method": self.method,
                "time_to_connect_s": self.time_to_connect_s, "last_error": self.last_error,
-               "attempts": self.attempts}
+               "attempts": self.attempts,
+               "uses": [{"t": _t(t), "method": m} for t, m in self.uses]}
         if self.probes is not None:
             answered, lost = self.probes
             out["probes"] = {"answered": answered, "unanswered": lost,

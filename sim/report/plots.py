@@ -120,7 +120,7 @@ def timeline(result: dict[str, Any], path: str, clients: int = 12, look: Look = 
         methods, results, labels, ipsec = set(), set(), {}, set()
         lift = ipsec_plot.LIFT if any("directaccess" in c for c in shown) else 0.0
         for row, c in enumerate(reversed(shown)):
-            _timeline_row(fig, ax, row, c["attempts"], end, methods, results)
+            _timeline_row(fig, ax, row, c["attempts"], _uses(c), end, methods, results)
             if "directaccess" in c:   # the IPsec layer above the transition bars
                 ipsec_plot.draw_strip(ax, row, c["directaccess"]["history"], end, ipsec)
             runs = _error_runs(c["attempts"])
@@ -136,7 +136,17 @@ def timeline(result: dict[str, Any], path: str, clients: int = 12, look: Look = 
         return _save(fig, path)
 
 
-def _timeline_row(fig: Any, ax: Any, row: int, attempts: list[dict[str, Any]], end: float,
+def _uses(client: dict[str, Any]) -> list[tuple[float, str | None]]:
+    """When each method took the traffic over; from the connected attempts for a run saved
+    before results carried ``uses``."""
+    if "uses" in client:
+        return [(u["t"], u["method"]) for u in client["uses"]]
+    return sorted((a["end_s"], a["method"]) for a in client["attempts"]
+                  if a["result"] == "connected")
+
+
+def _timeline_row(fig: Any, ax: Any, row: int, attempts: list[dict[str, Any]],
+                  uses: list[tuple[float, str | None]], end: float,
                   methods: set, results: set) -> None:
     """One client's bars (and crosses), adding the methods and results drawn to the sets."""
     blocked = 0
@@ -157,14 +167,22 @@ def _timeline_row(fig: Any, ax: Any, row: int, attempts: list[dict[str, Any]], e
             continue
         blocked = 0
         stop = a["end_s"] if a["end_s"] is not None else end
-        if a["result"] == "connected":
-            stop = end
         width = max(stop - start, end * 0.004)
-        ax.barh(row, width, left=start, height=0.6, color=colour(a["method"]),
-                hatch=RESULT_HATCH.get(a["result"], ""), edgecolor="white",
-                alpha=0.9 if a["result"] == "connected" else 0.55)
+        if a["result"] == "connected":   # its set-up: light; its traffic: drawn from uses
+            ax.barh(row, width, left=start, height=0.6, color=colour(a["method"]),
+                    edgecolor="white", alpha=0.3)
+        else:
+            ax.barh(row, width, left=start, height=0.6, color=colour(a["method"]),
+                    hatch=RESULT_HATCH.get(a["result"], ""), edgecolor="white", alpha=0.55)
         methods.add(a["method"])
-        results.add(a["result"])
+        if a["result"] != "connected" or stop - start > end * 0.004:   # visible
+            results.add("connecting" if a["result"] == "connected" else a["result"])
+    untils = [u[0] for u in uses[1:]] + [end]
+    for (t, method), until in zip(uses, untils[:len(uses)], strict=True):
+        if method is not None and until > t:   # the method that carried the traffic
+            ax.barh(row, until - t, left=t, height=0.6, color=colour(method),
+                    edgecolor="white", alpha=0.95, zorder=3)
+            methods.add(method)
 
 
 def _timeline_legend(fig: Any, methods: set, results: set, height: float,
@@ -173,6 +191,9 @@ def _timeline_legend(fig: Any, methods: set, results: set, height: float,
     shown_methods = [m for m in METHODS if m in methods]
     handles = [Rectangle((0, 0), 1, 1, color=colour(m)) for m in shown_methods]
     names = [label(m) for m in shown_methods]
+    if "connecting" in results:
+        handles.append(Rectangle((0, 0), 1, 1, color="grey", alpha=0.3))
+        names.append("connecting")
     if "failed" in results:
         handles.append(Rectangle((0, 0), 1, 1, facecolor="white", edgecolor="grey",
                                  hatch=RESULT_HATCH["failed"]))
@@ -297,6 +318,16 @@ def ttc_cdf(result: dict[str, Any], path: str, look: Look = PLAIN) -> str:
         return _save(fig, path)
 
 
+def _time_unit(span_s: float) -> tuple[float, str]:
+    """Seconds for a run of minutes, minutes for one of hours, hours beyond: the axis reads
+    in whole numbers (a ten-minute run is not 0.000 to 0.167 h)."""
+    if span_s <= 20 * 60:
+        return 1.0, "s"
+    if span_s <= 3 * 3600:
+        return 60.0, "min"
+    return 3600.0, "h"
+
+
 def connected_share(series: list[tuple], path: str, title: str,
                     events: list[tuple[float, str]] = (), look: Look = PLAIN) -> str:
     """The share of clients on a DirectAccess tunnel over time, stacked by method, and on
@@ -305,7 +336,8 @@ def connected_share(series: list[tuple], path: str, title: str,
     ``Fleet.series``'s ``(t, tunnel, inside, by method)``."""
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=look.figsize(6.5, 3.2))
-        ts = [t / 3600 for t, *_ in series]
+        unit, name = _time_unit(series[-1][0] if series else 0.0)
+        ts = [t / unit for t, *_ in series]
         bottom = [0.0] * len(series)
         for i, method in enumerate(METHODS):
             top = [b + row[3][i] for b, row in zip(bottom, series, strict=True)]
@@ -319,9 +351,9 @@ def connected_share(series: list[tuple], path: str, title: str,
                             label=label("inside"), lw=0)
         ax.step(ts, reach, where="post", color="black", lw=0.8)
         for t, text in events:
-            ax.axvline(t / 3600, color="grey", ls="--", lw=0.8)
-            ax.text(t / 3600, 1.0, text, rotation=90, va="top", ha="right", fontsize=6)
-        ax.set_xlabel("simulated time (h)")
+            ax.axvline(t / unit, color="grey", ls="--", lw=0.8)
+            ax.text(t / unit, 1.0, text, rotation=90, va="top", ha="right", fontsize=6)
+        ax.set_xlabel(f"simulated time ({name})")
         ax.set_ylabel("share of clients")
         ax.set_ylim(0, 1.05)
         ax.set_title(look.heading(title))

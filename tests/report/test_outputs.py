@@ -50,7 +50,7 @@ def test_json_follows_the_schema_of_the_design_note():
     assert data["schema"] == "dasim.result/1"
     c = data["clients"][0]
     assert set(c) == {"name", "network", "location", "connected", "method",
-                      "time_to_connect_s", "last_error", "attempts"}
+                      "time_to_connect_s", "last_error", "attempts", "uses"}
     assert set(data["summary"]) == {"clients", "connected", "by_method", "by_error"}
     assert {"method", "start_s", "end_s", "result", "reason"} <= set(c["attempts"][0])
 

@@ -138,7 +138,12 @@ def test_not_eligible_methods_are_drawn_and_the_legend_names_only_what_is_drawn(
     quiet = {"scenario": "s", "duration_s": 60.0, "clients": [
         {"name": "a", "attempts": [attempt("teredo", 0.1, 2.0, "connected")]}]}
     plots.timeline(quiet, str(tmp_path / "q.png"))
-    assert [t.get_text() for t in drawn[1].legends[0].get_texts()] == ["Teredo"]
+    # its set-up is drawn light ("connecting"), then it carries the traffic to the end
+    assert [t.get_text() for t in drawn[1].legends[0].get_texts()] == ["Teredo",
+                                                                        "connecting"]
+    spans = sorted((round(p.get_x(), 3), round(p.get_x() + p.get_width(), 3), p.get_alpha())
+                   for p in drawn[1].axes[0].patches)
+    assert spans == [(0.1, 2.0, 0.3), (2.0, 60.0, 0.95)]
 
 
 def test_a_fleet_timeline_says_how_many_clients_it_shows(fleet, drawn, tmp_path):
@@ -265,3 +270,21 @@ def test_the_new_cases_are_the_same_every_time(tmp_path, kind, scenario, sets):
             assert res.exit_code == 0, res.output
             made.append(out.read_bytes())
         assert made[0] == made[1], f"{kind}{suffix} differs between two renders"
+
+
+def test_the_timeline_shows_which_method_carried_the_traffic_when(drawn, tmp_path):
+    """A Windows 10 laptop at home runs Teredo and IP-HTTPS side by side: IP-HTTPS carries
+    the traffic from its connection until Teredo qualifies, then Teredo does; the figure
+    draws those spans from the result's ``uses``, not both bars to the end."""
+    result = run("home-nat")
+    laptop = result["clients"][0]
+    uses = [(u["t"], u["method"]) for u in laptop["uses"]]
+    # IP-HTTPS goes offline when Teredo qualifies (F1.6): a moment with neither
+    assert [m for _, m in uses] == ["iphttps", None, "teredo"]
+    plots.timeline(result, str(tmp_path / "t.png"))
+    solid = sorted((round(p.get_x(), 3), round(p.get_x() + p.get_width(), 3),
+                    to_hex(p.get_facecolor())) for p in drawn[0].axes[0].patches
+                   if p.get_alpha() == 0.95)
+    end = result["duration_s"]
+    assert solid == [(uses[0][0], uses[1][0], to_hex(plots.colour("iphttps"))),
+                     (uses[2][0], end, to_hex(plots.colour("teredo")))]
