@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sim.directaccess.client import METHOD_ORDER
+from sim.directaccess.ipsec.session import CONNECTED
 from sim.fleet.pool import local_pool, outcome, stop_now
 from sim.scenario.build import Simulation
 from sim.scenario.view import PreparedRun, prepared
@@ -65,8 +66,12 @@ def _sample_connected(run: PreparedRun, out: list) -> None:
         inside = 0
         for c in laptops:
             method = c.method
+            ipsec = c.ipsec
             if method is not None:
-                on[method] += 1
+                # with IPsec modelled, a tunnel reaches the intranet only once DirectAccess
+                # is connected above it (a certificate refused by IKE reaches nothing)
+                if ipsec is None or ipsec.status == CONNECTED:
+                    on[method] += 1
             elif c.location == "inside":
                 inside += 1
         out.append((now, sum(on.values()), inside, tuple(on.values())))

@@ -37,9 +37,11 @@ from sim.scenario import load_scenario, parse_scenario
 # (``connectivity_probe``), which show a tunnel that connected but then lost traffic, as
 # when a NAT's binding expires between Teredo refreshes; empty without checks
 # "degraded": more than DEGRADED_LOSS of those checks lost (sim.directaccess.result)
+# "directaccess", "ike_error": with ``server.ipsec``, Get-DAConnectionStatus's status above
+# the tunnel and the IKE error that stopped it (13801 …); empty without the IPsec layer
 COLUMNS = ["run_id", "replication", "seed", "client", "network", "site", "location", "method",
            "connected", "time_to_connect_s", "probes_answered", "probes_unanswered",
-           "degraded", "last_error", "error"]
+           "degraded", "last_error", "directaccess", "ike_error", "error"]
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,7 @@ def run_one(text: str, source: str, base_dir: str | None, spec: RunSpec) -> list
                  "method": None,
                  "connected": None, "time_to_connect_s": None, "probes_answered": None,
                  "probes_unanswered": None, "degraded": None, "last_error": None,
+                 "directaccess": None, "ike_error": None,
                  "error": f"{type(exc).__name__}: {exc}"}]
     return [{**base, "client": c.name, "network": c.network, "site": c.site,
              "location": c.location, "method": c.method,
@@ -115,7 +118,10 @@ def run_one(text: str, source: str, base_dir: str | None, spec: RunSpec) -> list
              "probes_answered": c.probes[0] if c.probes else None,
              "probes_unanswered": c.probes[1] if c.probes else None,
              "degraded": c.degraded if c.probes else None,
-             "last_error": c.last_error, "error": None} for c in result.clients]
+             "last_error": c.last_error,
+             "directaccess": c.directaccess["status"] if c.directaccess else None,
+             "ike_error": c.directaccess["error"] if c.directaccess else None,
+             "error": None} for c in result.clients]
 
 
 class Journal:
@@ -350,7 +356,15 @@ def _combination_summary(runs: Any) -> str:
     errors = runs[~connected & (runs["location"] != "inside")]
     errors = ", ".join(f"{e} {n / len(runs):.0%}" for e, n in
                        errors["last_error"].fillna("no error").value_counts().items())
-    return (f"{runs['connected'].mean():.0%} connected"
+    above = ""
+    if runs["directaccess"].notna().any():   # IPsec modelled: the tunnel is not enough
+        outside = runs[runs["location"] != "inside"]
+        remote = (outside["directaccess"] == "ConnectedRemotely").sum() / len(runs)
+        refused = ", ".join(f"{e} {n / len(runs):.0%}" for e, n in
+                            outside["ike_error"].dropna().value_counts().items())
+        above = (f"; DirectAccess connected {remote:.0%}"
+                 + (f" (IKE errors: {refused})" if refused else ""))
+    return (f"{runs['connected'].mean():.0%} {'tunnel up' if above else 'connected'}"
             + (f" ({split})" if split else "")
             + (f", {inside:.0%} inside" if inside else "")
-            + (f"; not connected: {errors}" if errors else "") + answered)
+            + (f"; not connected: {errors}" if errors else "") + above + answered)

@@ -208,9 +208,16 @@ def _timeline_legend(fig: Any, methods: set, results: set, height: float,
                frameon=False, bbox_to_anchor=(0.5, 0.02 / height))
 
 
-def _outcome(method: str | None, last_error: str | None, location: str | None = None) -> str:
+def _outcome(method: str | None, last_error: str | None, location: str | None = None,
+             directaccess: dict[str, Any] | None = None) -> str:
     """How a client ended: the method that carries its traffic, inside the corporate network
-    (no tunnel needed), or none and why."""
+    (no tunnel needed), or none and why; with IPsec modelled, a tunnel that DirectAccess
+    does not connect over reaches nothing (``none (Teredo up, IKE 13801)``)."""
+    if (method and directaccess is not None and location != "inside"
+            and directaccess["status"] != "ConnectedRemotely"):
+        why = f"IKE {directaccess['error']}" if directaccess.get("error") \
+            else directaccess["status"]
+        return f"none ({label(method)} up, {why})"
     if method:
         return method
     if location == "inside":
@@ -224,7 +231,8 @@ def outcome_by_network(result: dict[str, Any], path: str, look: Look = PLAIN) ->
     with plt.rc_context(STYLE):
         counts: dict[str, Counter] = defaultdict(Counter)
         for c in result["clients"]:
-            counts[c["network"]][_outcome(c["method"], c["last_error"], c["location"])] += 1
+            counts[c["network"]][_outcome(c["method"], c["last_error"], c["location"],
+                                          c.get("directaccess"))] += 1
         networks = sorted(counts)
         outcomes = _outcome_order({o for cnt in counts.values() for o in cnt})
         nones = [o for o in outcomes if o.startswith("none")]
@@ -349,7 +357,8 @@ def connected_share(series: list[tuple], path: str, title: str,
         if any(row[2] for row in series):
             ax.fill_between(ts, bottom, reach, step="post", color=colour("inside"),
                             label=label("inside"), lw=0)
-        ax.step(ts, reach, where="post", color="black", lw=0.8)
+        ax.step(ts, reach, where="post", color="black", lw=0.8, label="in all")
+        ax.set_xlim(0, ts[-1] if ts and ts[-1] > 0 else None)
         for t, text in events:
             ax.axvline(t / unit, color="grey", ls="--", lw=0.8)
             ax.text(t / unit, 1.0, text, rotation=90, va="top", ha="right", fontsize=6)
@@ -371,11 +380,15 @@ def sweep_summary(df: Any, params: list[str], path: str,
 
     with plt.rc_context(STYLE):
         where = df["location"] if "location" in df else [None] * len(df)
+        above = [None if "directaccess" not in df or pd.isna(st) else
+                 {"status": st, "error": None if pd.isna(ike) else ike}
+                 for st, ike in zip(df.get("directaccess", [None] * len(df)),
+                                    df.get("ike_error", [None] * len(df)), strict=True)]
         df = df.assign(outcome=[_outcome(None if pd.isna(m) else m,
                                          None if pd.isna(e) else e,
-                                         None if pd.isna(w) else w)
-                                for m, e, w in zip(df["method"], df["last_error"], where,
-                                                   strict=True)])
+                                         None if pd.isna(w) else w, da)
+                                for m, e, w, da in zip(df["method"], df["last_error"], where,
+                                                       above, strict=True)])
         keys = params or [df["run_id"].map(lambda _: "all runs")]
         # combinations in the order of the --set values, as the runs were planned
         shares = (df.groupby(keys, sort=False)["outcome"].value_counts(normalize=True)

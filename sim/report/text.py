@@ -39,10 +39,15 @@ def summary_table(result: dict[str, Any], limit: int | None = None) -> str:
     s = result["summary"]
     lines.append("")
     methods = ", ".join(f"{m} {n}" for m, n in s["by_method"].items()) or "none"
-    lines.append(f"Connected {s['connected']} of {s['clients']} ({methods})")
+    if ipsec:   # the tunnel is one thing, DirectAccess working above it another
+        remote = s["by_directaccess"].get("ConnectedRemotely", 0)
+        lines.append(f"DirectAccess connected {remote} of {s['clients']}; transition tunnel "
+                     f"up {s['connected']} of {s['clients']} ({methods})")
+    else:
+        lines.append(f"Connected {s['connected']} of {s['clients']} ({methods})")
     if checks:
         lines.append(_checks_line(s))
-    if ipsec:   # the tunnel is one thing, DirectAccess working above it another
+    if ipsec:
         statuses = ", ".join(f"{st} {n}" for st, n in s["by_directaccess"].items())
         lines.append(f"DirectAccess (IPsec above the tunnel): {statuses}")
     if s["by_error"]:

@@ -251,7 +251,7 @@ def test_the_rollout_stacks_the_tunnels_by_method_in_their_colours(drawn, tmp_pa
     fills = [to_hex(c.get_facecolor()[0]) for c in ax.collections]
     assert fills == [plots.colour("teredo"), plots.colour("iphttps"), plots.colour("inside")]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
-        "Teredo", "IP-HTTPS", plots.label("inside")]
+        "Teredo", "IP-HTTPS", plots.label("inside"), "in all"]
 
 
 @pytest.mark.parametrize("kind,scenario,sets", [
