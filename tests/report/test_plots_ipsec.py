@@ -1,6 +1,11 @@
 """The timeline figure's IPsec layer: a strip above the transition bars that shows
 DirectAccess lost during a server outage while the IP-HTTPS bar goes on."""
 
+import json
+
+from click.testing import CliRunner
+
+from sim.cli import cli
 from sim.report import plots
 from sim.scenario import parse_scenario
 from sim.scenario.build import Simulation
@@ -50,13 +55,6 @@ def test_a_tunnel_that_ipsec_refuses_reaches_nothing_in_the_fleet_figures(tmp_pa
     """ipsec-certificates: six laptops on IP-HTTPS, one DirectAccess-connected. The outcome
     bars name the five others by their IKE error, the connected share counts one, and a
     sweep's summary says so too (before, every figure and summary showed six connected)."""
-    import json   # noqa: PLC0415
-
-    from click.testing import CliRunner   # noqa: PLC0415
-
-    from sim.cli import cli   # noqa: PLC0415
-    from sim.report import plots   # noqa: PLC0415
-
     scen = "scenarios/ipsec-certificates.yaml"
     res = CliRunner().invoke(cli, ["run", scen, "--save", str(tmp_path / "r.json")])
     assert "DirectAccess connected 1 of 6; transition tunnel up 6 of 6" in res.output
