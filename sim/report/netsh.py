@@ -58,12 +58,21 @@ def show(view: RunView, client: str, at: float | None, words: tuple[str, ...]) -
         if snap is None:
             snap = {"type": laptop.teredo_type, "server_name": view.policy.teredo_server or "",
                     "state": "offline", "network": "managed" if laptop.managed else "unmanaged",
-                    "nat": "unknown", "error": next((a.reason for a in laptop.attempts
-                                                     if a.method == "teredo"), "")}
+                    "nat": "unknown", "error": _teredo_refusal(laptop.attempts, t)}
         return teredo_state(snap, laptop.teredo_refresh)
     history6 = [(tt, {"state": s}) for tt, s in laptop.sixtofour_history]
     snap = at_time(history6, t)
-    return sixtofour_state(snap["state"] if snap else None, view.policy.relay)
+    # before 6to4 ran (or when it never does: no public IPv4 address), its configured state
+    return sixtofour_state(snap["state"] if snap else laptop.sixtofour_setting,
+                           view.policy.relay)
+
+
+def _teredo_refusal(attempts: Any, t: float) -> str:
+    """Why Teredo did not start (disabled, not eligible), once that was decided by ``t``; a
+    qualification still under way, or one that succeeded later, is no error now."""
+    return next((a.reason for a in attempts if a.method == "teredo"
+                 and a.result in ("not_eligible", "failed")
+                 and a.end_s is not None and a.end_s <= t), "")
 
 
 def security_associations(view: RunView, laptop: Any, t: float, which: str) -> str:

@@ -46,8 +46,8 @@ SIMULATION_ATTRIBUTES = (
 # each SimClient: name, network, site, host.interfaces[].addresses, and of its DirectAccess
 # client ``da``: state (method, location, attempts, timeline()), iphttps (status.history,
 # last_detail), teredo (status.history), teredo_type, managed, teredo_refresh,
-# sixtofour_history, profile.name, ipsec; and of the Fleet: simulation(client, trace,
-# shard), run(local=...).
+# sixtofour_history, sixtofour_setting, profile.name, ipsec; and of the Fleet:
+# simulation(client, trace, shard), run(local=...).
 
 
 PROBE_WAIT = 3.0   # seconds a probe is recorded: an answer from anywhere on Earth is back by then
@@ -157,6 +157,11 @@ class ClientView:
     @property
     def sixtofour_history(self) -> list[tuple[float, str]]:
         return self._client.da.sixtofour_history
+
+    @property
+    def sixtofour_setting(self) -> str:
+        """6to4's configured state: default, enabled or disabled (``clients[].sixtofour``)."""
+        return self._client.da.sixtofour_setting
 
     @property
     def profile(self) -> str:

@@ -106,3 +106,25 @@ def test_a_site_of_a_later_shard_can_be_captured_by_the_name_results_give_it(tmp
                           "nat:shard5/home#2", "--out", str(tmp_path / "x.pcap")],
                          capture_output=True, text=True, check=False)
     assert bad.returncode == 2 and "the fleet has shards 0 to 1" in bad.stderr
+
+
+def test_netsh_shows_no_error_before_it_happens_and_6to4_its_configured_state():
+    """Teredo's state before its qualification ends has no Error line (it printed the later
+    success, 'Teredo qualified …', as an error at 0.05 s); 6to4 behind a NAT shows its
+    configured state, default, not 'disabled' as if a policy had turned it off."""
+    def netsh(*args):
+        res = CliRunner().invoke(cli, ["netsh", "scenarios/home-nat.yaml", "--client",
+                                       "laptop", *args])
+        assert res.exit_code == 0, res.output
+        return res.output
+
+    early = netsh("--at", "0.05", "interface", "teredo", "show", "state")
+    assert "State                   : offline" in early and "Error" not in early
+    assert "State                   : qualified" in netsh("--at", "30", "interface",
+                                                            "teredo", "show", "state")
+    assert "Error" not in netsh("--at", "30", "--set", "clients.0.start_at=60",
+                                "interface", "teredo", "show", "state")
+    assert "6to4 Service State         : default" in netsh("interface", "6to4", "show",
+                                                           "state")
+    assert "6to4 Service State         : disabled" in netsh(
+        "--set", "clients.0.sixtofour=disabled", "interface", "6to4", "show", "state")
