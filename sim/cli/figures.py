@@ -130,6 +130,18 @@ def plot(scenario_file: str, kinds: tuple[str, ...], outs: tuple[str, ...],
 def _draw(plots: Any, kind: str, result: dict, series: list, events: list, out: str,
           look: Any) -> None:
     """One figure of a run's result (or its series, for ``connected``)."""
+    try:
+        _draw_kind(plots, kind, result, series, events, out, look)
+    except ValueError as exc:   # matplotlib cannot lay the figure out in the size asked
+        if look.size is None:
+            raise
+        w, h = look.size
+        raise InputError(f"--size {w:g}x{h:g}: too small for the {kind} figure "
+                         f"({exc}); try a larger size") from None
+
+
+def _draw_kind(plots: Any, kind: str, result: dict, series: list, events: list, out: str,
+               look: Any) -> None:
     if kind == "timeline":
         atomic_write(out, lambda tmp: plots.timeline(result, tmp, look=look))
     elif kind == "outcomes":

@@ -57,8 +57,10 @@ class Look:
 
     def heading(self, default: str) -> str:
         """The title to draw: the user's, or ``default``; the note on a line below."""
-        text = self.title if self.title is not None else default
-        return f"{text}\n{self.note}" if self.note else text
+        # a user's "$5 per laptop" is text, not matplotlib's math between two dollars
+        text = self.title.replace("$", r"\$") if self.title is not None else default
+        note = self.note.replace("$", r"\$") if self.note else None
+        return f"{text}\n{note}" if note else text
 
     def figsize(self, width: float, height: float) -> tuple[float, float]:
         return self.size if self.size is not None else (width, height)

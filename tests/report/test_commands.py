@@ -128,3 +128,21 @@ def test_netsh_shows_no_error_before_it_happens_and_6to4_its_configured_state():
                                                            "state")
     assert "6to4 Service State         : disabled" in netsh(
         "--set", "clients.0.sixtofour=disabled", "interface", "6to4", "show", "state")
+
+
+def test_a_figure_too_small_is_refused_and_a_title_keeps_its_dollars(tmp_path):
+    """--size 1x0.5 cannot hold the timeline's margins: exit 2 naming --size, no file (it was
+    a matplotlib traceback); a title with "$" is text, not math ("$5 … $10" lost both)."""
+    kb = "scenarios/kb2980667-untrusted-root.yaml"
+    small = tmp_path / "t.png"
+    res = subprocess.run([sys.executable, "-m", "sim.cli", "plot", kb, "--kind", "timeline",
+                          "--out", str(small), "--size", "1x0.5"], capture_output=True,
+                         text=True, check=False)
+    assert res.returncode == 2, res.stderr
+    assert "--size 1x0.5: too small for the timeline" in res.stderr
+    assert "Traceback" not in res.stderr and not small.exists()
+    svg = tmp_path / "t.svg"
+    res = CliRunner().invoke(cli, ["plot", kb, "--kind", "timeline", "--out", str(svg),
+                                   "--title", "Budget: $5 per laptop, $10 per site"])
+    assert res.exit_code == 0, res.output
+    assert "Budget: $5 per laptop, $10 per site" in svg.read_text()
