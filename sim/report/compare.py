@@ -2,8 +2,9 @@
 ``--set`` values, or saved runs), as tables: per client, the outcome, method and time to
 connect on each side; per network, how many connected and on which method.
 
-An outcome is what a figure calls it: the method that carries the client's traffic, inside
-the corporate network, or ``none (last error)``.
+An outcome is what a figure calls it: the method that carries the client's traffic (marked
+degraded when its connectivity checks are mostly lost), inside the corporate network, or
+``none (last error)``.
 """
 
 from __future__ import annotations
@@ -15,8 +16,17 @@ from sim.report.text import _columns, _rank
 
 
 def outcome(c: dict[str, Any]) -> str:
+    """The method (``teredo (degraded)`` when its checks lose more than DEGRADED_LOSS),
+    inside, or none and why; with IPsec modelled, a tunnel DirectAccess does not connect
+    over is ``none (teredo up, IKE 13801)``."""
+    da = c.get("directaccess")
+    if c["method"] and da is not None and c["location"] != "inside" \
+            and da["status"] != "ConnectedRemotely":
+        why = f"IKE {da['error']}" if da.get("error") else da["status"]
+        return f"none ({c['method']} up, {why})"
     if c["method"]:
-        return c["method"]
+        degraded = (c.get("probes") or {}).get("degraded")
+        return f"{c['method']} (degraded)" if degraded else c["method"]
     if c["location"] == "inside":
         return "inside"
     return f"none ({c['last_error']})" if c["last_error"] else "none"

@@ -79,3 +79,20 @@ def test_bad_compare_input_is_refused(args, message):
     out = dasim("compare", *args)
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert message in out.stderr
+
+
+def test_a_degraded_tunnel_made_healthy_is_a_change_and_so_is_ipsec():
+    """A carrier NAT's 10 s UDP timeout loses half the checks: raising it to 300 s changes
+    the outcome from 'teredo (degraded)' to 'teredo' (compare said 0 of 1 changed); with
+    IPsec, a clock skew makes DirectAccess refuse a tunnel that stays up."""
+    res = dasim("compare", str(SCEN / "cgn-short-udp-timeout.yaml"),
+                "--set-b", "networks.carrier.nat.udp_timeout=300")
+    assert res.returncode == 0, res.stderr
+    assert table(res.stdout) == [["laptop", "carrier", "teredo (degraded)", "teredo", "12.3",
+                                  "12.3", "outcome"]]
+    assert "1 of 1 clients changed outcome" in res.stdout
+    res = dasim("compare", str(SCEN / "ipsec-certificates.yaml"),
+                "--set-b", "clients.0.clock_skew=10m")
+    assert res.returncode == 0, res.stderr
+    assert ["laptop", "hotel", "iphttps", "none (iphttps up, IKE 13827)", "0.3", "0.3",
+            "outcome"] in table(res.stdout)
