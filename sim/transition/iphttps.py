@@ -21,6 +21,7 @@ from ipaddress import IPv6Address, IPv6Network
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
+from sim.net.errors import WSAECONNABORTED, WSAECONNRESET
 from sim.net.http import HttpRequest, HttpResponse
 from sim.net.icmpv6 import ALL_ROUTERS, RouterAdvertisement, RouterSolicitation
 from sim.net.packet import ICMPV6, IPV6_HEADER, Packet
@@ -259,9 +260,10 @@ class IpHttpsClient:
         if self.interface is not None:
             self.interface.receive_inner(msg)
 
-    def _closed(self, *_: Any) -> None:
+    def _closed(self, conn: Any = None, *_: Any) -> None:
         if self._lost is not None and not self._lost.triggered:
-            self._lost.succeed()
+            # the socket's own error: reset by the server, or its retransmissions gave up
+            self._lost.succeed(getattr(conn, "error", None))
 
     def _bring_up(self, address: IPv6Address) -> None:
         if self.interface is None:
@@ -297,10 +299,15 @@ class IpHttpsClient:
             ok = yield from self.connect_once()
             if ok:
                 first_failure = None
-                yield self._lost
+                why = yield self._lost
                 self.conn = None
-                self._set("LinkDown", self.failed_status, error=0x2746,
-                          reason="the IP-HTTPS connection was reset")
+                if why == WSAECONNABORTED:   # Winsock's code for a data time-out
+                    self._set("LinkDown", self.failed_status, error=WSAECONNABORTED,
+                              reason="the IP-HTTPS connection was aborted: the server "
+                                     "stopped answering and TCP's retransmissions gave up")
+                else:
+                    self._set("LinkDown", self.failed_status, error=WSAECONNRESET,
+                              reason="the IP-HTTPS connection was reset")
             now = self.env.now
             if first_failure is None:
                 first_failure = now
