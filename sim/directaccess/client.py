@@ -45,8 +45,9 @@ class DirectAccessClient(DirectMethods, ConnectivityAssistant, TunnelMethods):
                  nls_probe: Any, iphttps_factory: Any = None, managed_probe: Any = None,
                  teredo_type: str | None = None, sixtofour: str = "default",
                  iphttps: str = "default", probe_interval: float | None = None,
-                 teredo_refresh: float | None = None) -> None:
+                 teredo_refresh: float | None = None, nrpt: Any = None) -> None:
         self.host = host
+        self.nrpt = nrpt   # the Name Resolution Policy Table, applied outside (B1)
         self.kernel = host.kernel
         self.env = host.kernel.env
         self.policy = policy
@@ -118,6 +119,12 @@ class DirectAccessClient(DirectMethods, ConnectivityAssistant, TunnelMethods):
             self.state.last_error = None
             if self.state.connected_at is None:
                 self.state.connected_at = self.env.now
+        dns64 = self.policy.dns64
+        if dns64 is not None:   # the NRPT's DNS server is reached over the tunnel in use
+            self.host.routes.remove(dns64)
+            iface = self.interface_of(method)
+            if iface is not None:
+                self.host.routes.add(dns64, iface)
         if method is not None and self.probe_interval and not self._probing:
             self._start_probes()
         if method:
@@ -191,6 +198,8 @@ class DirectAccessClient(DirectMethods, ConnectivityAssistant, TunnelMethods):
         inside, reason = yield from self.nls_probe(self.host)
         self.state.location = "inside" if inside else "outside"
         self.note("network location: ", self.state.location, " (", reason, ")")
+        if self.nrpt is not None:   # outside, names follow the NRPT; inside, the adapter's DNS
+            self.host.name_policy = None if inside else self.nrpt.policy(self.host)
         if inside:
             self._signal_change()
             if self.ipsec is not None:   # no tunnel inside: DirectAccess is not used

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 INTRANET_PREFIX = IPv6Network("2001:db8:1::/48")   # documentation prefix for the intranet
 DC_ADDRESS = IPv6Address("2001:db8:1::10")           # a domain controller behind the server
 IPHTTPS_PREFIX = IPv6Network("2001:db8:1:1000::/64")  # handed out to IP-HTTPS clients (F5.5)
+# the DNS64 on the server's internal adapter, in the "…3333::1" style of the wizard (B5)
+DNS64_ADDRESS = IPv6Address("2001:db8:1:3333::1")
 
 
 def is_public_ipv4(addr: IPv4Address) -> bool:
@@ -42,6 +44,7 @@ class ServerPolicy:
     ipv6: tuple[IPv6Address, ...] = ()   # public IPv6 addresses, for native IPv6 clients
     force_tunnel: bool = False
     intranet: IPv6Address = DC_ADDRESS   # what the client probes through a tunnel
+    dns64: IPv6Address | None = None     # where the NRPT's rules send names (None: no NRPT)
     methods: frozenset[str] = field(default_factory=lambda: frozenset(
         {"6to4", "teredo", "iphttps"}))
 
@@ -52,7 +55,7 @@ class DirectAccessServer:
     def __init__(self, host: Host, ipv4: list[Any], methods: set[str] | frozenset[str],
                  ipv6: list[Any] = (), public_ipv4: list[Any] | None = None,
                  iphttps: Any = None, nls_url: str | None = None,
-                 force_tunnel: bool = False) -> None:
+                 force_tunnel: bool = False, dns64: Any = None) -> None:
         self.host = host
         self.kernel = host.kernel
         self.ipv4 = [ip_address(a) for a in ipv4]
@@ -61,7 +64,11 @@ class DirectAccessServer:
         self.methods = frozenset(methods)
         self.nls_url = nls_url
         self.force_tunnel = force_tunnel
-        host.add_interface(None, f"{DC_ADDRESS}/128", name="intranet")
+        intranet = host.add_interface(None, f"{DC_ADDRESS}/128", name="intranet")
+        # the DNS64 listens on its own internal address, reached through the tunnels only
+        self.dns64 = None if dns64 is None else ip_address(dns64)
+        if self.dns64 is not None:
+            host.add_address(intranet, f"{self.dns64}/128")
         self.teredo: TeredoServer | None = None
         self.sixtofour: SixToFourTunnel | None = None
         self.iphttps = iphttps
@@ -87,6 +94,7 @@ class DirectAccessServer:
             ipv6=tuple(self.ipv6),
             force_tunnel=self.force_tunnel,
             methods=self.methods,
+            dns64=self.dns64,
         )
 
     def down(self) -> None:

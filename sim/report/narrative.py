@@ -172,7 +172,17 @@ def drops_seen(trace: Any, host: Any, start: float, end: float | None,
     return index.causes(host, start, end, keep)
 
 
+NRPT_REMEDY = (
+    "The NRPT sends {name} to the DNS64 on the DirectAccess server, which only a tunnel "
+    "reaches, and the tunnel is what the name is needed for (KB 3052855, KB 3056560). Add an "
+    "NRPT exemption for {name}: in the Remote Access setup's DNS page (Infrastructure Server "
+    "Setup), the name with no DNS server; check with netsh namespace show effectivepolicy.")
+
+
 def remedy_for(attempt: dict[str, Any]) -> str | None:
+    reason = attempt.get("reason") or ""
+    if ": the NRPT rule for " in reason:   # a name sent into a tunnel that is not up (B7)
+        return NRPT_REMEDY.format(name=reason.split(":", 1)[0])
     error = attempt.get("error")
     if error in REMEDIES:
         return REMEDIES[error]

@@ -24,6 +24,8 @@ COMMANDS = {
     ("interface", "6to4", "show", "state"): "6to4",
     ("advfirewall", "monitor", "show", "mmsa"): "mmsa",
     ("advfirewall", "monitor", "show", "qmsa"): "qmsa",
+    ("namespace", "show", "policy"): "nrpt",
+    ("namespace", "show", "effectivepolicy"): "nrpt-effective",
 }
 
 
@@ -48,6 +50,11 @@ def show(view: RunView, client: str, at: float | None, words: tuple[str, ...]) -
     interface = COMMANDS[command(words)]
     if interface in ("mmsa", "qmsa"):
         return security_associations(view, laptop, t, interface)
+    if interface == "nrpt":
+        return nrpt_policy(view.policy.nrpt, effective=False)
+    if interface == "nrpt-effective":   # in effect only outside (B1)
+        outside = location_at(laptop.timeline, t) == "outside"
+        return nrpt_policy(view.policy.nrpt if outside else (), effective=True)
     if interface == "iphttps":
         history = laptop.iphttps_history
         snap = at_time(history, t) if history is not None else None
@@ -94,6 +101,35 @@ def at_time(history: list[tuple[float, dict[str, Any]]], t: float) -> dict[str, 
     times = [h[0] for h in history]
     i = bisect_right(times, t)
     return history[i - 1][1] if i else None
+
+
+def location_at(timeline: list[tuple[float, str]], t: float) -> str | None:
+    """Where the laptop had found itself by ``t`` (inside, outside), from its own notes."""
+    where = None
+    for when, text in timeline:
+        if when > t:
+            break
+        if text.startswith("network location: "):
+            where = text.split(": ", 1)[1].split(" ", 1)[0]
+    return where
+
+
+def nrpt_policy(rules: Any, effective: bool) -> str:
+    """``netsh namespace show policy`` / ``show effectivepolicy``: one block per rule with
+    its DirectAccess settings (B5, B6; the layout beyond the field names is an assumption,
+    N2 in docs/model.md). The effective table is empty inside the corporate network."""
+    head = ("DNS Effective Name Resolution Policy Table Settings" if effective
+            else "DNS Name Resolution Policy Table Settings")
+    out = [head, ""]
+    for rule in rules:
+        servers = " ".join(map(str, rule.dns))
+        out += ["", f"Settings for {rule.namespace}", "-" * 70,
+                f"{'DirectAccess (Certification Authority)':<40}: ",
+                f"{'DirectAccess (IPsec)':<40}: disabled",
+                f"{'DirectAccess (DNS Servers)':<40}: {servers}",
+                f"{'DirectAccess (Proxy Settings)':<40}: "
+                f"{'Use default browser settings' if rule.dns else 'Bypass proxy'}"]
+    return "\n".join(out) + "\n"
 
 
 def _lines(pairs: list[tuple[str, Any]], width: int) -> str:

@@ -370,6 +370,17 @@ def connected_share(series: list[tuple], path: str, title: str,
         return _save(fig, path)
 
 
+def _above_rows(df: Any) -> list[dict[str, Any] | None]:
+    """Each sweep row's DirectAccess status and IKE error, as a result's ``directaccess``
+    (None for rows without the IPsec layer)."""
+    import pandas as pd
+
+    if "directaccess" not in df:
+        return [None] * len(df)
+    return [None if pd.isna(st) else {"status": st, "error": None if pd.isna(ike) else ike}
+            for st, ike in zip(df["directaccess"], df["ike_error"], strict=True)]
+
+
 def sweep_summary(df: Any, params: list[str], path: str,
                   fixed: dict[str, Any] | None = None) -> str:
     """Per parameter combination, the share of clients on each method (or without one, by
@@ -380,10 +391,7 @@ def sweep_summary(df: Any, params: list[str], path: str,
 
     with plt.rc_context(STYLE):
         where = df["location"] if "location" in df else [None] * len(df)
-        above = [None if "directaccess" not in df or pd.isna(st) else
-                 {"status": st, "error": None if pd.isna(ike) else ike}
-                 for st, ike in zip(df.get("directaccess", [None] * len(df)),
-                                    df.get("ike_error", [None] * len(df)), strict=True)]
+        above = _above_rows(df)
         df = df.assign(outcome=[_outcome(None if pd.isna(m) else m,
                                          None if pd.isna(e) else e,
                                          None if pd.isna(w) else w, da)

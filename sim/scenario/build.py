@@ -14,8 +14,9 @@ from urllib.parse import urlsplit
 
 from sim.directaccess import services
 from sim.directaccess.client import DirectAccessClient
+from sim.directaccess.nrpt import Nrpt
 from sim.directaccess.result import ClientResult, RunResult
-from sim.directaccess.server import IPHTTPS_PREFIX, DirectAccessServer
+from sim.directaccess.server import DNS64_ADDRESS, IPHTTPS_PREFIX, DirectAccessServer
 from sim.errors import InputError
 from sim.net.dns import DnsServer
 from sim.net.kernel import Kernel, long_lived_build
@@ -147,8 +148,11 @@ class Simulation:
                                     IPHTTPS_PREFIX, terminator)
         self.server = DirectAccessServer(host, server_ipv4, set(spec.methods), ipv6=ipv6,
                                          public_ipv4=public_ipv4, iphttps=iphttps,
-                                         nls_url=self.nls_url, force_tunnel=spec.force_tunnel)
+                                         nls_url=self.nls_url, force_tunnel=spec.force_tunnel,
+                                         dns64=None if spec.nrpt is None else DNS64_ADDRESS)
         self.policy = self.server.policy()
+        self.nrpt = None if spec.nrpt is None else \
+            Nrpt(rule.rule(DNS64_ADDRESS) for rule in spec.nrpt)
         self._start_services()
         self.above = None if spec.ipsec is None else AboveTunnel(self)
 
@@ -157,6 +161,9 @@ class Simulation:
         self.public_dns = DnsServer(self.public_dns_host, self.public_records)
         self.corp_dns = DnsServer(self.corp_dns_host, {**self.public_records,
                                                        **self.inside_records})
+        if self.nrpt is not None:   # the server's DNS64: the intranet's view of every name
+            self.dns64 = DnsServer(self.server_host, {**self.public_records,
+                                                      **self.inside_records})
         for host in (self.public_dns_host, self.public_web_host, self.corp_web_host):
             host.dns_servers = [PUBLIC_DNS]
         outside = {u for u, (_n, where) in self._published().items() if where == "outside"}
@@ -210,7 +217,7 @@ class Simulation:
             teredo_type=None if spec.teredo == "default" else spec.teredo,
             sixtofour=spec.sixtofour, iphttps=spec.iphttps,
             probe_interval=None if self.above else spec.connectivity_probe,
-            teredo_refresh=spec.teredo_refresh)
+            teredo_refresh=spec.teredo_refresh, nrpt=self.nrpt)
         if self.above is not None:
             self.above.attach(client, laptop)
         if client.started_at:

@@ -19,6 +19,7 @@ from pydantic import Field, field_validator, model_validator
 
 from sim.config import Duration, DurationRange, Strict, parse_duration, suggest
 from sim.directaccess.ipsec.config import ComputerCertificateSpec, IntranetSpec, IpsecConfig
+from sim.directaccess.nrpt import NrptRuleConfig
 from sim.net.firewall import FirewallConfig
 from sim.net.natsettings import NatSettings
 from sim.net.portal import PortalConfig
@@ -81,6 +82,9 @@ class ServerSpec(Strict):
     # modelled, and a client is connected once its transition interface reaches the intranet
     ipsec: IpsecConfig | None = None
     allow_windows7: bool = False   # A8: a 2012+ deployment refuses Windows 7 by default
+    # the Name Resolution Policy Table clients apply outside (B1-B7); None: not modelled,
+    # names resolve through the network's DNS wherever the laptop is
+    nrpt: list[NrptRuleConfig] | None = None
 
     @property
     def nls_host(self) -> str:

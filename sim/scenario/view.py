@@ -35,7 +35,7 @@ SIMULATION_ATTRIBUTES = (
     "scenario.name", "start", "duration", "shard", "shards", "clients", "client()", "run()",
     "result()", "kernel.env", "kernel.trace.records", "topo.networks",
     "networks",
-    "is_corporate()", "sites", "policy.iphttps_url", "policy.teredo_server", "policy.relay",
+    "is_corporate()", "sites", "policy.iphttps_url", "policy.teredo_server", "policy.relay", "nrpt",
     "pki.chain()", "server_host", "public_dns_host", "public_web_host", "corp_dns_host",
     "nls_host", "dc_host", "corp_web_host",
     # through sim.scenario.taps and sim.scenario.probe (pictures, traces)
@@ -60,6 +60,7 @@ class PolicyView:
     iphttps_url: str | None
     teredo_server: str | None
     relay: str | None
+    nrpt: tuple = ()   # the NRPT's rules (sim.directaccess.nrpt.NrptRule), if modelled
 
 
 @dataclass(frozen=True)
@@ -197,7 +198,8 @@ class RunView:
         policy = sim.policy
         self.policy = PolicyView(
             policy.iphttps_url, str(policy.teredo_server) if policy.teredo_server else None,
-            str(policy.relay) if policy.relay else None)
+            str(policy.relay) if policy.relay else None,
+            sim.nrpt.rules if sim.nrpt is not None else ())
         self.clients = [self._view(c) for c in sim.clients]
 
     def _view(self, client: SimClient) -> ClientView:

@@ -14,6 +14,8 @@ EXPECTED = {
     "home-nat": {"laptop": ("teredo", None, (0.2, 1.0))},
     "home-public-ipv4": {"laptop": ("6to4", None, (0.0, 0.5))},
     "hotel-udp-blocked": {"laptop": ("iphttps", None, (0.2, 1.0))},
+    # the server's public name under the NRPT's internal namespace (KB 3052855)
+    "nrpt-public-name-not-exempt": {"laptop": (None, "0x2afc", None)},
     "hotel-captive-portal": {"laptop": ("iphttps", None, (90.0, 300.0))},
     "hotel-tls-inspection": {"laptop": (None, "0x800b0109", None)},
     "cgn-shared-100-64": {"laptop": ("teredo", None, (0.2, 1.0))},

@@ -1,0 +1,91 @@
+"""The NRPT (B1-B7): the longest namespace decides, an exemption uses the network's DNS, and
+a public name under the internal namespace without an exemption fails IP-HTTPS with 0x2afc
+because its lookup goes to a DNS64 that only the missing tunnel reaches (KB 3052855,
+KB 3056560)."""
+
+import json
+import subprocess
+import sys
+from ipaddress import IPv6Address
+from pathlib import Path
+
+import pytest
+
+from sim.directaccess.nrpt import Nrpt, NrptRule, NrptRuleConfig
+
+SCEN = Path(__file__).resolve().parents[2] / "scenarios"
+CASE = str(SCEN / "nrpt-public-name-not-exempt.yaml")
+DNS64 = IPv6Address("2001:db8:1:3333::1")
+EXEMPT = ("server.nrpt=[{namespace: .contoso.com, dns: dns64}, "
+          "{namespace: nls.corp.contoso.com}, {namespace: da.contoso.com}]")
+
+
+def dasim(*args):
+    res = subprocess.run([sys.executable, "-m", "sim.cli", *args], capture_output=True,
+                         text=True, check=False)
+    assert res.returncode == 0, res.stderr
+    return res.stdout
+
+
+def test_the_longest_namespace_wins_and_a_name_beats_its_own_suffix():
+    table = Nrpt([NrptRule(".contoso.com", (DNS64,)), NrptRule("da.contoso.com"),
+                  NrptRule(".corp.contoso.com", (IPv6Address("2001:db8:1::53"),)),
+                  NrptRule(".")])
+    assert table.match("da.contoso.com").exemption
+    assert table.match("files.corp.contoso.com").namespace == ".corp.contoso.com"
+    assert table.match("crl.contoso.com").dns == (DNS64,)
+    assert table.match("contoso.com").namespace == ".contoso.com"
+    assert table.match("www.example.com").namespace == "."
+    assert Nrpt([NrptRule(".corp.contoso.com")]).match("notcorp.contoso.com") is None
+
+
+@pytest.mark.parametrize("bad", ["*.contoso.com", "contoso..com", "", "da contoso.com"])
+def test_a_namespace_that_is_no_name_is_refused(bad):
+    with pytest.raises(ValueError, match="expected a suffix"):
+        NrptRuleConfig(namespace=bad)
+
+
+def test_the_public_name_under_the_internal_namespace_fails_iphttps_with_0x2afc():
+    data = json.loads(dasim("run", CASE, "--json"))
+    laptop = data["clients"][0]
+    assert not laptop["connected"] and laptop["last_error"] == "0x2afc"
+    iphttps = [a for a in laptop["attempts"] if a["method"] == "iphttps"]
+    # at the start and on each reconnect of the back-off, always the same lookup (F2.10)
+    assert [round(a["start_s"]) for a in iphttps] == [0, 30, 60, 120, 240]
+    assert all(a["error"] == "0x2afc" and "the NRPT rule for .contoso.com sends it to "
+               "2001:db8:1:3333::1" in a["reason"] for a in iphttps)
+    netsh = dasim("netsh", CASE, "--client", "laptop", "interface", "httpstunnel", "show",
+                  "interfaces")
+    assert "Last Error Code            : 0x2afc" in netsh
+    assert "Failed to connect to the IPHTTPS server" in netsh
+    text = dasim("explain", CASE, "--client", "laptop")
+    assert "Add an NRPT exemption for da.contoso.com" in text
+    assert "KB 3052855, KB 3056560" in text
+    effective = dasim("netsh", CASE, "--client", "laptop", "namespace", "show",
+                      "effectivepolicy")
+    assert "Settings for .contoso.com" in effective
+    assert "DirectAccess (DNS Servers)              : 2001:db8:1:3333::1" in effective
+    assert "Settings for da.contoso.com" not in effective
+
+
+def test_with_the_exemption_the_name_resolves_in_public_dns_and_iphttps_connects():
+    data = json.loads(dasim("run", CASE, "--json", "--set", EXEMPT))
+    laptop = data["clients"][0]
+    assert laptop["connected"] and laptop["method"] == "iphttps"
+    assert laptop["time_to_connect_s"] < 1.0
+    effective = dasim("netsh", CASE, "--client", "laptop", "--set", EXEMPT, "namespace",
+                      "show", "effectivepolicy")
+    block = effective.split("Settings for da.contoso.com", 1)[1].split("\n\n", 1)[0]
+    assert "DirectAccess (DNS Servers)              : \n" in block + "\n"
+
+
+def test_inside_the_table_is_not_in_effect_and_without_nrpt_nothing_changes():
+    inside = dasim("netsh", CASE, "--client", "laptop", "--set", "clients.0.network=corp",
+                   "namespace", "show", "effectivepolicy")
+    assert inside.strip() == "DNS Effective Name Resolution Policy Table Settings"
+    configured = dasim("netsh", CASE, "--client", "laptop", "--set",
+                       "clients.0.network=corp", "namespace", "show", "policy")
+    assert "Settings for .contoso.com" in configured
+    # the same hotel without the table: the scenario library's result
+    plain = json.loads(dasim("run", str(SCEN / "hotel-udp-blocked.yaml"), "--json"))
+    assert plain["clients"][0]["method"] == "iphttps"
