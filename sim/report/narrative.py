@@ -345,9 +345,13 @@ def _ending(client_result: dict[str, Any], corporate: bool) -> list[str]:
         degraded = (f", but degraded: {probes['unanswered']} of "
                     f"{probes['answered'] + probes['unanswered']} connectivity checks lost"
                     if probes and probes["degraded"] else "")
+        ttc = client_result["time_to_connect_s"]
+        first = next((u["t"] for u in client_result.get("uses", ()) if u["method"]), ttc)
+        # a laptop that started late: the run's time, and how long after its own start
+        when = f"t={first:.1f} s" if abs(first - ttc) < 0.05 else \
+            f"t={first:.1f} s, {ttc:.1f} s after it started"
         lines.append(f"At the end of the run {name} reaches the corporate network over "
-                     f"{client_result['method']} (first usable at "
-                     f"t={client_result['time_to_connect_s']:.1f} s){degraded}.")
+                     f"{client_result['method']} (first usable at {when}){degraded}.")
     else:
         err = client_result["last_error"]
         lines.append(f"At the end of the run {name} has no DirectAccess connectivity"

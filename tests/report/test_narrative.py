@@ -107,3 +107,11 @@ def test_a_portal_login_event_is_told_once():
                    "networks.hotel.captive_portal.login_at=null", "--set",
                    "events=[{at: 60, action: portal_login, network: hotel}]")
     assert text.count("log in to the captive portal") == 1
+
+
+def test_a_laptop_that_starts_late_is_first_usable_at_the_runs_time():
+    """start_at 60: the timeline says t=60.3 s, so the ending does too (it said t=0.3 s,
+    the time since the laptop's start, without saying so)."""
+    text = explain("home-nat.yaml", "--client", "laptop", "--set", "clients.0.start_at=60")
+    assert "t=60.3 s  iphttps: connected" in text
+    assert "(first usable at t=60.3 s, 0.3 s after it started)." in text
