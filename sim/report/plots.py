@@ -263,7 +263,17 @@ def outcome_by_network(result: dict[str, Any], path: str, look: Look = PLAIN) ->
 
 
 TTC_TICKS = (0, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600,
-             7200, 14400, 28800, 86400)
+             7200, 14400, 28800, 86400, 172800, 259200, 604800)
+# beyond an hour the axis spans too many decades for every step: a decade or so apart
+TTC_TICKS_LONG = (0, 0.1, 1, 10, 60, 600, 3600, 28800, 86400, 259200, 604800)
+
+
+def _tick_label(t: float) -> str:
+    """Seconds up to a minute, then minutes, hours and days: 300 s reads "5 min"."""
+    for unit, name in ((86400, "d"), (3600, "h"), (60, "min")):
+        if t >= unit:
+            return f"{t / unit:g} {name}"
+    return f"{t:g}"
 
 
 def ttc_cdf(result: dict[str, Any], path: str, look: Look = PLAIN) -> str:
@@ -306,19 +316,22 @@ def ttc_cdf(result: dict[str, Any], path: str, look: Look = PLAIN) -> str:
                     lw=0.9 if method == "any" else 1.6, ls="--" if method == "any" else "-",
                     label=f"{name}: {len(times)} of {total} ({len(times) / total:.0%})")
         connected = sum(len(t) for t in by_method.values())
-        if connected < total:
-            ax.plot([], [], " ", label=f"no tunnel: {total - connected} of {total} "
-                    f"({(total - connected) / total:.0%})")
+        inside = sum(1 for c in result["clients"] if c["location"] == "inside"
+                     and c["time_to_connect_s"] is None)
+        for n, what in ((inside, "inside, no tunnel needed"),
+                        (total - connected - inside, "no tunnel")):
+            if n > 0:
+                ax.plot([], [], " ", label=f"{what}: {n} of {total} ({n / total:.0%})")
         # symlog: zero stays on the axis, and 0.1 s to an hour are decades of equal width
         ax.set_xscale("symlog", linthresh=0.1, linscale=0.5)
         ax.set_xlim(0, right)
-        ticks = [t for t in TTC_TICKS if t <= right]
-        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ticks = [t for t in (TTC_TICKS_LONG if right > 3600 else TTC_TICKS) if t <= right]
+        ax.set_xticks(ticks, [_tick_label(t) for t in ticks])
         minor = [d * 10 ** k for k in range(-1, 5) for d in range(1, 10)]
         ax.xaxis.set_minor_locator(FixedLocator([t for t in minor if t <= right
                                                  and t not in ticks]))
         ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.set_xlabel("time to connect (s)")
+        ax.set_xlabel("time to connect (s)" if right <= 60 else "time to connect")
         ax.set_ylabel("share of all clients")
         ax.set_ylim(0, 1.02)
         ax.set_title(title)

@@ -288,3 +288,17 @@ def test_the_timeline_shows_which_method_carried_the_traffic_when(drawn, tmp_pat
     end = result["duration_s"]
     assert solid == [(uses[0][0], uses[1][0], to_hex(plots.colour("iphttps"))),
                      (uses[2][0], end, to_hex(plots.colour("teredo")))]
+
+
+def test_a_long_time_to_connect_axis_reads_in_minutes_hours_and_days(drawn, tmp_path):
+    """gpo-rollout's laptops connect over three days: ticks a decade or so apart in min, h
+    and d (600 1200 1800 3600 … ran together), and the office's laptops are named apart
+    from those without a tunnel."""
+    result = run("gpo-rollout")
+    plots.ttc_cdf(result, str(tmp_path / "g.png"))
+    ax = drawn[0].axes[0]
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks == ["0", "0.1", "1", "10", "1 min", "10 min", "1 h", "8 h", "1 d", "3 d"]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "inside, no tunnel needed: 10 of 50 (20%)" in legend
+    assert "no tunnel: 15 of 50 (30%)" in legend
