@@ -33,7 +33,7 @@ def topology(scenario_file: str, out: str, title: str | None, size: str | None,
     view = prepare(runs).view()
     heading = f"{runs.scenario.name}: devices and links"
     if runs.shards > 1:
-        heading += f" (shard 0 of {runs.shards})"
+        heading += f" (shard 1 of {runs.shards})"
     look = Look(title, set_note(sets), dims)
     atomic_write(out, lambda tmp: picture.draw(view.devices(), tmp, heading, look))
     click.echo(f"wrote {out}")

@@ -158,7 +158,7 @@ class Fleet:
             return outcome(future)
         except BrokenExecutor as exc:
             raise WorkerLost(
-                f"shard {shard} of {self.shards}: a worker process died (killed, or out of "
+                f"shard {shard + 1} of {self.shards}: a worker process died (killed, or out of "
                 f"memory: a shard of 1,000 laptops needs about 80 MiB); run again with fewer "
                 f"workers or a smaller shard_size") from exc
 

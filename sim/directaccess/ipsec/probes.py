@@ -112,8 +112,9 @@ class ProbeMethods:
             service = next((s for s in PRINCIPAL if s in services), None)
             if address is None and name not in self._told_v4:
                 self._told_v4.add(name)
-                self.da.note("intranet host ", name, " has only an IPv4 address: not "
-                             "reachable until NAT64 is modelled (the names-and-proxies issue)")
+                self.da.note("intranet host ", name, " has only an IPv4 address: "
+                             "DirectAccess carries IPv6 only, and the server's NAT64, which "
+                             "would reach it by name (C1-C3), is not modelled yet")
             if address is None or service is None or self.tunnels.get(tunnel) != "up":
                 self._reach(name, False)
                 continue
