@@ -18,9 +18,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from sim.config import parse_duration
+from sim.errors import InputError
 from sim.exercise.load import world
 from sim.exercise.model import Change, Exercise
 from sim.fleet.prepare import prepare
+from sim.scenario.model import EventSpec
+from sim.scenario.references import missing_device
 from sim.scenario.view import RunView
 
 # how often the checker samples whether DirectAccess works (its "from when" is this exact)
@@ -143,7 +146,11 @@ def broken(exercise: Exercise) -> list[Change]:
 
 def check(exercise: Exercise, fix: Change) -> Verdict:
     """The verdict on ``fix`` made to the broken world."""
+    cannot = _cannot(exercise, fix)
     before = run_world(exercise, broken(exercise)).outcome
+    if cannot:
+        return Verdict("wrong", False, None, f"DirectAccess still does not work: your fix "
+                       f"cannot be done here: {cannot}.", before)
     start = min((float(parse_duration(e["at"])) for e in fix.events), default=0.0)
     after = run_world(exercise, [*broken(exercise), fix], start=start).outcome
     if not after.works:
@@ -168,6 +175,29 @@ def check(exercise: Exercise, fix: Change) -> Verdict:
     return Verdict("remedy", True, after.since,
                    f"DirectAccess works {since}, over {after.method or 'the office LAN'}, "
                    "and keeps working with everything the documented remedy keeps.", after)
+
+
+def _cannot(exercise: Exercise, fix: Change) -> str | None:
+    """Why the fix cannot be done in the broken world (with its own values set), e.g. a
+    portal login on a network that has no portal; or an input error for an event after the
+    run's end, as netsh's ``--at`` past the end."""
+    scenario = world(exercise, [*broken(exercise), Change(set=fix.set)])
+    for event in fix.events:
+        at = float(parse_duration(event["at"]))
+        if at > scenario.duration:
+            said = event["at"] if isinstance(event["at"], str) else f"{at:g}s"
+            raise InputError(f"--try {event['action']} @{said}: after the run's end "
+                             f"({_clock(scenario.duration)}); a fix happens while it runs")
+        why = missing_device(scenario, EventSpec.model_validate(event))
+        if why:
+            return why
+    return None
+
+
+def _clock(t: float) -> str:
+    minutes, seconds = divmod(round(t, 1), 60)
+    return f"{minutes:g} min" + (f" {seconds:g} s" if seconds else "") if minutes \
+        else f"{seconds:g} s"
 
 
 def _since(outcome: Outcome) -> str:

@@ -86,3 +86,18 @@ def test_a_wrong_try_is_an_input_error_with_a_suggestion():
     assert out.returncode == 2 and "did you mean 'import_root'?" in out.stderr
     out = dasim("exercise", KB, "--try", "import_root")
     assert out.returncode == 2 and "needs" in out.stderr
+
+
+def test_a_fix_on_a_device_the_network_lacks_is_wrong_with_a_reason():
+    out = dasim("exercise", KB, "--try", "portal_login hotel")
+    assert out.returncode == 0, out.stderr
+    assert "Verdict: wrong." in out.stdout and "Traceback" not in out.stderr
+    assert "network 'hotel' has no captive portal" in out.stdout
+
+
+def test_a_fix_after_the_run_ends_is_an_input_error_in_the_users_words():
+    out = dasim("exercise", KB, "--try", "import_root contoso-root @2h")
+    assert out.returncode == 2 and "Verdict" not in out.stdout
+    assert "@2h: after the run's end (20 min)" in out.stderr
+    late = dasim("exercise", KB, "--at", "99h")
+    assert late.returncode == 2 and "--at 99h: after the run's end" in late.stderr
