@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from sim.config import parse_duration
+from sim.directaccess.ipsec.session import CONNECTED
 from sim.errors import InputError
 from sim.exercise.load import world
 from sim.exercise.model import Change, Exercise
@@ -43,11 +44,17 @@ class Outcome:
     last_error: str | None
     attempts: tuple
     duration: float
+    status: str | None = None       # Get-DAConnectionStatus at the end (IPsec modelled)
+    ike_error: int | None = None    # the IPsec layer's last IKE error code, if any
 
     def symptom(self, goal: str) -> str:
         """What still fails, in the words netsh and the user's view use."""
         if self.since is not None and not self.works:
             return f"it comes up, but only at t={self.since:.1f} s"
+        if goal == "directaccess" and self.method is not None and self.location != "inside":
+            error = f", IKE error {self.ike_error}" if self.ike_error else ""
+            return (f"{self.method} is up, but DirectAccess is not connected above it "
+                    f"(Get-DAConnectionStatus: {self.status}{error})")
         if goal == "inside" and self.method is not None:
             return (f"the laptop believes it is outside, and DirectAccess is up over "
                     f"{self.method} from {self.network}")
@@ -74,9 +81,25 @@ class Verdict:
                 "last_error": self.outcome.last_error, "reason": self.reason}
 
 
-def _works(exercise: Exercise, method: str | None, location: str | None) -> bool:
+class Sample(NamedTuple):
+    """The laptop at one instant: its method, location and network, and (with IPsec
+    modelled) what Get-DAConnectionStatus says (None without IPsec)."""
+
+    t: float
+    method: str | None
+    location: str | None
+    network: str
+    status: str | None
+
+
+def _works(exercise: Exercise, method: str | None, location: str | None,
+           status: str | None = None) -> bool:
+    """The goal: ``inside`` found its NLS; ``connected`` a tunnel or inside;
+    ``directaccess`` inside, or DirectAccess ConnectedRemotely above the tunnel."""
     if exercise.goal == "inside":
         return location == "inside"
+    if exercise.goal == "directaccess":
+        return location == "inside" or status == CONNECTED
     return method is not None or location == "inside"
 
 
@@ -88,13 +111,13 @@ class Run:
     outcome: Outcome
     view: RunView
     records: Any
-    states: list[tuple[float, str | None, str | None]]
+    states: list[Sample]
     crossings: list | None = None   # what the laptop's path's taps saw (with ``trace``)
 
-    def state_at(self, t: float) -> tuple[str | None, str | None]:
-        """The laptop's (method, location) at simulated time ``t``."""
-        i = bisect_right([s[0] for s in self.states], t + 1e-9)
-        return self.states[i - 1][1:] if i else (None, None)
+    def state_at(self, t: float) -> Sample:
+        """The laptop at simulated time ``t`` (the last sample at or before it)."""
+        i = bisect_right([s.t for s in self.states], t + 1e-9)
+        return self.states[i - 1] if i else self.states[0]
 
 
 def run_world(exercise: Exercise, changes: list[Change], trace: bool = False,
@@ -104,24 +127,27 @@ def run_world(exercise: Exercise, changes: list[Change], trace: bool = False,
     run = prepare(world(exercise, changes), exercise.client, trace=trace)
     records = run.capture(point) if point else None
     crossings = run.tap_path(exercise.client) if trace else None
-    states: list[tuple[float, str | None, str | None]] = []
+    states: list[Sample] = []
 
     def sample(now: float) -> None:
         laptop = next(c for c in run.client_views() if c.name == exercise.client)
-        states.append((now, laptop.method, laptop.location))
+        status = laptop.ipsec.status if laptop.ipsec is not None else None
+        states.append(Sample(now, laptop.method, laptop.location, laptop.network, status))
 
     run.every(SAMPLE_STEP, sample)
     result = run.run()
     view = run.view()
     laptop = view.client(exercise.client)
     mine = next(c for c in result.clients if c.name == exercise.client)
-    works = _works(exercise, laptop.method, laptop.location)
-    since = _since_when([_works(exercise, m, loc) for _, m, loc in states],
-                        [t for t, _, _ in states]) if works else None
+    status = laptop.ipsec.status if laptop.ipsec is not None else None
+    works = _works(exercise, laptop.method, laptop.location, status)
+    since = _since_when([_works(exercise, s.method, s.location, s.status) for s in states],
+                        [s.t for s in states]) if works else None
     late = works and exercise.within is not None and since > start + exercise.within
     works = works and not late
     outcome = Outcome(works, since, laptop.network, laptop.method, laptop.location,
-                      mine.last_error, mine.attempt_values, view.duration)
+                      mine.last_error, mine.attempt_values, view.duration, status,
+                      laptop.ipsec.error if laptop.ipsec is not None else None)
     return Run(outcome, view, records, states, crossings)
 
 
@@ -154,7 +180,8 @@ def check(exercise: Exercise, fix: Change) -> Verdict:
     start = min((float(parse_duration(e["at"])) for e in fix.events), default=0.0)
     after = run_world(exercise, [*broken(exercise), fix], start=start).outcome
     if not after.works:
-        if after.attempts == before.attempts and after.network == before.network:
+        if (after.attempts, after.network, after.status, after.ike_error) == \
+                (before.attempts, before.network, before.status, before.ike_error):
             why = ("the run is the same as without your fix: it changed nothing the "
                    "connection depends on")
         else:

@@ -101,3 +101,44 @@ def test_a_fix_after_the_run_ends_is_an_input_error_in_the_users_words():
     assert "@2h: after the run's end (20 min)" in out.stderr
     late = dasim("exercise", KB, "--at", "99h")
     assert late.returncode == 2 and "--at 99h: after the run's end" in late.stderr
+
+
+NLS = str(ROOT / "exercises" / "nls-outage.yaml")
+IPSEC = str(ROOT / "exercises" / "computer-certificate-other-ca.yaml")
+
+
+def test_the_user_view_shows_the_network_at_the_time_asked_for():
+    out = dasim("exercise", NLS, "--at", "10s", "--at", "2m", "--view", "user")
+    assert out.returncode == 0, out.stderr
+    early, late = out.stdout.split("(at 2 min)")
+    assert "Network: corp" in early and "Network: meeting-room" in late
+
+
+def test_a_fault_above_the_tunnel_shows_in_the_user_view_and_get_daconnectionstatus():
+    out = dasim("exercise", IPSEC, "--at", "4m")
+    assert out.returncode == 0, out.stderr
+    assert "IPHTTPS interface active" in out.stdout   # the tunnel is up ...
+    assert "Workplace connection (DirectAccess): Connecting" in out.stdout   # ... DA is not
+    assert "Substatus : RemoteNetworkAuthenticationFailure" in out.stdout
+
+
+def test_a_fault_that_leaves_the_goal_met_is_warned_of(tmp_path):
+    text = Path(IPSEC).read_text(encoding="utf-8").replace("goal: directaccess",
+                                                           "goal: connected")
+    path = tmp_path / "above.yaml"
+    path.write_text(text.replace("../scenarios/", str(ROOT / "scenarios") + "/"),
+                    encoding="utf-8")
+    out = dasim("exercise", str(path), "--view", "user", "--at", "30s")
+    assert "fault: with it, the goal (connected) is still met" in out.stderr
+    assert "goal: directaccess" in out.stderr
+
+
+def test_goal_directaccess_needs_the_ipsec_layer(tmp_path):
+    text = Path(KB).read_text(encoding="utf-8").replace("goal: connected",
+                                                        "goal: directaccess")
+    path = tmp_path / "kb.yaml"
+    path.write_text(text.replace("../scenarios/", str(ROOT / "scenarios") + "/"),
+                    encoding="utf-8")
+    out = dasim("exercise", str(path))
+    assert out.returncode == 2 and "goal: directaccess reads Get-DAConnectionStatus" in out.stderr
+    assert f"{path}:" in out.stderr
