@@ -139,7 +139,8 @@ def _verdict(ex, tries: tuple[str, ...], sets: tuple[str, ...], as_json: bool) -
     change = student_change(tries, sets, ex.client, ex.fix_at)
     verdict = check(ex, change)
     if as_json:
-        click.echo(json.dumps({"exercise": ex.exercise, "fix": describe(tries, sets),
+        # the title, not the exercise's name: the name is the trainer's and may say the fault
+        click.echo(json.dumps({"title": ex.title, "fix": describe(tries, sets),
                                **verdict.as_dict()}, indent=2))
         return
     names = {"remedy": "the documented remedy", "workaround": "a workaround",

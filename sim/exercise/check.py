@@ -20,8 +20,9 @@ from typing import Any, Literal, NamedTuple
 from sim.config import parse_duration
 from sim.directaccess.ipsec.session import CONNECTED
 from sim.errors import InputError
-from sim.exercise.load import world
+from sim.exercise.load import world, world_path
 from sim.exercise.model import Change, Exercise
+from sim.exercise.secrecy import check_names, scrub
 from sim.fleet.prepare import prepare
 from sim.scenario.model import EventSpec
 from sim.scenario.references import missing_device
@@ -171,7 +172,15 @@ def broken(exercise: Exercise) -> list[Change]:
 
 
 def check(exercise: Exercise, fix: Change) -> Verdict:
-    """The verdict on ``fix`` made to the broken world."""
+    """The verdict on ``fix`` made to the broken world; a mistake in the fix is an input
+    error that names neither the world's file nor names the student cannot see."""
+    try:
+        return _check(exercise, fix)
+    except InputError as exc:
+        raise scrub(exc, exercise, world_path(exercise)) from None
+
+
+def _check(exercise: Exercise, fix: Change) -> Verdict:
     cannot = _cannot(exercise, fix)
     before = run_world(exercise, broken(exercise)).outcome
     if cannot:
@@ -209,6 +218,7 @@ def _cannot(exercise: Exercise, fix: Change) -> str | None:
     portal login on a network that has no portal; or an input error for an event after the
     run's end, as netsh's ``--at`` past the end."""
     scenario = world(exercise, [*broken(exercise), Change(set=fix.set)])
+    check_names(exercise, scenario, fix)
     for event in fix.events:
         at = float(parse_duration(event["at"]))
         if at > scenario.duration:

@@ -142,3 +142,27 @@ def test_goal_directaccess_needs_the_ipsec_layer(tmp_path):
     out = dasim("exercise", str(path))
     assert out.returncode == 2 and "goal: directaccess reads Get-DAConnectionStatus" in out.stderr
     assert f"{path}:" in out.stderr
+
+
+TLS = str(ROOT / "exercises" / "tls-inspection.yaml")
+
+
+def test_a_fixs_mistake_names_neither_the_world_nor_hidden_names():
+    out = dasim("exercise", TLS, "--try", "import_root ngfw")
+    assert out.returncode == 2 and "no authority 'ngfw' in this exercise" in out.stderr
+    for secret in ("hotel-tls-inspection", "scenarios/", "ngfw-ca", "inspection-ca",
+                   "contoso-issuing"):
+        assert secret not in out.stderr
+    roam = dasim("exercise", TLS, "--try", "roam hom")
+    assert roam.returncode == 2 and "(the ones you can see: branch, hotel)" in roam.stderr
+    path = dasim("exercise", TLS, "--set", "networks.branc.proxy.inspect_tls=false")
+    assert path.returncode == 2 and "scenarios/" not in path.stderr
+    assert "--set networks.branc.proxy.inspect_tls" in path.stderr
+
+
+def test_the_verdicts_json_gives_the_title_not_the_exercises_name():
+    out = dasim("exercise", str(ROOT / "exercises" / "captive-portal.yaml"), "--try",
+                "portal_login hotel", "--json")
+    verdict = json.loads(out.stdout)
+    assert "exercise" not in verdict and "captive-portal" not in out.stdout
+    assert verdict["title"] == "Hotel Wi-Fi connected, DirectAccess not"
