@@ -82,14 +82,15 @@ def _list(folder: str) -> None:
         raise InputError(f"{base}: {broken} of {len(files)} exercise files do not load")
 
 
-def _times(ex, times: tuple[str, ...]) -> list[float]:
+def _times(ex, times: tuple[str, ...]) -> list[tuple[str, float]]:
+    """Each ``--at`` as (the user's text, seconds); the exercise's own times by default."""
     out = []
     for text in times:
         try:
-            out.append(parse_duration(text))
+            out.append((text, parse_duration(text)))
         except ValueError as exc:
             raise InputError(f"--at: {exc}") from None
-    return out or list(ex.student.at)
+    return out or [(f"{t:g}s", t) for t in ex.student.at]
 
 
 def _symptoms(ex, times: tuple[str, ...], views: tuple[str, ...], pcap: str | None) -> None:
@@ -108,10 +109,10 @@ def _symptoms(ex, times: tuple[str, ...], views: tuple[str, ...], pcap: str | No
             raise InputError("--pcap: this exercise allows no capture")
         point = ex.student.pcap.point
     run = run_world(ex, broken(ex), point=point)
-    for t in at:
+    for text, t in at:
         if t > run.view.duration:
-            raise InputError(f"--at {t:g}: after the run's end ({run.view.duration:g} s)")
-    click.echo(symptoms(run, ex, at, list(views) or allowed), nl=False)
+            raise InputError(f"--at {text}: after the run's end ({run.view.duration:g} s)")
+    click.echo(symptoms(run, ex, [t for _, t in at], list(views) or allowed), nl=False)
     if pcap:
         from sim.report.pcap import write_pcap
 
@@ -138,7 +139,8 @@ def _verdict(ex, tries: tuple[str, ...], sets: tuple[str, ...], as_json: bool) -
     change = student_change(tries, sets, ex.client, ex.fix_at)
     verdict = check(ex, change)
     if as_json:
-        click.echo(json.dumps({"exercise": ex.exercise, "fix": describe(tries, sets),
+        # the title, not the exercise's name: the name is the trainer's and may say the fault
+        click.echo(json.dumps({"title": ex.title, "fix": describe(tries, sets),
                                **verdict.as_dict()}, indent=2))
         return
     names = {"remedy": "the documented remedy", "workaround": "a workaround",

@@ -15,12 +15,17 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from sim.config import parse_duration
-from sim.exercise.load import world
+from sim.directaccess.ipsec.session import CONNECTED
+from sim.errors import InputError
+from sim.exercise.load import world, world_path
 from sim.exercise.model import Change, Exercise
+from sim.exercise.secrecy import check_names, scrub
 from sim.fleet.prepare import prepare
+from sim.scenario.model import EventSpec
+from sim.scenario.references import missing_device
 from sim.scenario.view import RunView
 
 # how often the checker samples whether DirectAccess works (its "from when" is this exact)
@@ -40,11 +45,17 @@ class Outcome:
     last_error: str | None
     attempts: tuple
     duration: float
+    status: str | None = None       # Get-DAConnectionStatus at the end (IPsec modelled)
+    ike_error: int | None = None    # the IPsec layer's last IKE error code, if any
 
     def symptom(self, goal: str) -> str:
         """What still fails, in the words netsh and the user's view use."""
         if self.since is not None and not self.works:
             return f"it comes up, but only at t={self.since:.1f} s"
+        if goal == "directaccess" and self.method is not None and self.location != "inside":
+            error = f", IKE error {self.ike_error}" if self.ike_error else ""
+            return (f"{self.method} is up, but DirectAccess is not connected above it "
+                    f"(Get-DAConnectionStatus: {self.status}{error})")
         if goal == "inside" and self.method is not None:
             return (f"the laptop believes it is outside, and DirectAccess is up over "
                     f"{self.method} from {self.network}")
@@ -71,9 +82,25 @@ class Verdict:
                 "last_error": self.outcome.last_error, "reason": self.reason}
 
 
-def _works(exercise: Exercise, method: str | None, location: str | None) -> bool:
+class Sample(NamedTuple):
+    """The laptop at one instant: its method, location and network, and (with IPsec
+    modelled) what Get-DAConnectionStatus says (None without IPsec)."""
+
+    t: float
+    method: str | None
+    location: str | None
+    network: str
+    status: str | None
+
+
+def _works(exercise: Exercise, method: str | None, location: str | None,
+           status: str | None = None) -> bool:
+    """The goal: ``inside`` found its NLS; ``connected`` a tunnel or inside;
+    ``directaccess`` inside, or DirectAccess ConnectedRemotely above the tunnel."""
     if exercise.goal == "inside":
         return location == "inside"
+    if exercise.goal == "directaccess":
+        return location == "inside" or status == CONNECTED
     return method is not None or location == "inside"
 
 
@@ -85,13 +112,13 @@ class Run:
     outcome: Outcome
     view: RunView
     records: Any
-    states: list[tuple[float, str | None, str | None]]
+    states: list[Sample]
     crossings: list | None = None   # what the laptop's path's taps saw (with ``trace``)
 
-    def state_at(self, t: float) -> tuple[str | None, str | None]:
-        """The laptop's (method, location) at simulated time ``t``."""
-        i = bisect_right([s[0] for s in self.states], t + 1e-9)
-        return self.states[i - 1][1:] if i else (None, None)
+    def state_at(self, t: float) -> Sample:
+        """The laptop at simulated time ``t`` (the last sample at or before it)."""
+        i = bisect_right([s.t for s in self.states], t + 1e-9)
+        return self.states[i - 1] if i else self.states[0]
 
 
 def run_world(exercise: Exercise, changes: list[Change], trace: bool = False,
@@ -101,24 +128,27 @@ def run_world(exercise: Exercise, changes: list[Change], trace: bool = False,
     run = prepare(world(exercise, changes), exercise.client, trace=trace)
     records = run.capture(point) if point else None
     crossings = run.tap_path(exercise.client) if trace else None
-    states: list[tuple[float, str | None, str | None]] = []
+    states: list[Sample] = []
 
     def sample(now: float) -> None:
         laptop = next(c for c in run.client_views() if c.name == exercise.client)
-        states.append((now, laptop.method, laptop.location))
+        status = laptop.ipsec.status if laptop.ipsec is not None else None
+        states.append(Sample(now, laptop.method, laptop.location, laptop.network, status))
 
     run.every(SAMPLE_STEP, sample)
     result = run.run()
     view = run.view()
     laptop = view.client(exercise.client)
     mine = next(c for c in result.clients if c.name == exercise.client)
-    works = _works(exercise, laptop.method, laptop.location)
-    since = _since_when([_works(exercise, m, loc) for _, m, loc in states],
-                        [t for t, _, _ in states]) if works else None
+    status = laptop.ipsec.status if laptop.ipsec is not None else None
+    works = _works(exercise, laptop.method, laptop.location, status)
+    since = _since_when([_works(exercise, s.method, s.location, s.status) for s in states],
+                        [s.t for s in states]) if works else None
     late = works and exercise.within is not None and since > start + exercise.within
     works = works and not late
     outcome = Outcome(works, since, laptop.network, laptop.method, laptop.location,
-                      mine.last_error, mine.attempt_values, view.duration)
+                      mine.last_error, mine.attempt_values, view.duration, status,
+                      laptop.ipsec.error if laptop.ipsec is not None else None)
     return Run(outcome, view, records, states, crossings)
 
 
@@ -142,12 +172,25 @@ def broken(exercise: Exercise) -> list[Change]:
 
 
 def check(exercise: Exercise, fix: Change) -> Verdict:
-    """The verdict on ``fix`` made to the broken world."""
+    """The verdict on ``fix`` made to the broken world; a mistake in the fix is an input
+    error that names neither the world's file nor names the student cannot see."""
+    try:
+        return _check(exercise, fix)
+    except InputError as exc:
+        raise scrub(exc, exercise, world_path(exercise)) from None
+
+
+def _check(exercise: Exercise, fix: Change) -> Verdict:
+    cannot = _cannot(exercise, fix)
     before = run_world(exercise, broken(exercise)).outcome
+    if cannot:
+        return Verdict("wrong", False, None, f"DirectAccess still does not work: your fix "
+                       f"cannot be done here: {cannot}.", before)
     start = min((float(parse_duration(e["at"])) for e in fix.events), default=0.0)
     after = run_world(exercise, [*broken(exercise), fix], start=start).outcome
     if not after.works:
-        if after.attempts == before.attempts and after.network == before.network:
+        if (after.attempts, after.network, after.status, after.ike_error) == \
+                (before.attempts, before.network, before.status, before.ike_error):
             why = ("the run is the same as without your fix: it changed nothing the "
                    "connection depends on")
         else:
@@ -168,6 +211,30 @@ def check(exercise: Exercise, fix: Change) -> Verdict:
     return Verdict("remedy", True, after.since,
                    f"DirectAccess works {since}, over {after.method or 'the office LAN'}, "
                    "and keeps working with everything the documented remedy keeps.", after)
+
+
+def _cannot(exercise: Exercise, fix: Change) -> str | None:
+    """Why the fix cannot be done in the broken world (with its own values set), e.g. a
+    portal login on a network that has no portal; or an input error for an event after the
+    run's end, as netsh's ``--at`` past the end."""
+    scenario = world(exercise, [*broken(exercise), Change(set=fix.set)])
+    check_names(exercise, scenario, fix)
+    for event in fix.events:
+        at = float(parse_duration(event["at"]))
+        if at > scenario.duration:
+            said = event["at"] if isinstance(event["at"], str) else f"{at:g}s"
+            raise InputError(f"--try {event['action']} @{said}: after the run's end "
+                             f"({_clock(scenario.duration)}); a fix happens while it runs")
+        why = missing_device(scenario, EventSpec.model_validate(event))
+        if why:
+            return why
+    return None
+
+
+def _clock(t: float) -> str:
+    minutes, seconds = divmod(round(t, 1), 60)
+    return f"{minutes:g} min" + (f" {seconds:g} s" if seconds else "") if minutes \
+        else f"{seconds:g} s"
 
 
 def _since(outcome: Outcome) -> str:

@@ -9,13 +9,14 @@ on the world, so a wrong path or name is found when the file loads, at its own l
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from sim.errors import InputError
-from sim.exercise.model import Change, Exercise
+from sim.errors import ImplausibleValue, InputError
+from sim.exercise.model import ALL_VIEWS, BASIC_VIEWS, IPSEC_VIEWS, Change, Exercise
 from sim.scenario import Scenario, load_scenario
 from sim.scenario.loader import read_text, read_yaml, validate
 
@@ -30,7 +31,44 @@ def load_exercise(path: str | Path) -> Exercise:
     data.setdefault("base_dir", str(Path(path).resolve().parent))
     exercise: Exercise = validate(Exercise, data, root, str(path))
     _check_changes(exercise, root, str(path))
+    exercise = _with_views(exercise, root, str(path))
+    _warn_if_unbroken(exercise, root, str(path))
     return exercise
+
+
+def _with_views(exercise: Exercise, root: yaml.Node | None, source: str) -> Exercise:
+    """The student's views made explicit (default: every view the world has), and the goal
+    and views that need the IPsec layer refused without it."""
+    ipsec = world(exercise, [exercise.setup]).server.ipsec is not None
+    if exercise.goal == "directaccess" and not ipsec:
+        raise InputError(f"{_place(root, source, 'goal')}: goal: directaccess reads "
+                         "Get-DAConnectionStatus, and the world does not model IPsec (give "
+                         "it server.ipsec, or use goal: connected)")
+    views = exercise.student.views
+    if views is None:
+        views = list(ALL_VIEWS if ipsec else BASIC_VIEWS)
+    for i, name in enumerate(views):
+        if name in IPSEC_VIEWS and not ipsec:
+            raise InputError(f"{_place(root, source, 'student', 'views', i)}: "
+                             f"student.views.{i}: {name} needs the IPsec layer, and the "
+                             "world does not model it (give it server.ipsec)")
+    return exercise.model_copy(update={"student": exercise.student.model_copy(
+        update={"views": views})})
+
+
+def _warn_if_unbroken(exercise: Exercise, root: yaml.Node | None, source: str) -> None:
+    """A fault that leaves the goal met breaks nothing the checker reads: say so (a fault
+    above the tunnel with ``goal: connected``, which reads only the tunnel)."""
+    from sim.exercise.check import broken, run_world
+
+    outcome = run_world(exercise, broken(exercise)).outcome
+    if outcome.works:
+        above = (" (goal: connected reads only the tunnel; a fault above it needs goal: "
+                 "directaccess)" if outcome.status is not None and exercise.goal ==
+                 "connected" else "")
+        warnings.warn(ImplausibleValue(
+            f"{_place(root, source, 'fault')}: fault: with it, the goal ({exercise.goal}) is "
+            f"still met at the end of the run{above}"), stacklevel=2)
 
 
 def _place(root: yaml.Node | None, source: str, *keys: Any) -> str:

@@ -18,8 +18,11 @@ from sim.config import Duration, Strict
 # the views a student may ask for (sim.exercise.symptoms renders them)
 View = Literal["user", "netsh interface httpstunnel show interfaces",
                "netsh interface teredo show state", "netsh interface 6to4 show state",
-               "Get-NetIPHttpsState"]
+               "Get-NetIPHttpsState", "Get-DAConnectionStatus"]
 ALL_VIEWS: tuple[str, ...] = View.__args__   # type: ignore[attr-defined]
+# the views of every world; Get-DAConnectionStatus needs the IPsec layer (server.ipsec)
+IPSEC_VIEWS = ("Get-DAConnectionStatus",)
+BASIC_VIEWS = tuple(v for v in ALL_VIEWS if v not in IPSEC_VIEWS)
 
 
 class Change(Strict):
@@ -56,7 +59,8 @@ class Student(Strict):
     """What the student may see: views at the times asked for (``at``: the default ones),
     and a capture."""
 
-    views: list[View] = Field(default_factory=lambda: list(ALL_VIEWS))
+    # default: every view the world has (Get-DAConnectionStatus only with IPsec modelled)
+    views: list[View] | None = None
     at: list[Duration] = Field(default_factory=lambda: [300.0], min_length=1)
     pcap: Capture | None = None
 
@@ -97,7 +101,9 @@ class Exercise(Strict):
     fault: Fault
     client: str
     ticket: str
-    goal: Literal["connected", "inside"] = "connected"
+    # connected: a tunnel carries its traffic (or it is inside); inside: it found its NLS;
+    # directaccess: with server.ipsec, Get-DAConnectionStatus ConnectedRemotely (or inside)
+    goal: Literal["connected", "inside", "directaccess"] = "connected"
     # DirectAccess must work this soon after the fix (or the start, for a --set): a fault
     # that only delays it (6to4 failing silently first) is a fault too
     within: Duration | None = None

@@ -4,21 +4,23 @@ at the times asked for, and the capture the exercise allows; never the cause.
 Every view is read from the run (``sim.scenario.view``), as an administrator reads the real
 laptop; nothing here reads the exercise's fault. The user's view is the network flyout's
 DirectAccess entry: "Connecting" while IP-HTTPS retries (KB 3017472, F1.28), "Connected"
-once a tunnel carries the traffic (D1; the connectivity assistant's own probes are not
-modelled here). ``Get-NetIPHttpsState`` shows netsh's two fields under the cmdlet's property
-names; its layout is an assumption (docs/model.md).
+once a tunnel carries the traffic (D1), and with the IPsec layer modelled only once
+Get-DAConnectionStatus says ConnectedRemotely (A14). ``Get-NetIPHttpsState`` shows netsh's
+two fields under the cmdlet's property names; its layout is an assumption (docs/model.md).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sim.directaccess.ipsec.session import CONNECTED
+from sim.report import ipsec as ipsec_text
 from sim.report import netsh
 
 if TYPE_CHECKING:
     from sim.exercise.check import Run
     from sim.exercise.model import Exercise
-    from sim.scenario.view import ClientView, RunView
+    from sim.scenario.view import RunView
 
 NETSH = "netsh "
 
@@ -31,16 +33,18 @@ def _clock(t: float) -> str:
     return f"{minutes:g} min" + (f" {seconds:g} s" if seconds else "")
 
 
-def user_view(laptop: ClientView, method: str | None,
-              location: str | None) -> str:
-    """The network flyout's DirectAccess entry, as the user reads it."""
-    if method is not None:
+def user_view(network: str, method: str | None, location: str | None,
+              status: str | None = None) -> str:
+    """The network flyout's DirectAccess entry, as the user reads it, on ``network``: with
+    the IPsec layer modelled (``status``: Get-DAConnectionStatus), Connected only once
+    DirectAccess is connected above the tunnel; a tunnel alone says Connecting."""
+    if method is not None and status in (None, CONNECTED):
         state = "Connected"
     elif location == "inside":
         state = "(no entry: the laptop believes it is on the corporate network)"
     else:
         state = "Connecting"
-    return (f"Network: {laptop.network}\n"
+    return (f"Network: {network}\n"
             f"Workplace connection (DirectAccess): {state}\n")
 
 
@@ -58,10 +62,15 @@ def show(run: Run, exercise: Exercise, name: str, at: float) -> str:
     """One view ``name`` of the exercise's laptop at simulated time ``at``."""
     client, view = exercise.client, run.view
     if name == "user":
-        method, location = run.state_at(at)
-        return user_view(view.client(client), method, location)
+        state = run.state_at(at)
+        return user_view(state.network, state.method, state.location, state.status)
     if name == "Get-NetIPHttpsState":
         return ipHttps_state(view, client, at)
+    if name == "Get-DAConnectionStatus":
+        laptop = view.client(client)
+        status = "ConnectedLocally" if run.state_at(at).location == "inside" else \
+            ipsec_text.status_at(laptop.ipsec.history, at)[0]
+        return ipsec_text.da_connection_status(status, laptop.profile)
     return netsh.show(view, client, at, tuple(name.removeprefix(NETSH).split()))
 
 

@@ -186,6 +186,28 @@ def _events(s: Scenario) -> None:
             _event_client(s, i, e.client, names)
         _known(("events", i, "authority"), e.authority, certs, "authority")
         _known(("events", i, "network"), e.network, nets, "network")
+        missing = missing_device(s, e)
+        if missing:
+            raise RefError(("events", i, "network"), missing)
+
+
+# the actions that act on a device of the network they name, and the key of the network's
+# settings that makes that device
+DEVICES = {"portal_login": ("captive_portal", "captive portal",
+                            "portal_login logs in to a network's captive portal"),
+           "nat_reboot": ("nat", "NAT", "nat_reboot power-cycles a network's NAT")}
+
+
+def missing_device(s: Scenario, event) -> str | None:
+    """Why ``event`` cannot act: it names a network without the device it acts on (a
+    portal_login where no portal asks for one); None if it can."""
+    device = DEVICES.get(event.action)
+    if device is None or event.network not in s.networks:
+        return None
+    key, what, does = device
+    if getattr(s.networks[event.network], key) is not None:
+        return None
+    return f"network {event.network!r} has no {what} (networks.{event.network}.{key}): {does}"
 
 
 def _event_client(s: Scenario, i: int, name: str, names: set[str]) -> None:

@@ -86,3 +86,83 @@ def test_a_wrong_try_is_an_input_error_with_a_suggestion():
     assert out.returncode == 2 and "did you mean 'import_root'?" in out.stderr
     out = dasim("exercise", KB, "--try", "import_root")
     assert out.returncode == 2 and "needs" in out.stderr
+
+
+def test_a_fix_on_a_device_the_network_lacks_is_wrong_with_a_reason():
+    out = dasim("exercise", KB, "--try", "portal_login hotel")
+    assert out.returncode == 0, out.stderr
+    assert "Verdict: wrong." in out.stdout and "Traceback" not in out.stderr
+    assert "network 'hotel' has no captive portal" in out.stdout
+
+
+def test_a_fix_after_the_run_ends_is_an_input_error_in_the_users_words():
+    out = dasim("exercise", KB, "--try", "import_root contoso-root @2h")
+    assert out.returncode == 2 and "Verdict" not in out.stdout
+    assert "@2h: after the run's end (20 min)" in out.stderr
+    late = dasim("exercise", KB, "--at", "99h")
+    assert late.returncode == 2 and "--at 99h: after the run's end" in late.stderr
+
+
+NLS = str(ROOT / "exercises" / "nls-outage.yaml")
+IPSEC = str(ROOT / "exercises" / "computer-certificate-other-ca.yaml")
+
+
+def test_the_user_view_shows_the_network_at_the_time_asked_for():
+    out = dasim("exercise", NLS, "--at", "10s", "--at", "2m", "--view", "user")
+    assert out.returncode == 0, out.stderr
+    early, late = out.stdout.split("(at 2 min)")
+    assert "Network: corp" in early and "Network: meeting-room" in late
+
+
+def test_a_fault_above_the_tunnel_shows_in_the_user_view_and_get_daconnectionstatus():
+    out = dasim("exercise", IPSEC, "--at", "4m")
+    assert out.returncode == 0, out.stderr
+    assert "IPHTTPS interface active" in out.stdout   # the tunnel is up ...
+    assert "Workplace connection (DirectAccess): Connecting" in out.stdout   # ... DA is not
+    assert "Substatus : RemoteNetworkAuthenticationFailure" in out.stdout
+
+
+def test_a_fault_that_leaves_the_goal_met_is_warned_of(tmp_path):
+    text = Path(IPSEC).read_text(encoding="utf-8").replace("goal: directaccess",
+                                                           "goal: connected")
+    path = tmp_path / "above.yaml"
+    path.write_text(text.replace("../scenarios/", str(ROOT / "scenarios") + "/"),
+                    encoding="utf-8")
+    out = dasim("exercise", str(path), "--view", "user", "--at", "30s")
+    assert "fault: with it, the goal (connected) is still met" in out.stderr
+    assert "goal: directaccess" in out.stderr
+
+
+def test_goal_directaccess_needs_the_ipsec_layer(tmp_path):
+    text = Path(KB).read_text(encoding="utf-8").replace("goal: connected",
+                                                        "goal: directaccess")
+    path = tmp_path / "kb.yaml"
+    path.write_text(text.replace("../scenarios/", str(ROOT / "scenarios") + "/"),
+                    encoding="utf-8")
+    out = dasim("exercise", str(path))
+    assert out.returncode == 2 and "goal: directaccess reads Get-DAConnectionStatus" in out.stderr
+    assert f"{path}:" in out.stderr
+
+
+TLS = str(ROOT / "exercises" / "tls-inspection.yaml")
+
+
+def test_a_fixs_mistake_names_neither_the_world_nor_hidden_names():
+    out = dasim("exercise", TLS, "--try", "import_root ngfw")
+    assert out.returncode == 2 and "no authority 'ngfw' in this exercise" in out.stderr
+    for secret in ("hotel-tls-inspection", "scenarios/", "ngfw-ca", "inspection-ca",
+                   "contoso-issuing"):
+        assert secret not in out.stderr
+    roam = dasim("exercise", TLS, "--try", "roam hom")
+    assert roam.returncode == 2 and "(the ones you can see: branch, hotel)" in roam.stderr
+    path = dasim("exercise", TLS, "--set", "networks.branc.proxy.inspect_tls=false")
+    assert path.returncode == 2 and "scenarios/" not in path.stderr
+    assert "--set networks.branc.proxy.inspect_tls" in path.stderr
+
+
+def test_the_verdicts_json_gives_the_title_not_the_exercises_name():
+    out = dasim("exercise", str(ROOT / "exercises" / "captive-portal.yaml"), "--try",
+                "portal_login hotel", "--json")
+    verdict = json.loads(out.stdout)
+    assert "exercise" not in verdict and "captive-portal" not in out.stdout
+    assert verdict["title"] == "Hotel Wi-Fi connected, DirectAccess not"

@@ -96,3 +96,7 @@ def test_the_wrong_fix_is_refused_with_a_reason(exercise):
     assert (verdict.kind, verdict.works) == ("wrong", False)
     assert verdict.reason.startswith("DirectAccess still does not work: ")
     assert len(verdict.reason) > len("DirectAccess still does not work: ") + 20
+
+
+def test_hints_cite_public_sources_not_the_fact_sheet(exercise):
+    assert not [h for h in exercise.hints if ".md" in h]   # students have no fact sheet
