@@ -100,3 +100,44 @@ def save(fig: Any, path: str, fmt: str | None = None) -> str:
     fig.savefig(path, format=suffix.lstrip("."), metadata=METADATA.get(suffix))
     plt.close(fig)
     return path
+
+
+# -- time axes ----------------------------------------------------------------------------
+TTC_TICKS = (0, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600,
+             7200, 14400, 28800, 86400, 172800, 259200, 604800)
+# beyond an hour the axis spans too many decades for every step: a decade or so apart
+TTC_TICKS_LONG = (0, 0.1, 1, 10, 60, 600, 3600, 28800, 86400, 259200, 604800)
+
+
+def tick_label(t: float) -> str:
+    """Seconds up to a minute, then minutes, hours and days: 300 s reads "5 min"."""
+    for unit, name in ((86400, "d"), (3600, "h"), (60, "min")):
+        if t >= unit:
+            return f"{t / unit:g} {name}"
+    return f"{t:g}"
+
+
+def ttc_axis(ax: Any, right: float) -> None:
+    """A time-to-connect axis from 0 to ``right`` s: symlog (zero stays on the axis, and 0.1 s
+    to an hour are decades of equal width), its ticks in s, min, h and d."""
+    from matplotlib.ticker import FixedLocator, NullFormatter
+
+    ax.set_xscale("symlog", linthresh=0.1, linscale=0.5)
+    ax.set_xlim(0, right)
+    ticks = [t for t in (TTC_TICKS_LONG if right > 3600 else TTC_TICKS) if t <= right]
+    ax.set_xticks(ticks, [tick_label(t) for t in ticks])
+    minor = [d * 10 ** k for k in range(-1, 5) for d in range(1, 10)]
+    ax.xaxis.set_minor_locator(FixedLocator([t for t in minor if t <= right
+                                             and t not in ticks]))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("time to connect (s)" if right <= 60 else "time to connect")
+
+
+def time_unit(span_s: float) -> tuple[float, str]:
+    """Seconds for a run of minutes, minutes for one of hours, hours beyond: the axis reads
+    in whole numbers (a ten-minute run is not 0.000 to 0.167 h)."""
+    if span_s <= 20 * 60:
+        return 1.0, "s"
+    if span_s <= 3 * 3600:
+        return 60.0, "min"
+    return 3600.0, "h"

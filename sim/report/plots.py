@@ -20,7 +20,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
-from matplotlib.ticker import FixedLocator, MaxNLocator, NullFormatter
+from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import ScaledTranslation
 
 from sim.report import ipsec_plot
@@ -29,11 +29,14 @@ from sim.report.figstyle import (
     PLAIN,
     RESULT_HATCH,
     STYLE,
+    TTC_TICKS,
     Look,
     colour,
     label,
     outcome_order,
     save,
+    time_unit,
+    ttc_axis,
 )
 
 _outcome_order = outcome_order
@@ -262,20 +265,6 @@ def outcome_by_network(result: dict[str, Any], path: str, look: Look = PLAIN) ->
         return _save(fig, path)
 
 
-TTC_TICKS = (0, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600,
-             7200, 14400, 28800, 86400, 172800, 259200, 604800)
-# beyond an hour the axis spans too many decades for every step: a decade or so apart
-TTC_TICKS_LONG = (0, 0.1, 1, 10, 60, 600, 3600, 28800, 86400, 259200, 604800)
-
-
-def _tick_label(t: float) -> str:
-    """Seconds up to a minute, then minutes, hours and days: 300 s reads "5 min"."""
-    for unit, name in ((86400, "d"), (3600, "h"), (60, "min")):
-        if t >= unit:
-            return f"{t / unit:g} {name}"
-    return f"{t:g}"
-
-
 def ttc_cdf(result: dict[str, Any], path: str, look: Look = PLAIN) -> str:
     """The share of all the run's clients connected by each time, one curve per method:
     each curve ends at the share its method carries, and the curves sum to the share that
@@ -322,31 +311,12 @@ def ttc_cdf(result: dict[str, Any], path: str, look: Look = PLAIN) -> str:
                         (total - connected - inside, "no tunnel")):
             if n > 0:
                 ax.plot([], [], " ", label=f"{what}: {n} of {total} ({n / total:.0%})")
-        # symlog: zero stays on the axis, and 0.1 s to an hour are decades of equal width
-        ax.set_xscale("symlog", linthresh=0.1, linscale=0.5)
-        ax.set_xlim(0, right)
-        ticks = [t for t in (TTC_TICKS_LONG if right > 3600 else TTC_TICKS) if t <= right]
-        ax.set_xticks(ticks, [_tick_label(t) for t in ticks])
-        minor = [d * 10 ** k for k in range(-1, 5) for d in range(1, 10)]
-        ax.xaxis.set_minor_locator(FixedLocator([t for t in minor if t <= right
-                                                 and t not in ticks]))
-        ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.set_xlabel("time to connect (s)" if right <= 60 else "time to connect")
+        ttc_axis(ax, right)
         ax.set_ylabel("share of all clients")
         ax.set_ylim(0, 1.02)
         ax.set_title(title)
         ax.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1, 1))
         return _save(fig, path)
-
-
-def _time_unit(span_s: float) -> tuple[float, str]:
-    """Seconds for a run of minutes, minutes for one of hours, hours beyond: the axis reads
-    in whole numbers (a ten-minute run is not 0.000 to 0.167 h)."""
-    if span_s <= 20 * 60:
-        return 1.0, "s"
-    if span_s <= 3 * 3600:
-        return 60.0, "min"
-    return 3600.0, "h"
 
 
 def connected_share(series: list[tuple], path: str, title: str,
@@ -357,7 +327,7 @@ def connected_share(series: list[tuple], path: str, title: str,
     ``Fleet.series``'s ``(t, tunnel, inside, by method)``."""
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=look.figsize(6.5, 3.2))
-        unit, name = _time_unit(series[-1][0] if series else 0.0)
+        unit, name = time_unit(series[-1][0] if series else 0.0)
         ts = [t / unit for t, *_ in series]
         bottom = [0.0] * len(series)
         for i, method in enumerate(METHODS):
