@@ -146,3 +146,14 @@ def test_a_figure_too_small_is_refused_and_a_title_keeps_its_dollars(tmp_path):
                                    "--title", "Budget: $5 per laptop, $10 per site"])
     assert res.exit_code == 0, res.output
     assert "Budget: $5 per laptop, $10 per site" in svg.read_text()
+
+
+def test_powershell_shows_get_netiphttpsstate_as_the_exercises_do():
+    """The exercises show Get-NetIPHttpsState; dasim powershell refused it. It needs no
+    IPsec layer: the KB 2980667 laptop at 5 min, before the root is imported."""
+    res = CliRunner().invoke(cli, ["powershell", "scenarios/kb2980667-untrusted-root.yaml",
+                                   "--client", "laptop", "--at", "5m", "Get-NetIPHttpsState"])
+    assert res.exit_code == 0, res.output
+    assert res.output.splitlines() == [
+        "InterfaceName   : IPHTTPSInterface", "LastErrorCode   : 0x800b0109",
+        "InterfaceStatus : Failed to connect to the IPHTTPS server. Waiting to reconnect"]
