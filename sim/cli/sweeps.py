@@ -62,7 +62,9 @@ def sweep(scenario_file: str, sets: tuple[str, ...], replications: int, seed: in
     elif plot:
         from sim.report import plots  # matplotlib: only for a figure
 
-        atomic_write(plot, lambda tmp: plots.sweep_summary(ok, varied, tmp, fixed))
+        name = Path(scenario_file).stem
+        atomic_write(plot, lambda tmp: plots.sweep_summary(ok, varied, tmp, fixed, name))
+        click.echo(f"wrote {plot}")
     if failed:   # the table is written, but the sweep is not whole
         sys.exit(1)
 

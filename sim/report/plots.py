@@ -365,7 +365,7 @@ def _above_rows(df: Any) -> list[dict[str, Any] | None]:
 
 
 def sweep_summary(df: Any, params: list[str], path: str,
-                  fixed: dict[str, Any] | None = None) -> str:
+                  fixed: dict[str, Any] | None = None, scenario: str | None = None) -> str:
     """Per parameter combination, the share of clients on each method (or without one, by
     their last error), stacked, with the spread of the connected share over replications:
     how many connect, and by which method, as a parameter changes. ``fixed``: the sweep's
@@ -416,6 +416,7 @@ def sweep_summary(df: Any, params: list[str], path: str,
         ax.set_ylim(0, 1.05)
         ax.set_ylabel("share")
         title = " × ".join(params) if params else "sweep"
+        title = f"{scenario}: {title}" if scenario else title
         if fixed:
             title += "\nwith " + ", ".join(f"{p}={v}" for p, v in fixed.items())
         ax.set_title(title)

@@ -169,6 +169,9 @@ def test_a_sweep_table_gets_the_mode_of_any_new_file_not_a_private_one(tmp_path)
     assert res.returncode == 0, res.stderr
     assert (out.stat().st_mode & 0o777) == 0o644
     assert ((tmp_path / "m.svg").stat().st_mode & 0o777) == 0o644
+    # the figure is said, as plot says its files, and named for its scenario
+    assert f"wrote {tmp_path / 'm.svg'}" in res.stdout
+    assert "home-nat: sweep" in (tmp_path / "m.svg").read_text()
 
 
 @pytest.mark.parametrize("bad", ["clients.0.profile", "nosuch.key=1", "clients.0.profile=win9"])
