@@ -7,17 +7,25 @@ pool of ``--workers`` processes.
 Prints, per size: wall time; simulated events per wall second and per CPU second; peak memory
 (this process plus each worker at its largest); the cost per client in wall and in CPU time.
 
-The ratio of the simulator's event rate to a bare SimPy loop's is measured side by side, in
-alternation: one shard per worker runs the hour in slices of ``--slice`` simulated seconds,
-and after each slice a bare SimPy loop runs as many events as the slice did. The ratio is
-the bare loops' CPU time over the simulator's, for the same number of events. Alternating
-every few tens of milliseconds cancels the machine's drift in speed, which on a shared
-machine reaches a factor of two within minutes; the workers run at once, as in the fleet (a
-core is slower when its neighbour is busy too). The measurement runs before and after the
-sizes; it counts as their mean. Ends with one summary line
-fleet10k_wall_s=… mem100k_mib=… scaling=… simpy_ratio=…
-where scaling is the CPU cost per client at the largest size over that at the smallest.
-Targets (issue 6): 10k under 30 s, 100k under 2 GiB, scaling ≤ 1.3, simpy_ratio ≥ 0.3.
+The cost of a laptop-hour in bare-SimPy events (issue 22): the run's CPU seconds × the bare
+SimPy loop's events per CPU second ÷ laptop-hours, i.e. how many events of a bare loop
+(``env.timeout`` in one process) the same CPU time would have run. It does not reward doing
+more work per event: fewer events and less work per event both lower it. The bare loop's rate
+is measured in alternation with the simulator: one shard per worker runs the hour in slices
+of ``--slice`` simulated seconds, and after each slice a bare SimPy loop runs as many events
+as the slice did. Alternating every few tens of milliseconds cancels the machine's drift in
+speed, which on a shared machine reaches a factor of two within minutes; the workers run at
+once, as in the fleet (a core is slower when its neighbour is busy too). The measurement runs
+before and after the sizes; the bare rate is their pooled rate, printed beside the cost so
+that a slow day can be told from a slow simulator (the simulator's rate over the bare loop's,
+for the same events, is printed too). The same alternation gives a second figure of the cost
+that does not depend on the sizes' runs at all: the shards' own CPU × the bare rate of the
+same moments ÷ their laptop-hours. Ends with one summary line
+fleet10k_wall_s=… mem100k_mib=… scaling=… bare_events_per_laptop_hour=…
+where scaling is the CPU cost per client at the largest size over that at the smallest, and
+the cost is that of 10,000 laptops (of the largest size when 10,000 is not among the sizes).
+Targets (issue 22): 10k under 30 s, 100k under 2 GiB, scaling ≤ 1.3, cost ≤ 2,000.
+``--quick`` tries it on small sizes (250 and 1,000 laptops, a quarter of an hour).
 """
 
 from __future__ import annotations
@@ -114,8 +122,9 @@ def child(script: str, *args: object) -> object:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def ratio(args: argparse.Namespace, when: str) -> float:
-    """The simulator's event rate over a bare SimPy loop's, measured in alternation."""
+def ratio(args: argparse.Namespace, when: str) -> dict:
+    """The simulator's event rate over a bare SimPy loop's, measured in alternation: the
+    events, the bare loops' and the simulator's CPU seconds, and the laptop-hours."""
     parts = child(RATIO, args.hours, scenario_path(), args.probe, args.workers, args.slice)
     events = sum(p["events"] for p in parts)
     sim_cpu = sum(p["sim_cpu"] for p in parts)
@@ -125,7 +134,8 @@ def ratio(args: argparse.Namespace, when: str) -> float:
           f"{parts[0]['laptops']} at once, each {each}; {events:,} events, simulator "
           f"{events / sim_cpu:,.0f} and bare loop {events / bare_cpu:,.0f} events per CPU s)",
           flush=True)
-    return bare_cpu / sim_cpu
+    return {"events": events, "bare_cpu": bare_cpu, "sim_cpu": sim_cpu,
+            "laptop_hours": sum(p["laptops"] for p in parts) * args.hours}
 
 
 def main() -> None:
@@ -141,12 +151,21 @@ def main() -> None:
                          "compares the two in alternation")
     ap.add_argument("--slice", type=float, default=30.0,
                     help="simulated seconds between two bare loops in the ratio measurement")
+    ap.add_argument("--quick", action="store_true",
+                    help="small sizes for trying it: 250,1000 laptops for 0.25 h (unless "
+                         "--sizes or --hours are given)")
     args = ap.parse_args()
+    if args.quick:
+        given = set(sys.argv[1:])
+        if "--sizes" not in given and not any(a.startswith("--sizes=") for a in given):
+            args.sizes = "250,1000"
+        if "--hours" not in given and not any(a.startswith("--hours=") for a in given):
+            args.hours = 0.25
     checks = f"connectivity check every {args.probe:g} s" if args.probe \
         else "no connectivity checks"
     print(f"mixed-fleet, {args.hours:g} simulated hour(s), {checks}, {args.workers} worker(s)",
           flush=True)
-    ratios = [ratio(args, "before")]
+    bare = [ratio(args, "before")]
     rows = []
     for n in (int(s) for s in args.sizes.split(",")):
         r = child(CHILD, n, args.hours, scenario_path(), args.probe, args.workers, args.ipsec)
@@ -157,14 +176,24 @@ def main() -> None:
               f"({r['events'] / r['cpu']:,.0f} per CPU s), peak {r['peak_mib']:6.0f} MiB, "
               f"{r['wall_ms']:.2f} ms/client wall, {r['cpu_ms']:.2f} CPU, "
               f"connected {r['connected']}", flush=True)
-    ratios.append(ratio(args, "after"))
+    bare.append(ratio(args, "after"))
+    bare_rate = sum(b["events"] for b in bare) / sum(b["bare_cpu"] for b in bare)
+    side = sum(b["sim_cpu"] for b in bare) * bare_rate / sum(b["laptop_hours"] for b in bare)
+    print(f"bare SimPy loop: {bare_rate:,.0f} events per CPU s (pooled, before and after); "
+          f"the alternating shards alone: {side:,.0f} bare-SimPy events per laptop-hour")
+    for r in rows:
+        r["cost"] = r["cpu"] * bare_rate / (r["n"] * args.hours)
+        print(f"{r['n']:>7} clients: {r['cost']:,.0f} bare-SimPy events per laptop-hour "
+              f"({r['events'] / (r['n'] * args.hours):,.0f} simulated events per laptop-hour, "
+              f"bare loop {bare_rate:,.0f} events per CPU s)", flush=True)
     by_n = {r["n"]: r for r in rows}
     small, large = rows[0], rows[-1]
     scaling = large["cpu_ms"] / small["cpu_ms"]
     print(f"(wall cost per client, largest ÷ smallest: {large['wall_ms'] / small['wall_ms']:.2f})")
     print(f"fleet10k_wall_s={by_n.get(10000, {}).get('wall', float('nan')):.1f} "
           f"mem100k_mib={by_n.get(100000, {}).get('peak_mib', float('nan')):.0f} "
-          f"scaling={scaling:.2f} simpy_ratio={sum(ratios) / len(ratios):.2f}")
+          f"scaling={scaling:.2f} "
+          f"bare_events_per_laptop_hour={by_n.get(10000, large)['cost']:.0f}")
 
 
 if __name__ == "__main__":

@@ -44,33 +44,50 @@ class CutThrough:
         """Take part: packets for it may be cut through (``Kernel.cut_through``)."""
         self._on_way: list[tuple[float, Packet, Interface]] = []
         self._forget_at = KEPT
+        # the decision per destination key, worked out once (``_path``): a fleet's packets
+        # go to a few hundred destinations, and routes and links change rarely
+        self._paths: dict[int, tuple | None] = {}
         self.routes.on_change = self.forwarding_changed
+
+    def _path(self, pkt: Packet) -> tuple | None:
+        """What ``cut`` needs to forward a packet to ``pkt.dst``: ``(egress interface, the
+        next device's arrivals, delay, queue, ids)``, or None if such packets travel as hops
+        (no route, a next link that decides per packet, a next device that is a stateless
+        router too). Kept until a route or link changes (``forwarding_changed``)."""
+        dkey = pkt.dkey
+        hop = self.routes.cache.get(dkey, MISS)
+        if hop is MISS:
+            hop = self.routes.lookup(pkt.dst)
+        path = None
+        if hop is not None:
+            iface, gw, gw_key = hop
+            wire = iface._wire
+            if wire is not None:
+                _env, delay, end, segment, queue, ids = wire
+                if segment is not None:
+                    end = segment.get(gw_key if gw is not None else dkey)
+                    if end is not None:
+                        delay += end.access_delay
+                if end is not None and end.transit is None:
+                    path = (iface, end._arrivals, delay, queue, ids)
+        self._paths[dkey] = path
+        return path
 
     def cut(self, pkt: Packet, ingress: Interface, at: float) -> bool:
         """Forward ``pkt``, due at ``ingress`` at ``at``, now: True if it was scheduled to the
         next device, False if it must travel as a hop (see the module)."""
         if pkt.callbacks is not None or self.kernel.trace.on:
             return False
-        dkey = pkt.dkey
-        hop = self.routes.cache.get(dkey, MISS)
-        if hop is MISS:
-            hop = self.routes.lookup(pkt.dst)
-        if hop is None or dkey in self.local_keys:
+        path = self._paths.get(pkt.dkey, MISS)
+        if path is MISS:
+            path = self._path(pkt)
+        if path is None or pkt.dkey in self.local_keys:
             return False
-        iface, gw, gw_key = hop
-        wire = iface._wire
-        if wire is None or iface.capture is not None or ingress.capture is not None:
-            return False
-        _env, delay, end, segment, queue, ids = wire
-        if segment is not None:
-            end = segment.get(gw_key if gw is not None else dkey)
-            if end is None:
-                return False
-            delay += end.access_delay
-        if end.transit is not None:
+        iface, arrivals, delay, queue, ids = path
+        if iface.capture is not None or ingress.capture is not None:
             return False
         # the hop the router would schedule at ``at`` (Node.send), scheduled now
-        pkt.callbacks = end._arrivals
+        pkt.callbacks = arrivals
         heappush(queue, (at + delay, HOP_PRIORITY, next(ids), pkt))
         on_way = self._on_way
         on_way.append((at, pkt, ingress))
@@ -84,6 +101,7 @@ class CutThrough:
         """A route or a link of the router changed: the packets cut through that have not
         reached it yet become hops to it again (the event that would have delivered each
         one past the router runs and does nothing)."""
+        self._paths.clear()
         on_way = self._on_way
         if not on_way:
             return
