@@ -46,6 +46,7 @@ class Outcome:
     attempts: tuple
     duration: float
     status: str | None = None       # Get-DAConnectionStatus at the end (IPsec modelled)
+    first: float | None = None      # when it first worked (before an interruption, if any)
     ike_error: int | None = None    # the IPsec layer's last IKE error code, if any
 
     def symptom(self, goal: str) -> str:
@@ -142,13 +143,15 @@ def run_world(exercise: Exercise, changes: list[Change], trace: bool = False,
     mine = next(c for c in result.clients if c.name == exercise.client)
     status = laptop.ipsec.status if laptop.ipsec is not None else None
     works = _works(exercise, laptop.method, laptop.location, status)
-    since = _since_when([_works(exercise, s.method, s.location, s.status) for s in states],
-                        [s.t for s in states]) if works else None
+    ok = [_works(exercise, s.method, s.location, s.status) for s in states]
+    since = _since_when(ok, [s.t for s in states]) if works else None
+    first = next((s.t for s, good in zip(states, ok, strict=True) if good), None)
     late = works and exercise.within is not None and since > start + exercise.within
     works = works and not late
     outcome = Outcome(works, since, laptop.network, laptop.method, laptop.location,
-                      mine.last_error, mine.attempt_values, view.duration, status,
-                      laptop.ipsec.error if laptop.ipsec is not None else None)
+                      mine.last_error, mine.attempt_values, view.duration, status=status,
+                      ike_error=laptop.ipsec.error if laptop.ipsec is not None else None,
+                      first=first)
     return Run(outcome, view, records, states, crossings)
 
 
@@ -238,4 +241,10 @@ def _clock(t: float) -> str:
 
 
 def _since(outcome: Outcome) -> str:
-    return "from the start" if not outcome.since else f"from t={outcome.since:.1f} s"
+    """From when it works; when it worked earlier and something (a restart of the fix's
+    own) interrupted it, both times."""
+    since = "from the start" if not outcome.since else f"from t={outcome.since:.1f} s"
+    first = outcome.first
+    if first is not None and outcome.since and first < outcome.since - SAMPLE_STEP / 2:
+        return (f"from t={first:.1f} s, then, after an interruption, again {since}")
+    return since

@@ -166,3 +166,18 @@ def test_the_verdicts_json_gives_the_title_not_the_exercises_name():
     verdict = json.loads(out.stdout)
     assert "exercise" not in verdict and "captive-portal" not in out.stdout
     assert verdict["title"] == "Hotel Wi-Fi connected, DirectAccess not"
+
+
+def test_the_steps_of_one_fix_happen_in_the_order_given():
+    """A restart of the IP Helper before the root's import finds no root and waits for the
+    back-off; after it, IP-HTTPS reconnects at once (both orders gave 600.3 s)."""
+    def works_from(fix):
+        out = dasim("exercise", KB, "--try", fix)
+        assert out.returncode == 0, out.stderr
+        line = next(x for x in out.stdout.splitlines() if x.startswith("DirectAccess works"))
+        return float(line.split("from t=", 1)[1].split(" s", 1)[0])
+
+    restart_first = works_from("restart_ip_helper; import_root contoso-root")
+    import_first = works_from("import_root contoso-root; restart_ip_helper")
+    assert import_first == pytest.approx(601.3, abs=0.2)
+    assert restart_first > import_first + 20
