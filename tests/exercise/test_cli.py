@@ -122,23 +122,25 @@ def test_a_fault_above_the_tunnel_shows_in_the_user_view_and_get_daconnectionsta
     assert "Substatus : RemoteNetworkAuthenticationFailure" in out.stdout
 
 
-def test_a_fault_that_leaves_the_goal_met_is_warned_of(tmp_path):
-    text = Path(IPSEC).read_text(encoding="utf-8").replace("goal: directaccess",
-                                                           "goal: connected")
-    path = tmp_path / "above.yaml"
+def rewritten(source, tmp_path, old, new):
+    """A copy of exercise ``source`` in ``tmp_path`` with ``old`` replaced by ``new`` (its
+    world found where the library keeps it)."""
+    text = Path(source).read_text(encoding="utf-8").replace(old, new)
+    path = tmp_path / Path(source).name
     path.write_text(text.replace("../scenarios/", str(ROOT / "scenarios") + "/"),
                     encoding="utf-8")
+    return path
+
+
+def test_a_fault_that_leaves_the_goal_met_is_warned_of(tmp_path):
+    path = rewritten(IPSEC, tmp_path, "goal: directaccess", "goal: connected")
     out = dasim("exercise", str(path), "--view", "user", "--at", "30s")
     assert "fault: with it, the goal (connected) is still met" in out.stderr
     assert "goal: directaccess" in out.stderr
 
 
 def test_goal_directaccess_needs_the_ipsec_layer(tmp_path):
-    text = Path(KB).read_text(encoding="utf-8").replace("goal: connected",
-                                                        "goal: directaccess")
-    path = tmp_path / "kb.yaml"
-    path.write_text(text.replace("../scenarios/", str(ROOT / "scenarios") + "/"),
-                    encoding="utf-8")
+    path = rewritten(KB, tmp_path, "goal: connected", "goal: directaccess")
     out = dasim("exercise", str(path))
     assert out.returncode == 2 and "goal: directaccess reads Get-DAConnectionStatus" in out.stderr
     assert f"{path}:" in out.stderr
