@@ -145,7 +145,9 @@ def _above(client: DirectAccessClient) -> dict[str, Any]:
                for t, name, ok in ipsec.resource_history]
     return {"directaccess": {"status": status, "error": error, "reason": reason,
                              "tunnels": tunnels, "history": history,
-                             "resource_history": reached},
+                             "resource_history": reached,
+                             **({"opens": [o.as_dict() for o in ipsec.opened]}
+                                if ipsec.opens else {})},
             "resources": dict(ipsec.resources)}
 
 

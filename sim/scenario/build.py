@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 from sim.directaccess import services
 from sim.directaccess.client import DirectAccessClient
+from sim.directaccess.dns64 import Dns64Server
+from sim.directaccess.ipsec.config import IntranetSpec
 from sim.directaccess.nrpt import Nrpt
 from sim.directaccess.result import ClientResult, RunResult
 from sim.directaccess.server import DNS64_ADDRESS, IPHTTPS_PREFIX, DirectAccessServer
@@ -162,8 +164,12 @@ class Simulation:
         self.corp_dns = DnsServer(self.corp_dns_host, {**self.public_records,
                                                        **self.inside_records})
         if self.nrpt is not None:   # the server's DNS64: the intranet's view of every name
-            self.dns64 = DnsServer(self.server_host, {**self.public_records,
-                                                      **self.inside_records})
+            server = self.scenario.server
+            intranet = (self.scenario.intranet or IntranetSpec()).records() \
+                if server.ipsec is not None else {}
+            self.dns64 = Dns64Server(self.server_host, {**self.public_records,
+                                                        **self.inside_records, **intranet},
+                                     server.nat64_prefix, synthesis=server.dns64)
         for host in (self.public_dns_host, self.public_web_host, self.corp_web_host):
             host.dns_servers = [PUBLIC_DNS]
         outside = {u for u, (_n, where) in self._published().items() if where == "outside"}
