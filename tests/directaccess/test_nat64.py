@@ -134,3 +134,23 @@ def test_an_opens_entry_that_is_no_url_is_an_input_error(tmp_path):
     res = subprocess.run([sys.executable, "-m", "sim.cli", "run", str(bad)],
                          capture_output=True, text=True, check=False)
     assert res.returncode == 2 and "must be a /96" in res.stderr
+
+
+def test_over_teredo_a_host_that_drops_icmp_is_not_reached_though_ipsec_is_up(tmp_path):
+    """C4: Teredo sends an ICMPv6 echo to a destination before it uses it; over IP-HTTPS the
+    same host answers."""
+    text = Path(CASE).read_text().replace(
+        "    legacy-app: {ipv4: 10.0.0.4, services: [http, icmp]}   # IPv4 only\n",
+        "    legacy-app: {ipv4: 10.0.0.4, services: [http, icmp]}\n"
+        "    no-ping: {ipv6: \"2001:db8:1::60\", services: [http]}\n").replace(
+        "  corp:\n", "  home:\n    nat: {preset: port-restricted-cone}\n  corp:\n")
+    text += "  - {name: home, network: home, roots: [contoso-root]}\n"
+    case = tmp_path / "c4.yaml"
+    case.write_text(text)
+    data = {c["name"]: c for c in json.loads(dasim("run", str(case), "--json"))["clients"]}
+    hotel, home = data["laptop"], data["home"]
+    assert hotel["method"] == "iphttps" and hotel["resources"]["no-ping"] is True
+    assert home["method"] == "teredo" and home["directaccess"]["status"] == "ConnectedRemotely"
+    assert home["resources"] == {"dc1": True, "legacy-app": True, "no-ping": False}
+    story = dasim("explain", str(case), "--client", "home")
+    assert "2001:db8:1::60 does not answer ICMPv6 echo, which Teredo needs" in story

@@ -100,6 +100,14 @@ class OpenMethods:
     def _through_tunnel(self, text: str, start: float, address: Any, port: int):
         """A SYN inside ESP through the tunnel that reaches the intranet."""
         tunnel = "infrastructure" if self.deployment.single_tunnel else "intranet"
+        if self.da.state.method == "teredo" and address not in self._echoed:
+            waiter = self.env.event()
+            self.check(address, None, tunnel, waiter.succeed)   # Teredo's echo first (C4)
+            if not (yield waiter):
+                return Opened(text, start, False, str(address), f"0x{WSAETIMEDOUT:x}",
+                              f"through the {tunnel} tunnel over Teredo: {address} does not "
+                              "answer ICMPv6 echo, which Teredo needs of a destination (C4)")
+            self._echoed.add(address)
         local = self._next()
         inner = Packet(self._source(), address, TCP, local, port, IPV6_HEADER + TCP_HEADER,
                        flags=SYN, seq=0)

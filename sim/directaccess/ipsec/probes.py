@@ -36,6 +36,7 @@ class ProbeMethods:
     _probe_packet: Packet | None = None
     _src = None
     _told_v4: set = frozenset()
+    _echoed: set = frozenset()   # destinations that answered Teredo's ICMPv6 echo (C4)
     probes_ok = 0
     probes_failed = 0
 
@@ -87,7 +88,21 @@ class ProbeMethods:
 
     def check(self, address: Any, port: int | None, tunnel: str, done) -> None:
         """One check of a host: a SYN to ``port``, or an echo request when None;
-        ``done(reachable)``."""
+        ``done(reachable)``. Over Teredo a destination must first answer an ICMPv6 echo
+        (C4): one that drops ICMP is not reached, though IPsec is up."""
+        if port is not None and self.da.state.method == "teredo" and \
+                address not in self._echoed:
+            def echoed(ok: bool) -> None:
+                if not ok:
+                    self.da.note("teredo: ", str(address), " does not answer ICMPv6 echo, which "
+                                 "Teredo needs of a destination before it sends to it (C4)")
+                    done(False)
+                    return
+                self._echoed.add(address)
+                self.check(address, port, tunnel, done)
+
+            self.check(address, None, tunnel, echoed)
+            return
         local = self._next()
         if port is None:
             key = ("icmp", local)

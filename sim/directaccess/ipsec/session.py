@@ -102,6 +102,7 @@ class IpsecSession(ProbeMethods, OpenMethods):
         self.cookies: dict[str, int] = {}
         self._tickets: dict[str, Any] = {}   # the Kerberos ticket cache (klist)
         self._told_v4: set[str] = set()        # IPv4-only hosts already explained
+        self._echoed: set = set()
         self.mm_since: dict[str, float] = {}  # when each tunnel's main mode SA was made
         self.iface: Any = None
         self.endpoint: Any = ENDPOINT
@@ -181,6 +182,7 @@ class IpsecSession(ProbeMethods, OpenMethods):
                 self._tunnel(name, "down")
         self.cookies.clear()
         self.iface, self._src = iface, None
+        self._echoed.clear()   # Teredo's checks of its destinations start over (C4)
         self.endpoint = self.da.policy.ipv6[0] if method == "native" else ENDPOINT
         if method is None:
             self._set(NO_SERVER)
