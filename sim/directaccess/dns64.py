@@ -137,3 +137,26 @@ class Nat64:
                           payload=EchoMessage(pkt.payload.kind, key[2], pkt.payload.seq))
         return Packet(src, key[1], pkt.proto, pkt.sport, key[2], size, pkt.payload,
                       flags=pkt.flags, seq=pkt.seq, ack=pkt.ack)
+
+
+class Nat64Gateway:
+    """The NAT64 between the server's tunnels and its internal adapter on the corporate LAN:
+    an IPv6 packet to the prefix goes out on the LAN as IPv4 from ``pool`` (an address of
+    the internal adapter that is the translator's, not the host's), and what comes back to
+    ``pool`` goes back to the client as IPv6."""
+
+    def __init__(self, host: Host, internal: Any, pool: IPv4Address, prefix: IPv6Network,
+                 now: Callable[[], float]) -> None:
+        self.host = host
+        self.nat64 = Nat64(prefix, pool, now)
+        internal.link.learn(internal, pool)   # the LAN delivers the pool's packets here
+        host.forward = self.forward
+
+    def forward(self, pkt: Packet, _iface: Any) -> bool:
+        nat64 = self.nat64
+        out = nat64.outbound(pkt) if pkt.dst.version == 6 else \
+            (nat64.inbound(pkt) if pkt.dst == nat64.pool else None)
+        if out is None:
+            return False
+        self.host.send(out)
+        return True

@@ -117,6 +117,8 @@ class Host(Node):
     """A computer: it answers for its own addresses and hands packets to protocol handlers."""
 
     icmp_listener: Callable[[Packet], None] | None = None   # ICMP other than echo, if set
+    # what takes a packet not addressed to the host (a translator on it), True if it did
+    forward: Callable[[Packet, Interface], bool] | None = None
 
     def __init__(self, kernel: Kernel, name: str) -> None:
         super().__init__(kernel, name)
@@ -135,7 +137,8 @@ class Host(Node):
             self.kernel.drop(self.name, pkt, f"{self.name} is down")
             return
         if pkt.dkey not in self.local_keys:
-            self.kernel.drop(self.name, pkt, f"{self.name} does not forward packets")
+            if self.forward is None or not self.forward(pkt, iface):
+                self.kernel.drop(self.name, pkt, f"{self.name} does not forward packets")
             return
         handler = self.handlers.get(pkt.proto)
         if handler is None:

@@ -104,8 +104,8 @@ def _opened_lines(opened: dict[str, Any]) -> list[str]:
     if address == host and "." in address and ":" not in address:
         remedy = ("use a name, not an IPv4 address: only a name reaches an IPv4-only host, "
                   "through the server's DNS64 and NAT64 (C3)")
-    elif "." in address and ":" not in address:
-        remedy = ("the name has only an IPv4 address: turn on the server's DNS64/NAT64 "
+    elif ("." in address and ":" not in address) or (not address and error == "0x2afc"):
+        remedy = ("the name has no IPv6 address: turn on the server's DNS64/NAT64 "
                   "(server.dns64) or give the host an IPv6 address (C1, C2)")
     elif error == "0x2af9":
         remedy = ("add an NRPT rule that sends the intranet's namespace to the DNS64 (the "

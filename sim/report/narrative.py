@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sim.directaccess.result import DEGRADED_LOSS
-from sim.report import above
+from sim.report import above, flapping
 from sim.report.causes import Cause, TraceIndex
 from sim.scenario.view import ClientView, host_addresses
 
@@ -221,8 +221,12 @@ def narrate(client_result: dict[str, Any], events: list[tuple[float, str]],
         index = trace if isinstance(trace, TraceIndex) else TraceIndex(trace)
         events = sorted([*events, *portal_logins(index.records, host, site or network)],
                         key=lambda e: e[0])
-    for t, text in events:
+    for t, text in flapping.fold(events):
         lines.append(f"  t={t:.1f} s  {text}")
+    nls_remedy = flapping.remedy(events)
+    if nls_remedy:
+        lines += ["", "Why it keeps switching between inside and outside:",
+                  f"  remedy: {nls_remedy}"]
     failures = [a for a in client_result["attempts"] if a["result"] == "failed"]
     if failures:
         lines.append("")

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from sim.directaccess import services
 from sim.directaccess.client import DirectAccessClient
-from sim.directaccess.dns64 import Dns64Server
+from sim.directaccess.dns64 import Dns64Server, Nat64Gateway
 from sim.directaccess.ipsec.config import IntranetSpec
 from sim.directaccess.nrpt import Nrpt
 from sim.directaccess.result import ClientResult, RunResult
@@ -37,6 +37,8 @@ from sim.transition.iphttps import IpHttpsClient, IpHttpsServer
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from sim.net.host import Host
 
 __all__ = ["DEFAULT_SHARD_SIZE", "Simulation"]
 
@@ -151,12 +153,25 @@ class Simulation:
         self.server = DirectAccessServer(host, server_ipv4, set(spec.methods), ipv6=ipv6,
                                          public_ipv4=public_ipv4, iphttps=iphttps,
                                          nls_url=self.nls_url, force_tunnel=spec.force_tunnel,
-                                         dns64=None if spec.nrpt is None else DNS64_ADDRESS)
+                                         dns64=None if spec.nrpt is None else DNS64_ADDRESS,
+                                         nat64=spec.nat64_prefix
+                                         if spec.nrpt is not None and spec.dns64 else None)
+        if self.server.nat64 is not None:
+            self._internal_adapter(host)
         self.policy = self.server.policy()
         self.nrpt = None if spec.nrpt is None else \
             Nrpt(rule.rule(DNS64_ADDRESS) for rule in spec.nrpt)
         self._start_services()
         self.above = None if spec.ipsec is None else AboveTunnel(self)
+
+    def _internal_adapter(self, host: Host) -> None:
+        """The server's internal adapter on the corporate LAN, where its NAT64 sends what
+        clients address to the prefix (C1, C2)."""
+        corp = self.corp
+        plen = corp.prefix.prefixlen
+        internal = host.add_interface(corp.lan, f"{corp.next_address()}/{plen}", name="internal")
+        Nat64Gateway(host, internal, corp.next_address(), self.server.nat64,
+                     lambda: self.kernel.now)
 
     def _start_services(self) -> None:
         """DNS views, the CRL/AIA web servers inside and outside, and the NLS."""
