@@ -84,9 +84,10 @@ class ServerSpec(Strict):
     # modelled, and a client is connected once its transition interface reaches the intranet
     ipsec: IpsecConfig | None = None
     allow_windows7: bool = False   # A8: a 2012+ deployment refuses Windows 7 by default
-    # the Name Resolution Policy Table clients apply outside (B1-B7); None: not modelled,
-    # names resolve through the network's DNS wherever the laptop is
-    nrpt: list[NrptRuleConfig] | None = None
+    # the Name Resolution Policy Table clients apply outside (B1-B7): rules, or "wizard" for
+    # the wizard's (B3); None: not modelled, names resolve through the network's DNS
+    # wherever the laptop is
+    nrpt: list[NrptRuleConfig] | Literal["wizard"] | None = None
     # the server's DNS64 synthesises AAAA answers from A records in nat64_prefix, and its
     # NAT64 translates what clients send there to IPv4 (C1, C2); false: neither
     dns64: bool = True

@@ -106,9 +106,12 @@ def test_an_ipv4_only_server_is_reached_by_name_through_nat64_and_not_by_its_add
         "fdc9:9f4e:eb1b:7777::a00:4" in story
     assert "failed, 0x274c WSAETIMEDOUT at 10.0.0.4" in story
     assert "remedy: use a name, not an IPv4 address" in story
+    # the wizard's rules (server.nrpt: wizard): the intranet's domain and the NLS exemption
     policy = dasim("netsh", CASE, "--client", "laptop", "--at", "1m", "namespace", "show",
                    "effectivepolicy")
-    assert "Settings for .corp.contoso.com" in policy and "2001:db8:1:3333::1" in policy
+    blocks = policy.split("Settings for ")[1:]
+    assert [b.split()[0] for b in blocks] == [".corp.contoso.com", "nls.corp.contoso.com"]
+    assert "2001:db8:1:3333::1" in blocks[0] and "2001:db8:1:3333::1" not in blocks[1]
 
 
 def test_without_synthesis_the_name_gives_only_ipv4_and_without_the_nrpt_no_answer():
