@@ -4,6 +4,7 @@ dropped) and the remedy from the fact sheet's sources."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -181,8 +182,12 @@ NRPT_REMEDY = (
 
 def remedy_for(attempt: dict[str, Any]) -> str | None:
     reason = attempt.get("reason") or ""
-    if ": the NRPT rule for " in reason:   # a name sent into a tunnel that is not up (B7)
-        return NRPT_REMEDY.format(name=reason.split(":", 1)[0])
+    sent = re.search(r"([\w.-]+): the NRPT rule for ", reason)
+    if sent:   # a name sent into a tunnel that is not up (B7; a CRL's, B4)
+        text = NRPT_REMEDY.format(name=sent.group(1))
+        return text if attempt.get("error") != "0x80092013" else text.replace(
+            "(KB 3052855, KB 3056560)", "(a CRL distribution point in the internal "
+            "namespace needs its exemption, B4)")
     error = attempt.get("error")
     if error in REMEDIES:
         return REMEDIES[error]

@@ -127,3 +127,25 @@ def test_with_the_nls_exemption_the_laptop_stays_outside_and_connected():
     story = dasim("explain", NLS_CASE, "--client", "laptop", "--set", NLS_EXEMPT)
     assert "through the DirectAccess tunnel" not in story and "NRPT exemption" not in story
     assert "reaches the corporate network over iphttps (first usable at t=0.3 s)" in story
+
+
+CRL_NOT_EXEMPT = ("server.nrpt=[{namespace: .contoso.com, dns: dns64}, "
+                  "{namespace: nls.corp.contoso.com}, {namespace: da.contoso.com}]")
+
+
+def test_a_crl_name_under_the_internal_namespace_fails_revocation_outside_on_windows7():
+    """B4: the CRL's name goes to the DNS64 that no tunnel reaches yet; Windows 7 enforces
+    the revocation check (0x80092013), Windows 10 does not; the exemption fixes it."""
+    win7 = ("--set", CRL_NOT_EXEMPT, "--set", "clients.0.profile=windows7")
+    laptop = json.loads(dasim("run", CASE, "--json", *win7))["clients"][0]
+    assert not laptop["connected"] and laptop["last_error"] == "0x80092013"
+    failed = [a for a in laptop["attempts"] if a["method"] == "iphttps"]
+    assert all("crl.contoso.com: the NRPT rule for .contoso.com" in a["reason"] for a in failed)
+    story = dasim("explain", CASE, "--client", "laptop", *win7)
+    assert "Add an NRPT exemption for crl.contoso.com" in story and "B4" in story
+    win10 = json.loads(dasim("run", CASE, "--json", "--set", CRL_NOT_EXEMPT))["clients"][0]
+    assert win10["connected"] and win10["method"] == "iphttps"
+    fixed = CRL_NOT_EXEMPT.replace("]", ", {namespace: crl.contoso.com}]")
+    laptop = json.loads(dasim("run", CASE, "--json", "--set", fixed, "--set",
+                              "clients.0.profile=windows7"))["clients"][0]
+    assert laptop["connected"] and laptop["method"] == "iphttps"
