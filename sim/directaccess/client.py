@@ -151,6 +151,7 @@ class DirectAccessClient(DirectMethods, ConnectivityAssistant, TunnelMethods):
         self.note("network location: inside (", reason, " through the DirectAccess tunnel: "
                   "the NRPT sends the NLS's name to the DNS64, B8)")
         self.state.location = "inside"
+        self.state.nls_through_tunnel += 1
         self.host.name_policy = None
         self.restart("DirectAccess turns itself off inside (B1)", relocate=False)
         if self.ipsec is not None:

@@ -106,6 +106,9 @@ def test_the_nls_name_without_its_exemption_is_reached_through_the_tunnel_and_fl
     off = [a for a in laptop["attempts"] if a["reason"] == "DirectAccess turns itself off "
            "inside (B1)"]
     assert len(up) > 100 and len(off) > 100   # a 60 s run, a cycle every 0.4 s
+    assert laptop["nls_through_tunnel"] == len(up)
+    table = dasim("run", NLS_CASE)
+    assert f"turned DirectAccess off as if inside: 1 ({len(up)} times;" in table
     assert laptop["uses"][0] == {"t": 0.294, "method": "iphttps"}
     assert laptop["uses"][1]["method"] is None and laptop["uses"][1]["t"] < 0.6
     story = dasim("explain", NLS_CASE, "--client", "laptop")
@@ -124,6 +127,7 @@ def test_with_the_nls_exemption_the_laptop_stays_outside_and_connected():
     laptop = json.loads(dasim("run", NLS_CASE, "--json", "--set", NLS_EXEMPT))["clients"][0]
     assert laptop["connected"] and laptop["method"] == "iphttps"
     assert laptop["location"] == "outside" and len(laptop["uses"]) == 1
+    assert "nls_through_tunnel" not in laptop
     story = dasim("explain", NLS_CASE, "--client", "laptop", "--set", NLS_EXEMPT)
     assert "through the DirectAccess tunnel" not in story and "NRPT exemption" not in story
     assert "reaches the corporate network over iphttps (first usable at t=0.3 s)" in story
