@@ -20,7 +20,9 @@ from pydantic import Field, field_validator, model_validator
 from sim.config import Duration, DurationRange, Strict, parse_duration, suggest
 from sim.directaccess.ipsec.config import ComputerCertificateSpec, IntranetSpec, IpsecConfig
 from sim.directaccess.nrpt import NrptRuleConfig
+from sim.directaccess.proxysettings import ClientProxyConfig
 from sim.net.firewall import FirewallConfig
+from sim.net.landns import LanDnsConfig
 from sim.net.natsettings import NatSettings
 from sim.net.portal import PortalConfig
 from sim.net.proxy import ProxyConfig
@@ -121,6 +123,9 @@ class NetworkSpec(Strict):
     # homes and tethered phones (each laptop its own router), a few dozen for hotels. None:
     # every laptop of a shard on this network shares its one instance (a carrier's NAT).
     laptops_per_site: int | None = Field(default=None, ge=1, le=240)
+    # the network's own DNS server, with the suffix DHCP hands out and the PAC file its WPAD
+    # server serves (sim.net.landns); None: its laptops use the public resolver
+    dns: LanDnsConfig | None = None
 
     @property
     def edge_nat(self) -> NatSettings | None:
@@ -172,6 +177,9 @@ class ClientSpec(Strict):
     logon_at: Duration | Literal["none"] = 0.0
     windows_firewall: bool = True
     clock_skew: Duration = 0.0
+    # the machine's proxy settings that IP-HTTPS uses (sim.directaccess.proxysettings);
+    # None: the proxy of the network the laptop is on, if it has one
+    proxy: ClientProxyConfig | None = None
 
     @field_validator("windows_firewall", mode="before")
     @classmethod
