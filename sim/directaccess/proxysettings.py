@@ -144,6 +144,14 @@ class ProxyManager:
     def config_at(self, t: float) -> ClientProxyConfig | None:
         return next((c for when, c in reversed(self.history) if when <= t), None)
 
+    def reset_winhttp(self, now: float) -> None:
+        """``netsh winhttp reset proxy``: no static proxy, no bypass list from ``now`` on."""
+        config = self.config
+        if config is None:
+            return
+        rest = config.model_dump(exclude={"winhttp", "bypass"}, exclude_defaults=True)
+        self.history.append((now, ClientProxyConfig(**rest) if rest else None))
+
     def remember(self, now: float, server: tuple[str, int] | None) -> None:
         if server != self.cache:
             self.cache = server
@@ -234,6 +242,7 @@ class ProxyRoute:
     server: tuple[str, int] | None
     cancel: tuple[int, str] | None
     why: str
+    label: str = ""   # the proxy as the failures name it (and where it came from)
 
 
 def ip_helper(manager: ProxyManager, cancels_static: bool, resolve: Callable,
@@ -256,6 +265,8 @@ def ip_helper(manager: ProxyManager, cancels_static: bool, resolve: Callable,
                 f"static proxy ({choice.server[0]}:{choice.server[1]}, from "
                 f"{'the WinHTTP settings' if choice.source == 'winhttp' else 'a static .pac'}"
                 f"; KB 3017472)"))
-        return ProxyRoute(choice.server, cancel, choice.why)
+        label = "" if choice.server is None else f"{choice.server[0]}:{choice.server[1]}" + (
+            " from the ProxyMgr cache" if choice.source == "cache" else "")
+        return ProxyRoute(choice.server, cancel, choice.why, label)
 
     return find

@@ -217,7 +217,8 @@ class ClientSpec(Strict):
 
 Action = Literal["import_root", "remove_root", "gpo_deploy_root", "gpo_refresh", "roam",
                  "portal_login", "nat_reboot", "server_down", "server_up", "nls_down",
-                 "nls_up", "restart_ip_helper", "logon"]
+                 "nls_up", "restart_ip_helper", "logon", "clear_proxy_cache",
+                 "winhttp_reset_proxy"]
 # the actions on clients: ``client`` names one laptop, a fleet (all its members) or, left
 # out, every laptop; ``share`` keeps each of them with that probability
 ON_CLIENTS = tuple(name for name, act in ACTIONS.items() if act.on_clients)

@@ -241,12 +241,13 @@ class IpHttpsClient:
             self.tcp_rtt = self.env.now - sent
             return conn
         addr, port = proxy
+        label = getattr(route, "label", None) or f"{addr}:{port}"
         if isinstance(addr, str):   # a proxy by name: the laptop's own DNS resolves it
             try:
                 addr = (yield from self.resolve(self.host, addr))[0]
             except SocketError as exc:
-                raise IpHttpsFailure(exc.code, f"the proxy {proxy[0]}:{port} does not "
-                                     f"resolve: {exc.hex} {exc}") from None
+                raise IpHttpsFailure(exc.code, f"the proxy {label} does not resolve "
+                                     f"({exc.hex} from the laptop's DNS)") from None
         sent = self.env.now
         conn = yield from self.connect(self.host, addr, port)
         self.tcp_rtt = self.env.now - sent
@@ -260,7 +261,8 @@ class IpHttpsClient:
             conn.close()
             raise IpHttpsFailure(CONNECT_ERRORS.get(resp.status,
                                                     HTTP_E_STATUS_BASE + resp.status),
-                                 f"the proxy answered CONNECT with {resp.status} {resp.reason}")
+                                 f"the proxy{' ' + label if route else ''} answered CONNECT "
+                                 f"with {resp.status} {resp.reason}")
         if route is not None and route.cancel is not None:
             conn.close()
             code, reason = route.cancel
