@@ -187,6 +187,11 @@ STATIC_PROXY_REMEDY = (
     "{name} (KB 3017472): netsh winhttp reset proxy (or the Group Policy that sets it), or "
     "netsh winhttp set proxy <proxy> bypass-list=\"<local>;{name}\"; WPAD on the intranet "
     "instead of a static proxy avoids it too. Check with netsh winhttp show proxy.")
+STATIC_PAC_REMEDY = (
+    "The IP Helper service of Windows 8 and later cancels the connection to the DirectAccess "
+    "server once it detects a static proxy, and a static .pac path counts as one (KB 3017472)"
+    ": have the PAC file return DIRECT for {name}, or find it by WPAD (automatic detection) "
+    "instead of a static path.")
 PROXYMGR_REMEDY = (
     "The IP Helper keeps using the proxy in its ProxyMgr cache, from a network the laptop has "
     "left, which does not exist here. Clear the ProxyMgr cache and restart the IP Helper "
@@ -200,7 +205,8 @@ PROXY_UPSTREAM_REMEDY = (
     "The proxy could not resolve or reach the IP-HTTPS server (it answered CONNECT with an "
     "error), although the laptop itself may resolve it and reach TCP 443 (KB 2980635): let "
     "the proxy resolve and reach the IP-HTTPS name, or bypass the proxy for it.")
-REASON_REMEDIES = (("KB 3017472", STATIC_PROXY_REMEDY), ("from the ProxyMgr cache",
+REASON_REMEDIES = (("from a static .pac", STATIC_PAC_REMEDY),
+                   ("KB 3017472", STATIC_PROXY_REMEDY), ("from the ProxyMgr cache",
                    PROXYMGR_REMEDY), ("does not resolve (", PROXY_NAME_REMEDY),
                    ("answered CONNECT with 50", PROXY_UPSTREAM_REMEDY))
 

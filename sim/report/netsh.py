@@ -26,6 +26,7 @@ COMMANDS = {
     ("advfirewall", "monitor", "show", "qmsa"): "qmsa",
     ("namespace", "show", "policy"): "nrpt",
     ("namespace", "show", "effectivepolicy"): "nrpt-effective",
+    ("winhttp", "show", "proxy"): "winhttp",
 }
 
 
@@ -50,6 +51,8 @@ def show(view: RunView, client: str, at: float | None, words: tuple[str, ...]) -
     interface = COMMANDS[command(words)]
     if interface in ("mmsa", "qmsa"):
         return security_associations(view, laptop, t, interface)
+    if interface == "winhttp":
+        return winhttp_proxy(laptop.proxy_settings_at(t))
     if interface == "nrpt":
         return nrpt_policy(view.policy.nrpt, effective=False)
     if interface == "nrpt-effective":   # in effect only outside (B1)
@@ -130,6 +133,18 @@ def nrpt_policy(rules: Any, effective: bool) -> str:
                 f"{'DirectAccess (Proxy Settings)':<40}: "
                 f"{'Use default browser settings' if rule.dns else 'Bypass proxy'}"]
     return "\n".join(out) + "\n"
+
+
+def winhttp_proxy(config: Any) -> str:
+    """``netsh winhttp show proxy``: the static WinHTTP proxy and its bypass list, or direct
+    access. A PAC URL or automatic detection are not WinHTTP's static settings and do not
+    show here (the real command's layout)."""
+    head = "\nCurrent WinHTTP proxy settings:\n\n"
+    if config is None or config.winhttp is None:
+        return head + "    Direct access (no proxy server).\n\n"
+    bypass = ";".join(config.bypass) or "(none)"
+    return (head + f"    Proxy Server(s) :  {config.winhttp}\n"
+            f"    Bypass List     :  {bypass}\n\n")
 
 
 def _lines(pairs: list[tuple[str, Any]], width: int) -> str:
