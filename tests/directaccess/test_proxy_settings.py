@@ -203,3 +203,21 @@ def test_a_proxy_that_cannot_resolve_the_server_gives_0x2af9():
 
 def test_the_same_seed_gives_the_same_result():
     assert dasim("run", PAC, "--json") == dasim("run", PAC, "--json")
+
+
+def test_the_pcap_at_home_shows_the_failed_lookup_of_the_cached_proxy(tmp_path):
+    from scapy.all import DNS, rdpcap
+
+    out = tmp_path / "home.pcap"
+    dasim("pcap", STALE, "--point", "nat:home:inside", "--out", str(out))
+    answers = [(p[DNS].qd.qname.decode(), p[DNS].rcode) for p in rdpcap(str(out))
+               if p.haslayer(DNS) and p[DNS].qr == 1]
+    assert ("proxy.partner.example.", 3) in answers   # NXDOMAIN from the home's resolver
+
+
+def test_the_fix_is_an_event_a_student_can_try():
+    from sim.exercise.fixes import parse_try
+
+    events = parse_try("clear_proxy_cache; winhttp_reset_proxy", "laptop", 600.0)
+    assert [(e["action"], e["at"]) for e in events] == [
+        ("clear_proxy_cache", 600.0), ("winhttp_reset_proxy", 601.0)]
