@@ -63,6 +63,10 @@ class ClientProfile:
     # Windows 8 and later can get Kerberos tickets through a KDC proxy; Windows 7 cannot
     # (A7, G2: no KerbProxy for Windows 7 clients).
     kdc_proxy_client: bool = True
+    # KB 3017472 (E3): on Windows 8 and later the IP Helper cancels the connection to the DA
+    # server once it detects a static proxy (manual, or a static .pac path); Windows 7 goes
+    # through it (sim.directaccess.proxysettings).
+    cancels_static_proxy: bool = True
 
     @property
     def crl_enforced(self) -> bool:
@@ -79,7 +83,7 @@ PROFILES: dict[str, ClientProfile] = {
     "windows7": ClientProfile("windows7", crl_always_checked=True,
                               iphttps_status_failed=STATUS_FAILED_WIN7,
                               iphttps_suites=ENCRYPTED_SUITES, assistant="dca",
-                              kdc_proxy_client=False),
+                              kdc_proxy_client=False, cancels_static_proxy=False),
     # KB 2980635 as first published for Windows 8 / 8.1 (0x2AFC) and KB 3056560 print this.
     "windows8.1": ClientProfile("windows8.1", iphttps_status_failed=STATUS_FAILED_WIN8),
     "windows10": ClientProfile("windows10"),                     # before 1803

@@ -180,6 +180,38 @@ NRPT_REMEDY = (
     "Setup), the name with no DNS server; check with netsh namespace show effectivepolicy.")
 
 
+# The client's proxy settings (sim.directaccess.proxysettings; facts E2, E3): what the
+# failure's reason says decides, before its code.
+STATIC_PROXY_REMEDY = (
+    "The IP Helper service of Windows 8 and later cancels the connection to the DirectAccess "
+    "server once it detects a static proxy. Remove the static proxy or add a bypass for "
+    "{name} (KB 3017472): netsh winhttp reset proxy (or the Group Policy that sets it), or "
+    "netsh winhttp set proxy <proxy> bypass-list=\"<local>;{name}\"; WPAD on the intranet "
+    "instead of a static proxy avoids it too. Check with netsh winhttp show proxy.")
+STATIC_PAC_REMEDY = (
+    "The IP Helper service of Windows 8 and later cancels the connection to the DirectAccess "
+    "server once it detects a static proxy, and a static .pac path counts as one (KB 3017472)"
+    ": have the PAC file return DIRECT for {name}, or find it by WPAD (automatic detection) "
+    "instead of a static path.")
+PROXYMGR_REMEDY = (
+    "The IP Helper keeps using the proxy in its ProxyMgr cache, from a network the laptop has "
+    "left, which does not exist here. Clear the ProxyMgr cache and restart the IP Helper "
+    "(KB 2980635): export and delete the subkeys of HKLM\\SYSTEM\\CurrentControlSet\\"
+    "Services\\iphlpsvc\\Parameters\\ProxyMgr, then restart the IP Helper service.")
+PROXY_NAME_REMEDY = (
+    "The proxy in the machine's proxy settings does not resolve on this network (KB 2980635): "
+    "check netsh winhttp show proxy (and Internet Explorer's settings as LocalSystem), and "
+    "reset it with netsh winhttp reset proxy where it does not belong.")
+PROXY_UPSTREAM_REMEDY = (
+    "The proxy could not resolve or reach the IP-HTTPS server (it answered CONNECT with an "
+    "error), although the laptop itself may resolve it and reach TCP 443 (KB 2980635): let "
+    "the proxy resolve and reach the IP-HTTPS name, or bypass the proxy for it.")
+REASON_REMEDIES = (("from a static .pac", STATIC_PAC_REMEDY),
+                   ("KB 3017472", STATIC_PROXY_REMEDY), ("from the ProxyMgr cache",
+                   PROXYMGR_REMEDY), ("does not resolve (", PROXY_NAME_REMEDY),
+                   ("answered CONNECT with 50", PROXY_UPSTREAM_REMEDY))
+
+
 def remedy_for(attempt: dict[str, Any]) -> str | None:
     reason = attempt.get("reason") or ""
     sent = re.search(r"([\w.-]+): the NRPT rule for ", reason)
@@ -188,6 +220,10 @@ def remedy_for(attempt: dict[str, Any]) -> str | None:
         return text if attempt.get("error") != "0x80092013" else text.replace(
             "(KB 3052855, KB 3056560)", "(a CRL distribution point in the internal "
             "namespace needs its exemption, B4)")
+    for key, text in REASON_REMEDIES:
+        if key in reason and reason.startswith("the "):
+            name = reason.split("connection to ", 1)[-1].split(":", 1)[0]
+            return text.format(name=name) if "{name}" in text else text
     error = attempt.get("error")
     if error in REMEDIES:
         return REMEDIES[error]

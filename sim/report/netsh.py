@@ -28,6 +28,7 @@ COMMANDS = {
     ("namespace", "show", "effectivepolicy"): "nrpt-effective",
     ("dnsclient", "show", "state"): "dns-state",
     ("dns", "show", "state"): "dns-state",   # Windows 7's spelling
+    ("winhttp", "show", "proxy"): "winhttp",
 }
 
 
@@ -52,6 +53,8 @@ def show(view: RunView, client: str, at: float | None, words: tuple[str, ...]) -
     interface = COMMANDS[command(words)]
     if interface in ("mmsa", "qmsa"):
         return security_associations(view, laptop, t, interface)
+    if interface == "winhttp":
+        return winhttp_proxy(laptop.proxy_settings_at(t))
     if interface == "nrpt":
         return nrpt_policy(view.policy.nrpt, effective=False)
     if interface == "dns-state":
@@ -154,6 +157,16 @@ def dns_state(location: str | None, configured: bool) -> str:
         ("DNSSEC Settings", "Not Configured")]
     body = "\n\n".join(f"{k:<38}: {v}" for k, v in pairs)
     return f"\nName Resolution Policy Table Options\n{'-' * 68}\n\n{body}\n"
+def winhttp_proxy(config: Any) -> str:
+    """``netsh winhttp show proxy``: the static WinHTTP proxy and its bypass list, or direct
+    access. A PAC URL or automatic detection are not WinHTTP's static settings and do not
+    show here (the real command's layout)."""
+    head = "\nCurrent WinHTTP proxy settings:\n\n"
+    if config is None or config.winhttp is None:
+        return head + "    Direct access (no proxy server).\n\n"
+    bypass = ";".join(config.bypass) or "(none)"
+    return (head + f"    Proxy Server(s) :  {config.winhttp}\n"
+            f"    Bypass List     :  {bypass}\n\n")
 
 
 def _lines(pairs: list[tuple[str, Any]], width: int) -> str:

@@ -17,6 +17,7 @@ from sim.directaccess.client import DirectAccessClient
 from sim.directaccess.dns64 import Dns64Server, Nat64Gateway
 from sim.directaccess.ipsec.config import IntranetSpec
 from sim.directaccess.nrpt import Nrpt, wizard_rules
+from sim.directaccess.proxysettings import ProxyManager, ip_helper
 from sim.directaccess.result import ClientResult, RunResult
 from sim.directaccess.server import DNS64_ADDRESS, IPHTTPS_PREFIX, DirectAccessServer
 from sim.errors import InputError
@@ -75,7 +76,7 @@ class Simulation:
         self.network_specs = scenario.all_networks
         self._build_public_services()
         self.site_map = Sites(self.kernel, self.topo, AddressPlan(shard), self.pki,
-                              self.network_specs, shard)
+                              self.network_specs, shard, self.public_records)
         self.networks: dict[str, AccessNetwork] = self.site_map.networks
         self.sites: dict[str, list[AccessNetwork]] = self.site_map.sites
         with self.site_map.room():
@@ -233,6 +234,9 @@ class Simulation:
         prof = client_profile(spec)
         client = SimClient(name, network, host, None, stores,  # type: ignore[arg-type]
                            spec.start_at, net.name)
+        if spec.proxy is not None:   # the suffix of the site the laptop is on at the time
+            client.proxy_settings = ProxyManager(spec.proxy, lambda: getattr(
+                self.topo.networks[client.site], "dns_suffix", None))
         nls_stores = stores
         if self.nls_trusted_root is not None:
             if self._nls_roots is None:
@@ -263,14 +267,19 @@ class Simulation:
     def _iphttps_factory(self, client: SimClient) -> Callable[[DirectAccessClient],
                                                                IpHttpsClient]:
         def make(da: DirectAccessClient) -> IpHttpsClient:
-            # the proxy of the site the laptop is on now (it may have roamed since)
-            proxy = getattr(self.topo.networks[client.site], "proxy_address", None)
+            # the proxy of the site the laptop is on now (it may have roamed since), unless
+            # the laptop has proxy settings of its own: then they decide at each attempt
+            settings = client.proxy_settings
+            proxy = None if settings is not None else getattr(
+                self.topo.networks[client.site], "proxy_address", None)
+            find = None if settings is None else ip_helper(
+                settings, da.profile.cancels_static_proxy, services.resolve, da.note)
             return IpHttpsClient(
                 client.host, self.policy.iphttps_url,
                 verify=services.chain_verifier(client.host, client.stores, self.now,
                                                da.profile.crl_enforced, proxy),
                 resolve=services.resolve, connect=services.connector(da.profile),
-                proxy=proxy)
+                proxy=proxy, find_proxy=find)
         return make
 
     def roam(self, client: SimClient, network: str, site: str | None = None) -> None:

@@ -277,3 +277,30 @@ def _nls_down(sim: Simulation, event: EventSpec, index: int) -> None:
 def _nls_up(sim: Simulation, event: EventSpec, index: int) -> None:
     sim.nls_host.up = True
     _tell(sim, None, "scenario: the network location server (NLS) answers again")
+
+
+@action("clear_proxy_cache", on_clients=True)
+def _clear_proxy_cache(sim: Simulation, event: EventSpec, index: int) -> None:
+    """KB 2980635's fix (E2): export and delete the subkeys of
+    ``HKLM\\SYSTEM\\CurrentControlSet\\Services\\iphlpsvc\\Parameters\\ProxyMgr``, then restart
+    the IP Helper service, which decides its proxy afresh."""
+    for c in _clients(sim, event, index):
+        if c.proxy_settings is not None:
+            c.proxy_settings.remember(sim.kernel.env.now, None)
+        c.da.restart("ProxyMgr cache cleared (the subkeys of HKLM\\SYSTEM\\CurrentControlSet"
+                     "\\Services\\iphlpsvc\\Parameters\\ProxyMgr deleted) and the IP Helper "
+                     "service restarted", relocate=False)
+
+
+@action("winhttp_reset_proxy", on_clients=True)
+def _winhttp_reset_proxy(sim: Simulation, event: EventSpec, index: int) -> None:
+    """``netsh winhttp reset proxy``: the static proxy and its bypass list go (KB 3017472's
+    fix, E3); a PAC URL or automatic detection stay. The IP Helper reads the settings again
+    at its next attempt."""
+    for c in _clients(sim, event, index):
+        settings = c.proxy_settings
+        if settings is None or settings.config is None:
+            c.da.note("netsh winhttp reset proxy: there was no static proxy")
+            continue
+        settings.reset_winhttp(sim.kernel.env.now)
+        c.da.note("netsh winhttp reset proxy: direct access (no proxy server)")

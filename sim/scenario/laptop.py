@@ -23,3 +23,5 @@ class SimClient:
     started_at: float = 0.0
     site: str = ""   # which instance of the network: "home", "home#2", … (laptops_per_site)
     policy_refresh: Any = None   # fired by a gpo_refresh event (sim.scenario.events)
+    # its ``proxy:`` settings and ProxyMgr cache (sim.directaccess.proxysettings), if given
+    proxy_settings: Any = None

@@ -22,7 +22,9 @@ from sim.directaccess.dns64 import NAT64_PREFIX
 from sim.directaccess.ipsec.config import ComputerCertificateSpec, IntranetSpec, IpsecConfig
 from sim.directaccess.ipsec.opens import target as open_target
 from sim.directaccess.nrpt import NrptRuleConfig
+from sim.directaccess.proxysettings import ClientProxyConfig
 from sim.net.firewall import FirewallConfig
+from sim.net.landns import LanDnsConfig
 from sim.net.natsettings import NatSettings
 from sim.net.portal import PortalConfig
 from sim.net.proxy import ProxyConfig
@@ -136,6 +138,9 @@ class NetworkSpec(Strict):
     # homes and tethered phones (each laptop its own router), a few dozen for hotels. None:
     # every laptop of a shard on this network shares its one instance (a carrier's NAT).
     laptops_per_site: int | None = Field(default=None, ge=1, le=240)
+    # the network's own DNS server, with the suffix DHCP hands out and the PAC file its WPAD
+    # server serves (sim.net.landns); None: its laptops use the public resolver
+    dns: LanDnsConfig | None = None
 
     @property
     def edge_nat(self) -> NatSettings | None:
@@ -190,6 +195,9 @@ class ClientSpec(Strict):
     # what the user opens once DirectAccess is connected (with server.ipsec): URLs and UNC
     # paths, by name or by address; the result says which answered (C1-C3)
     opens: list[str] = Field(default_factory=list)
+    # the machine's proxy settings that IP-HTTPS uses (sim.directaccess.proxysettings);
+    # None: the proxy of the network the laptop is on, if it has one
+    proxy: ClientProxyConfig | None = None
 
     @field_validator("opens")
     @classmethod
@@ -234,7 +242,8 @@ class ClientSpec(Strict):
 
 Action = Literal["import_root", "remove_root", "gpo_deploy_root", "gpo_refresh", "roam",
                  "portal_login", "nat_reboot", "server_down", "server_up", "nls_down",
-                 "nls_up", "restart_ip_helper", "logon"]
+                 "nls_up", "restart_ip_helper", "logon", "clear_proxy_cache",
+                 "winhttp_reset_proxy"]
 # the actions on clients: ``client`` names one laptop, a fleet (all its members) or, left
 # out, every laptop; ``share`` keeps each of them with that probability
 ON_CLIENTS = tuple(name for name, act in ACTIONS.items() if act.on_clients)

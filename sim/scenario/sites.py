@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sim.errors import InputError
 from sim.net.firewall import Firewall, SourceExempt
+from sim.net.landns import lan_services
 from sim.net.nat import Nat
 from sim.net.portal import CaptivePortal, PortalConfig
 from sim.net.proxy import HttpProxy, ProxyConfig, ResigningInspector
@@ -74,8 +75,11 @@ class Sites:
     """Every network of one shard, by name, and the sites each has so far."""
 
     def __init__(self, kernel: Kernel, topo: Topology, plan: AddressPlan, pki: Hierarchy,
-                 specs: dict[str, NetworkSpec], shard: int) -> None:
+                 specs: dict[str, NetworkSpec], shard: int,
+                 public_records: dict[str, list] | None = None) -> None:
         self.kernel, self.topo, self.plan, self.pki = kernel, topo, plan, pki
+        # the public view a network's own resolver answers other names from (``dns:``)
+        self.public_records = {} if public_records is None else public_records
         self.specs = specs
         self.shard = shard
         self.networks: dict[str, AccessNetwork] = {}   # each network's first site
@@ -129,14 +133,22 @@ class Sites:
         self.dns_for.setdefault(kind, PUBLIC_DNS)
         for stage in self._stages(net, spec, outside):
             net.gateway.add_stage(stage)
+        if spec.dns is not None:   # every site's resolver has the same private address
+            self.dns_for[kind] = net.lan_dns.host.interfaces[0].address
         return net
 
     def _stages(self, net: AccessNetwork, spec: NetworkSpec, outside: list) -> list[Any]:
         k = self.kernel
         stages: list[Any] = []
         exempt: set = set()
+        proxy = None
         if spec.proxy is not None:
-            exempt.add(self._proxy(net, spec.proxy))
+            proxy = self._proxy(net, spec.proxy)
+            exempt.add(proxy)
+        if spec.dns is not None:   # the network's own resolver, its suffix and WPAD server
+            lan = lan_services(net.add_host, net.name, spec.dns, self.public_records, proxy)
+            net.dns_suffix = spec.dns.suffix
+            net.lan_dns = lan
         if spec.firewall is not None:
             fw = Firewall.from_config(k, f"{net.name}-firewall", spec.firewall)
             stages.append(SourceExempt(fw, exempt) if exempt else fw)

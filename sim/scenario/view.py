@@ -46,7 +46,8 @@ SIMULATION_ATTRIBUTES = (
 # each SimClient: name, network, site, host.interfaces[].addresses, and of its DirectAccess
 # client ``da``: state (method, location, attempts, timeline()), iphttps (status.history,
 # last_detail), teredo (status.history), teredo_type, managed, teredo_refresh,
-# sixtofour_history, sixtofour_setting, profile.name, ipsec; and of the Fleet:
+# sixtofour_history, sixtofour_setting, profile.name, ipsec; its proxy_settings
+# (config_at()); and of the Fleet:
 # simulation(client, trace, shard), run(local=...).
 
 
@@ -135,6 +136,12 @@ class ClientView:
         """The chain engine's result of the last IP-HTTPS failure (None: none, or connected)."""
         iphttps = self._client.da.iphttps
         return iphttps.last_detail if iphttps else None
+
+    def proxy_settings_at(self, t: float) -> Any:
+        """The laptop's ``proxy:`` settings in force at ``t`` (a ``ClientProxyConfig``), or
+        None: none given, or reset by then (``netsh winhttp show proxy``)."""
+        settings = self._client.proxy_settings
+        return None if settings is None else settings.config_at(t)
 
     @property
     def teredo_history(self) -> list | None:

@@ -21,7 +21,7 @@ from ipaddress import IPv6Address, IPv6Network
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
-from sim.net.errors import WSAECONNABORTED, WSAECONNRESET
+from sim.net.errors import WSAECONNABORTED, WSAECONNRESET, WSAHOST_NOT_FOUND, SocketError
 from sim.net.http import HttpRequest, HttpResponse
 from sim.net.icmpv6 import ALL_ROUTERS, RouterAdvertisement, RouterSolicitation
 from sim.net.packet import ICMPV6, IPV6_HEADER, Packet
@@ -65,6 +65,10 @@ CERT_E_CN_NO_MATCH = 0x800B010F
 # 0x80190197 HTTP_E_STATUS_PROXY_AUTH_REQ. That IP-HTTPS reports this code for an
 # authenticating proxy is an assumption (F5.6 says only that it fails).
 HTTP_E_STATUS_BASE = 0x80190000
+# A proxy that cannot resolve or reach the server answers CONNECT with 502 or 504; KB 2980635
+# says IP-HTTPS then shows 0x2af9 although DNS and TCP 443 work from the laptop itself (E2).
+# That the client maps both statuses to it is an assumption (P5 in docs/model.md).
+CONNECT_ERRORS = {502: WSAHOST_NOT_FOUND, 504: WSAHOST_NOT_FOUND}
 
 
 def backoff_wait(first_failure: float, now: float) -> float:
@@ -83,10 +87,14 @@ def presented(result: Any) -> str:
 
 
 class IpHttpsFailure(Exception):
-    def __init__(self, code: int, reason: str) -> None:
+    """A failed attempt: its code, why, and the Interface Status netsh shows (None: the
+    release's "Failed to connect")."""
+
+    def __init__(self, code: int, reason: str, status: str | None = None) -> None:
         super().__init__(reason)
         self.code = code
         self.reason = reason
+        self.status = status
 
 
 @dataclass
@@ -118,15 +126,20 @@ class IpHttpsClient:
 
     ``resolve(host, name)`` and ``connect(host, address, port)`` are the network's DNS and TCP
     (generators raising errors with a ``code``); ``verify(chain, name)`` is the client's chain
-    engine bound to its stores; ``proxy`` is an (address, port) pair or None.
+    engine bound to its stores; ``proxy`` is an (address, port) pair or None;
+    ``find_proxy(host, url)``, when given, decides the proxy anew for each attempt (a
+    generator giving a route with ``server``, a (name or address, port) pair or None, and
+    ``cancel``, a (code, reason) pair when the client gives the connection up itself).
     """
 
     last_detail: Any = None
 
     def __init__(self, host: Host, url: str, verify: Callable[[list, str], Any],
                  resolve: Callable, connect: Callable, proxy: tuple[Any, int] | None = None,
-                 on_change: Callable[[IpHttpsStatus], None] | None = None) -> None:
+                 on_change: Callable[[IpHttpsStatus], None] | None = None,
+                 find_proxy: Callable | None = None) -> None:
         self.host = host
+        self.find_proxy = find_proxy
         self.kernel = host.kernel
         self.env = host.kernel.env
         self.url = url
@@ -197,7 +210,7 @@ class IpHttpsClient:
             address = IPv6Address(int(prefix.network_address) | self.rng.getrandbits(64))
             self._bring_up(address)
         except IpHttpsFailure as exc:
-            return self._failed(start, exc.code, exc.reason)
+            return self._failed(start, exc.code, exc.reason, status=exc.status)
         except TlsError as exc:
             if exc.code == CERT_E_CN_NO_MATCH:
                 return self._failed(
@@ -217,13 +230,24 @@ class IpHttpsClient:
         return True
 
     def _open(self):
-        if self.proxy is None:
+        proxy, route = self.proxy, None
+        if self.find_proxy is not None:
+            route = yield from self.find_proxy(self.host, self.url)
+            proxy = route.server
+        if proxy is None:
             addresses = yield from self.resolve(self.host, self.server_name)
             sent = self.env.now
             conn = yield from self.connect(self.host, addresses[0], self.port)
             self.tcp_rtt = self.env.now - sent
             return conn
-        addr, port = self.proxy
+        addr, port = proxy
+        label = getattr(route, "label", None) or f"{addr}:{port}"
+        if isinstance(addr, str):   # a proxy by name: the laptop's own DNS resolves it
+            try:
+                addr = (yield from self.resolve(self.host, addr))[0]
+            except SocketError as exc:
+                raise IpHttpsFailure(exc.code, f"the proxy {label} does not resolve "
+                                     f"({exc.hex} from the laptop's DNS)") from None
         sent = self.env.now
         conn = yield from self.connect(self.host, addr, port)
         self.tcp_rtt = self.env.now - sent
@@ -235,8 +259,14 @@ class IpHttpsClient:
             raise IpHttpsFailure(0x274C, "the proxy did not answer CONNECT")
         if resp.status != 200:
             conn.close()
-            raise IpHttpsFailure(HTTP_E_STATUS_BASE + resp.status,
-                                 f"the proxy answered CONNECT with {resp.status} {resp.reason}")
+            raise IpHttpsFailure(CONNECT_ERRORS.get(resp.status,
+                                                    HTTP_E_STATUS_BASE + resp.status),
+                                 f"the proxy{' ' + label if route else ''} answered CONNECT "
+                                 f"with {resp.status} {resp.reason}")
+        if route is not None and route.cancel is not None:
+            conn.close()
+            code, reason = route.cancel
+            raise IpHttpsFailure(code, reason, STATUS_CONNECTING)
         return conn
 
     def _router_discovery(self):

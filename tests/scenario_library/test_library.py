@@ -44,6 +44,16 @@ EXPECTED = {
     # IP-HTTPS back on its retry at 370 s, after 0x274c while the server was down
     "ipsec-server-outage": {"win10": ("iphttps", None, (0.2, 1.0)),
                             "win7": ("iphttps", None, (0.2, 1.0))},
+    # the client's proxy settings (tests/scenario_library/test_proxy_settings.py): KB 3017472's
+    # static proxy cancelled on Windows 10 (0x3e3, assumption P4), used by Windows 7
+    "kb3017472-static-proxy": {"laptop-win10": (None, "0x3e3", None),
+                               "laptop-win7": ("iphttps", None, (0.2, 1.0))},
+    # connected through the WPAD proxy first; the 0x2af9 of the stale cached proxy after the
+    # roam ends with the ProxyMgr fix at 600 s
+    "proxy-cache-stale-after-roam": {"laptop": ("iphttps", None, (0.2, 1.0))},
+    "pac-per-url": {"pac-direct": ("iphttps", None, (0.1, 1.0)),
+                    "pac-proxy": (None, "0x3e3", None),
+                    "wpad-proxy": ("iphttps", None, (0.1, 1.0))},
 }
 
 
