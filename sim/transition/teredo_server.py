@@ -56,6 +56,7 @@ class TeredoServer:
             for dst in (LINK_LOCAL_CONE, LINK_LOCAL_NO_CONE))
         self._global: dict[int, bool] = {}   # is_global_ipv4 by the address's integer
         self._parsed: dict[int, TeredoAddressInfo | None] = {}   # by the address's integer
+        self._origins: dict[int, tuple[int | None, int]] = {}   # ``_origin``, by the key
 
     def _teredo_info(self, addr: IPv6Address) -> TeredoAddressInfo | None:
         """``parse_teredo_address``, remembered: a client's address is parsed on every packet
@@ -65,6 +66,15 @@ class TeredoServer:
         except KeyError:
             info = self._parsed[addr_key(addr)] = parse_teredo_address(addr)
             return info
+
+    def _origin(self, addr: IPv6Address) -> tuple[int | None, int]:
+        """The mapped address (as its ``addr_key``) and port embedded in a client's Teredo
+        address, remembered by the address's key: compared with every relayed packet's UDP
+        source as two integers (``(None, -1)`` for an address that is not Teredo)."""
+        info = self._teredo_info(addr)
+        origin = (None, -1) if info is None else (addr_key(info.mapped), info.port)
+        self._origins[addr_key(addr)] = origin
+        return origin
 
     def _on_packet(self, pkt: Packet) -> None:
         if not self.up:
@@ -83,8 +93,10 @@ class TeredoServer:
         if isinstance(inner.payload, RouterSolicitation):
             self._answer_rs(pkt, inner)
             return
-        info = self._teredo_info(inner.src)
-        if info is None or info.mapped != pkt.src or info.port != pkt.sport:
+        origin = self._origins.get(inner.skey)
+        if origin is None:
+            origin = self._origin(inner.src)
+        if origin[0] != pkt.skey or origin[1] != pkt.sport:
             self.kernel.drop(self.host.name, pkt,
                              "Teredo: inner source does not match the UDP source (RFC 4380 "
                              "§5.3.1)")
