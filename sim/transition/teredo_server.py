@@ -26,6 +26,8 @@ from sim.transition.tunnel import TunnelInterface
 if TYPE_CHECKING:
     from sim.net.host import Host, UdpSocket
 
+_CONE_KEY = addr_key(LINK_LOCAL_CONE)   # a cone RS's source, compared as an integer
+
 
 class TeredoServer:
     """Teredo server and relay on two consecutive public addresses of one host (F1.33, F3.8).
@@ -40,6 +42,7 @@ class TeredoServer:
         self.kernel = host.kernel
         self.primary = primary
         self.secondary = secondary
+        self._primary_key = addr_key(primary)
         self.prefix = IPv6Network(((0x20010000 << 96) | (int(primary) << 64), 64))
         self.socket: UdpSocket = host.udp_open(TEREDO_PORT, on_packet=self._on_packet)
         self.relay = host.add_interface(None, name="teredo-relay", iface_class=TunnelInterface,
@@ -105,10 +108,10 @@ class TeredoServer:
 
     def _answer_rs(self, pkt: Packet, rs: Packet) -> None:
         self.solicitations += 1
-        cone = rs.src == LINK_LOCAL_CONE
+        cone = rs.skey == _CONE_KEY
         # RFC 4380 §5.3.2: a cone RS is answered from the *other* address.
         if cone:
-            src = self.secondary if pkt.dst == self.primary else self.primary
+            src = self.secondary if pkt.dkey == self._primary_key else self.primary
         else:
             src = pkt.dst
         nonce = pkt.payload.nonce if isinstance(pkt.payload, TeredoHeaders) else None

@@ -120,9 +120,8 @@ class TcpConnection(TcpTimers):
     def _segment(self, flags: int, seq: int, payload: Any = None, size: int = 0) -> Packet:
         if flags & ACK:
             self._ack_owed = 0      # this segment acknowledges everything received
-        return Packet(self.local, self.remote, TCP, self.lport, self.rport,
-                      size=self.header + size, payload=payload, flags=flags, seq=seq,
-                      ack=self.rcv_nxt if flags & ACK else 0)
+        return Packet(self.local, self.remote, TCP, self.lport, self.rport, self.header + size,
+                      payload, None, flags, seq, self.rcv_nxt if flags & ACK else 0)
 
     # -- sending -----------------------------------------------------------------------
     def send(self, message: Any, size: int | None = None) -> None:
