@@ -154,8 +154,11 @@ class TcpConnection(TcpTimers):
             return   # acknowledges something we never sent (RFC 9293 §3.10.7.4): ignore
         self.snd_una = ack
         self._dup_acks = 0
-        for seq in [s for s, entry in self._unacked.items() if s + entry[3] <= ack]:
-            del self._unacked[seq]
+        if ack == self.snd_nxt:       # everything sent is acknowledged (the common case)
+            self._unacked.clear()
+        else:
+            for seq in [s for s, entry in self._unacked.items() if s + entry[3] <= ack]:
+                del self._unacked[seq]
         self._tries = 0
         self._rto = self.config.data_rto
         if self._unacked:
