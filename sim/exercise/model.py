@@ -18,8 +18,14 @@ from sim.config import Duration, Strict
 # the views a student may ask for (sim.exercise.symptoms renders them)
 View = Literal["user", "netsh interface httpstunnel show interfaces",
                "netsh interface teredo show state", "netsh interface 6to4 show state",
-               "Get-NetIPHttpsState", "Get-DAConnectionStatus"]
-ALL_VIEWS: tuple[str, ...] = View.__args__   # type: ignore[attr-defined]
+               "Get-NetIPHttpsState", "Get-DAConnectionStatus",
+               "netsh namespace show policy", "netsh namespace show effectivepolicy",
+               "netsh dnsclient show state", "netsh winhttp show proxy"]
+# names and proxies: views an exercise asks for by name (not among the defaults)
+NAME_VIEWS = ("netsh namespace show policy", "netsh namespace show effectivepolicy",
+              "netsh dnsclient show state", "netsh winhttp show proxy")
+ALL_VIEWS: tuple[str, ...] = tuple(
+    v for v in View.__args__ if v not in NAME_VIEWS)   # type: ignore[attr-defined]
 # the views of every world; Get-DAConnectionStatus needs the IPsec layer (server.ipsec)
 IPSEC_VIEWS = ("Get-DAConnectionStatus",)
 BASIC_VIEWS = tuple(v for v in ALL_VIEWS if v not in IPSEC_VIEWS)

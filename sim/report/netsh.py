@@ -124,7 +124,9 @@ def location_at(timeline: list[tuple[float, str]], t: float) -> str | None:
 def nrpt_policy(rules: Any, effective: bool) -> str:
     """``netsh namespace show policy`` / ``show effectivepolicy``: one block per rule with
     its DirectAccess settings (B5, B6; the layout beyond the field names is an assumption,
-    N2 in docs/model.md). The effective table is empty inside the corporate network."""
+    N2 in docs/model.md). A rule with DNS servers bypasses the proxy, an exemption uses the
+    default: Get-DnsClientNrptPolicy's NoProxy and UseDefault in Microsoft's example for
+    .corp.contoso.com and nls.corp.contoso.com. The effective table is empty inside."""
     head = ("DNS Effective Name Resolution Policy Table Settings" if effective
             else "DNS Name Resolution Policy Table Settings")
     out = [head, ""]
@@ -135,7 +137,7 @@ def nrpt_policy(rules: Any, effective: bool) -> str:
                 f"{'DirectAccess (IPsec)':<40}: disabled",
                 f"{'DirectAccess (DNS Servers)':<40}: {servers}",
                 f"{'DirectAccess (Proxy Settings)':<40}: "
-                f"{'Use default browser settings' if rule.dns else 'Bypass proxy'}"]
+                f"{'Bypass proxy' if rule.dns else 'Use default browser settings'}"]
     return "\n".join(out) + "\n"
 
 

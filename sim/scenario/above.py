@@ -69,7 +69,8 @@ class AboveTunnel:
                         for n, h in hosts.items()), dc=dc,
             qm_lifetime=self.config.qm_lifetime, qm_lifetime_kb=self.config.qm_lifetime_kb,
             mm_lifetime=self.config.mm_lifetime,
-            prefixes=(INTRANET_PREFIX, *((nat64,) if nat64 else ())), nat64=nat64)
+            prefixes=(INTRANET_PREFIX, *((nat64,) if nat64 else ())), nat64=nat64,
+            suffix=self.intranet.domain)
 
     def verify_computer(self, chain: list, at: dt.datetime) -> Verdict:
         """The server's check of a computer certificate (A9): the chain engine, with the

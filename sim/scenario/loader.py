@@ -92,7 +92,23 @@ def _where(source: str, node: yaml.Node | None) -> str:
 
 
 def _dotted(loc: tuple) -> str:
-    return ".".join(str(p) for p in loc) or "(top level)"
+    return ".".join(str(p) for p in loc if not _tag(p)) or "(top level)"
+
+
+def _tag(part: Any) -> bool:
+    """A union's branch in an error's place (``list[NrptRuleConfig]``,
+    ``literal['wizard']``): pydantic's, not the user's."""
+    return isinstance(part, str) and ("[" in part or part.startswith(("function-", "lax-")))
+
+
+def _one_branch(errors: list) -> list:
+    """The errors of a union's value told once: a literal's branch ('wizard') drops out when
+    another branch of the same value says more (a rule inside the list)."""
+    deep = {tuple(p for p in e["loc"] if not _tag(p))[:1] for e in errors
+            if e["type"] != "literal_error"}
+    kept = [e for e in errors if not (e["type"] == "literal_error" and any(_tag(p) for p in
+            e["loc"]) and tuple(p for p in e["loc"] if not _tag(p))[:1] in deep)]
+    return kept or errors
 
 
 def _valid_keys(model: Any, loc: tuple) -> list[str]:
@@ -210,7 +226,8 @@ def validate(model: type[BaseModel], data: Any, root: yaml.Node | None, source: 
     try:
         scenario = model.model_validate(data)
     except ValidationError as exc:
-        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        errors = _one_branch(exc.errors())
+        errors = sorted(errors, key=lambda e: e["type"] != "extra_forbidden")
         msgs = [_message(e, root, source, overrides, model) for e in errors]
         if errors[0]["type"] != "extra_forbidden":
             msgs.sort()

@@ -95,6 +95,14 @@ class ServerSpec(Strict):
     dns64: bool = True
     nat64_prefix: IPv6Network = NAT64_PREFIX
 
+    @field_validator("nrpt", mode="before")
+    @classmethod
+    def _nrpt_word(cls, value: object) -> object:
+        if isinstance(value, str) and value != "wizard":
+            raise ValueError(f"{value!r}: expected wizard (the Remote Access wizard's rules) "
+                             f"or a list of {{namespace, dns}} rules{suggest(value, ['wizard'])}")
+        return value
+
     @field_validator("nat64_prefix")
     @classmethod
     def _prefix96(cls, value: IPv6Network) -> IPv6Network:

@@ -157,3 +157,10 @@ def test_over_teredo_a_host_that_drops_icmp_is_not_reached_though_ipsec_is_up(tm
     assert home["resources"] == {"dc1": True, "legacy-app": True, "no-ping": False}
     story = dasim("explain", str(case), "--client", "home")
     assert "2001:db8:1::60 does not answer ICMPv6 echo, which Teredo needs" in story
+
+
+def test_a_single_label_name_gets_the_intranets_suffix_first():
+    """B2: ``legacy-app`` is looked up as legacy-app.corp.contoso.com, under the NRPT's rule."""
+    laptop = _laptop("--set", 'clients.0.opens=["http://legacy-app/"]')
+    opened = laptop["directaccess"]["opens"][0]
+    assert opened["ok"] and opened["address"] == "fdc9:9f4e:eb1b:7777::a00:4"

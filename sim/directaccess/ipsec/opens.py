@@ -81,6 +81,8 @@ class OpenMethods:
         host, port = target(text)
         start = self.env.now
         address = _literal(host)
+        if address is None and "." not in host and self.deployment.suffix:
+            host = f"{host}.{self.deployment.suffix}"   # a single label gets the suffix (B2)
         if address is None:
             try:
                 address = (yield from resolve(self.host, host, "AAAA"))[0]

@@ -56,6 +56,7 @@ class Deployment:
     # and the NAT64's
     prefixes: tuple[IPv6Network, ...] = ()
     nat64: IPv6Network | None = None
+    suffix: str = ""   # the primary DNS suffix a single-label name gets (B2)
 
 
 @dataclass
