@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sim.directaccess.ipsec.wire import ESP, IKE_PORT
 from sim.net import packet as p
 from sim.scenario.capture import Capture
 from sim.scenario.view import prepared, view_of
@@ -26,7 +27,11 @@ def summary(pkt: p.Packet) -> str:
     payload = pkt.payload
     if pkt.proto == p.IPV6_IN_IPV4 and inner is not None:
         return "6to4 " + summary(inner)
+    if pkt.proto == ESP:
+        return "ESP"   # encrypted: what it carries is not shown, as in a capture
     if pkt.proto == p.UDP:
+        if IKE_PORT in (pkt.sport, pkt.dport):
+            return "IKE"
         if inner is not None and (pkt.sport == 3544 or pkt.dport == 3544):
             return "Teredo " + summary(inner)
         if hasattr(payload, "qname"):
