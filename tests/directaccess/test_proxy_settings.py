@@ -201,6 +201,16 @@ def test_a_proxy_that_cannot_resolve_the_server_gives_0x2af9():
     assert "answered CONNECT with 502 Bad Gateway" in laptop["attempts"][-1]["reason"]
 
 
+def test_a_static_proxy_whose_name_does_not_resolve_here_gives_0x2af9():
+    other = "clients.0.proxy.winhttp=proxy.elsewhere.example:8080"
+    laptop = clients(STATIC, "--set", other)["laptop-win10"]
+    assert laptop["last_error"] == "0x2af9"
+    assert "the proxy proxy.elsewhere.example:8080 does not resolve" in \
+        laptop["attempts"][-1]["reason"]
+    text = dasim("explain", STATIC, "--client", "laptop-win10", "--set", other)
+    assert "does not resolve on this network (KB 2980635)" in text
+
+
 def test_the_same_seed_gives_the_same_result():
     assert dasim("run", PAC, "--json") == dasim("run", PAC, "--json")
 
@@ -210,7 +220,7 @@ def test_the_pcap_at_home_shows_the_failed_lookup_of_the_cached_proxy(tmp_path):
 
     out = tmp_path / "home.pcap"
     dasim("pcap", STALE, "--point", "nat:home:inside", "--out", str(out))
-    answers = [(p[DNS].qd.qname.decode(), p[DNS].rcode) for p in rdpcap(str(out))
+    answers = [(p[DNS].qd[0].qname.decode(), p[DNS].rcode) for p in rdpcap(str(out))
                if p.haslayer(DNS) and p[DNS].qr == 1]
     assert ("proxy.partner.example.", 3) in answers   # NXDOMAIN from the home's resolver
 
