@@ -32,6 +32,8 @@ def netsh(scenario_file: str, client_name: str, at_s: str | None, seed: int | No
       interface 6to4 show state
       advfirewall monitor show mmsa           (IPsec main mode SAs, with server.ipsec)
       advfirewall monitor show qmsa           (IPsec quick mode SAs)
+      namespace show policy | effectivepolicy (the NRPT, with server.nrpt)
+      dnsclient show state                    (Machine Location: inside or outside)
       winhttp show proxy                      (the static WinHTTP proxy, clients[].proxy)
     """
     text.command(words)   # a command netsh does not have is said before anything runs

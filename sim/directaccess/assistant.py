@@ -3,6 +3,8 @@ while DirectAccess has a method."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sim.net.kernel import call_later
 
 
@@ -22,7 +24,10 @@ class ConnectivityAssistant:
         self._next_probe(self._probe_round)
 
     def _next_probe(self, round_: int) -> None:
-        call_later(self.env, self.probe_interval, lambda _t: self._probe(round_))
+        call_later(self.env, self.probe_interval, self._probe_due, round_)
+
+    def _probe_due(self, timer: Any) -> None:
+        self._probe(timer._value)   # the round the timer was set in (no closure per probe)
 
     def _probe(self, round_: int) -> None:
         if round_ != self._probe_round:

@@ -119,12 +119,8 @@ class DirectAccessClient(DirectMethods, ConnectivityAssistant, TunnelMethods):
             self.state.last_error = None
             if self.state.connected_at is None:
                 self.state.connected_at = self.env.now
-        dns64 = self.policy.dns64
-        if dns64 is not None:   # the NRPT's DNS server is reached over the tunnel in use
-            self.host.routes.remove(dns64)
-            iface = self.interface_of(method)
-            if iface is not None:
-                self.host.routes.add(dns64, iface)
+        if self.policy.dns64 is not None:   # the NRPT's DNS server and the NAT64 prefix are
+            self._route_into_tunnel(method)  # reached over the tunnel in use
         if method is not None and self.probe_interval and not self._probing:
             self._start_probes()
         if method:
@@ -133,6 +129,35 @@ class DirectAccessClient(DirectMethods, ConnectivityAssistant, TunnelMethods):
             self.note("DirectAccess has no usable connectivity")
         if self.ipsec is not None:
             self.ipsec.transport_changed(method, self.interface_of(method))
+
+    def _route_into_tunnel(self, method: str | None) -> None:
+        iface = self.interface_of(method)
+        for prefix in (self.policy.dns64, self.policy.nat64):
+            if prefix is not None:
+                self.host.routes.remove(prefix)
+                if iface is not None:
+                    self.host.routes.add(prefix, iface)
+        if method is not None and self.nrpt is not None and self.state.location == "outside":
+            self.env.process(self._check_location_again(self.connectivity_changed))
+
+    def _check_location_again(self, mark: Any):
+        """NLA checks the location again when an interface comes up (F1.20), the tunnel's
+        too, with the NRPT in force: an NLS name it sends to the DNS64 is reached through
+        the tunnel, and the laptop believes it is inside (B3, B8; assumption N7)."""
+        inside, reason = yield from self.nls_probe(self.host)
+        if not inside or mark is not self.connectivity_changed or \
+                self.state.location != "outside":
+            return
+        self.note("network location: inside (", reason, " through the DirectAccess tunnel: "
+                  "the NRPT sends the NLS's name to the DNS64, B8)")
+        self.state.location = "inside"
+        self.state.nls_through_tunnel += 1
+        self.host.name_policy = None
+        self.restart("DirectAccess turns itself off inside (B1)", relocate=False)
+        if self.ipsec is not None:
+            self.ipsec.located_inside()
+        self.restart("its DirectAccess interfaces went away: the location is checked again "
+                     "(F1.20)")
 
     def interface_of(self, method: str | None) -> Any:
         """The transition interface of ``method`` (None for native IPv6: routed)."""

@@ -72,19 +72,22 @@ class Nrpt:
         return max(found, key=lambda r: r.weight) if found else None
 
     def policy(self, host: Any, note: Callable[..., None] | None = None) -> Callable:
-        """The resolver hook for ``host`` outside (``net.dns.resolve`` calls it with the name
-        and the adapter's servers, and asks the servers it returns)."""
+        """The resolver hook for ``host`` outside (``net.dns.resolve`` calls it with the name,
+        the adapter's servers and the query type, and asks the servers it returns). A name
+        under a rule with DNS servers is asked for its IPv6 addresses only: the DNS client's
+        "Resolve only IPv6 addresses for names" (N8), as DirectAccess carries IPv6 only."""
 
-        def servers_for(name: str, adapter: Sequence[Any]) -> Sequence[Any]:
+        def servers_for(name: str, adapter: Sequence[Any],
+                        qtype: str) -> tuple[Sequence[Any], str]:
             rule = self.match(name)
             if rule is None or rule.exemption:
-                return adapter
+                return adapter, qtype
             if not any(host.routes.lookup(server) is not None for server in rule.dns):
                 raise SocketError(WSANO_DATA, (
                     f"{name}: the NRPT rule for {rule.namespace} sends it to "
                     f"{', '.join(map(str, rule.dns))}, which no interface reaches yet "
                     "(no DirectAccess tunnel is up)"))
-            return list(rule.dns)
+            return list(rule.dns), "AAAA"   # DirectAccess names: IPv6 only (N8)
 
         return servers_for
 

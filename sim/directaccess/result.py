@@ -57,6 +57,7 @@ class ClientResult:
     # which method carried DirectAccess traffic from when (None: none did): a Windows 8+
     # client runs Teredo and IP-HTTPS side by side and moves to Teredo when it comes up
     uses: tuple[tuple[float, str | None], ...] = ()
+    nls_through_tunnel: int = 0   # times it found the NLS through its own tunnel (N7)
 
     @classmethod
     def of(cls, client: DirectAccessClient, name: str, network: str,
@@ -83,6 +84,7 @@ class ClientResult:
             uses=tuple(st.method_history),
             probes=(st.probes_ok, st.probes_failed) if client.probe_interval else None,
             site=site,
+            nls_through_tunnel=st.nls_through_tunnel,
             **_above(client),
         )
 
@@ -115,6 +117,8 @@ class ClientResult:
                "time_to_connect_s": self.time_to_connect_s, "last_error": self.last_error,
                "attempts": self.attempts,
                "uses": [{"t": _t(t), "method": m} for t, m in self.uses]}
+        if self.nls_through_tunnel:   # the NLS's name without its exemption (B8)
+            out["nls_through_tunnel"] = self.nls_through_tunnel
         if self.probes is not None:
             answered, lost = self.probes
             out["probes"] = {"answered": answered, "unanswered": lost,
@@ -145,7 +149,9 @@ def _above(client: DirectAccessClient) -> dict[str, Any]:
                for t, name, ok in ipsec.resource_history]
     return {"directaccess": {"status": status, "error": error, "reason": reason,
                              "tunnels": tunnels, "history": history,
-                             "resource_history": reached},
+                             "resource_history": reached,
+                             **({"opens": [o.as_dict() for o in ipsec.opened]}
+                                if ipsec.opens else {})},
             "resources": dict(ipsec.resources)}
 
 

@@ -45,6 +45,7 @@ class ServerPolicy:
     force_tunnel: bool = False
     intranet: IPv6Address = DC_ADDRESS   # what the client probes through a tunnel
     dns64: IPv6Address | None = None     # where the NRPT's rules send names (None: no NRPT)
+    nat64: IPv6Network | None = None     # the NAT64 prefix clients route into the tunnel
     methods: frozenset[str] = field(default_factory=lambda: frozenset(
         {"6to4", "teredo", "iphttps"}))
 
@@ -55,7 +56,8 @@ class DirectAccessServer:
     def __init__(self, host: Host, ipv4: list[Any], methods: set[str] | frozenset[str],
                  ipv6: list[Any] = (), public_ipv4: list[Any] | None = None,
                  iphttps: Any = None, nls_url: str | None = None,
-                 force_tunnel: bool = False, dns64: Any = None) -> None:
+                 force_tunnel: bool = False, dns64: Any = None,
+                 nat64: IPv6Network | None = None) -> None:
         self.host = host
         self.kernel = host.kernel
         self.ipv4 = [ip_address(a) for a in ipv4]
@@ -67,6 +69,7 @@ class DirectAccessServer:
         intranet = host.add_interface(None, f"{DC_ADDRESS}/128", name="intranet")
         # the DNS64 listens on its own internal address, reached through the tunnels only
         self.dns64 = None if dns64 is None else ip_address(dns64)
+        self.nat64 = nat64
         if self.dns64 is not None:
             host.add_address(intranet, f"{self.dns64}/128")
         self.teredo: TeredoServer | None = None
@@ -95,6 +98,7 @@ class DirectAccessServer:
             force_tunnel=self.force_tunnel,
             methods=self.methods,
             dns64=self.dns64,
+            nat64=self.nat64,
         )
 
     def down(self) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -21,6 +22,7 @@ from sim.net.errors import SocketError
 from sim.net.http import HttpServer, http_get
 from sim.net.tcp import TcpConfig, tcp_stack
 from sim.net.tls import Certificate, TlsError, TlsServerSession, client_handshake
+from sim.pki.hresult import CRYPT_E_REVOCATION_OFFLINE
 
 if TYPE_CHECKING:
     from sim.directaccess.profiles import ClientProfile
@@ -78,6 +80,7 @@ def chain_verifier(host: Host, stores: MachineStores, now: Callable[[], dt.datet
     def verify(chain: list[x509.Certificate], server_name: str):
         at = now()
         fetched: dict[str, bytes | None] = {}
+        why: list[str] = []   # what stopped a download (an NRPT rule, B4), for the message
         if enforce_crl:
             for url in crl_urls(chain):
                 if stores.crl_cache.get(url, at) is not None:
@@ -90,10 +93,15 @@ def chain_verifier(host: Host, stores: MachineStores, now: Callable[[], dt.datet
                             via = ((yield from resolve(host, via[0]))[0], via[1])
                     resp = yield from http_get(host, url, resolve, via)
                     fetched[url] = resp.body if resp.status == 200 else None
-                except SocketError:
+                except SocketError as exc:
                     fetched[url] = None
-        return stores.verify(chain, host=server_name, at=at, fetch=fetched.get,
-                             check_revocation=enforce_crl)
+                    if "NRPT" in exc.detail and exc.detail not in why:
+                        why.append(exc.detail)
+        result = stores.verify(chain, host=server_name, at=at, fetch=fetched.get,
+                               check_revocation=enforce_crl)
+        if why and result.hresult == CRYPT_E_REVOCATION_OFFLINE.code:
+            result = replace(result, message=f"{result.message} ({'; '.join(why)})")
+        return result
 
     return verify
 

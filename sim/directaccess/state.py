@@ -33,6 +33,8 @@ class ClientState:
     events: list[tuple[float, tuple[str, ...]]] = field(default_factory=list)
     probes_ok: int = 0          # connectivity-assistant checks answered through the tunnel
     probes_failed: int = 0
+    # how often it reached the NLS through its own tunnel and turned DirectAccess off (N7)
+    nls_through_tunnel: int = 0
 
     def timeline(self) -> list[tuple[float, str]]:
         """The recorded lines, oldest first."""

@@ -16,6 +16,7 @@ a hop to the Internet at ``t1`` again, so the change applies to them as it would
 
 from __future__ import annotations
 
+from collections import deque
 from heapq import heappush
 from typing import TYPE_CHECKING
 
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
 
 NOTHING: tuple = ()   # the callbacks of a called-back packet: its queued hop does nothing
 MISS = object()
-KEPT = 4096           # packets on their way before those past the router are forgotten
 
 
 class CutThrough:
@@ -42,8 +42,8 @@ class CutThrough:
 
     def start_cut_through(self) -> None:
         """Take part: packets for it may be cut through (``Kernel.cut_through``)."""
-        self._on_way: list[tuple[float, Packet, Interface]] = []
-        self._forget_at = KEPT
+        # the packets cut through, oldest first, until they are past the router
+        self._on_way: deque[tuple[float, Packet, Interface]] = deque()
         # the decision per destination key, worked out once (``_path``): a fleet's packets
         # go to a few hundred destinations, and routes and links change rarely
         self._paths: dict[int, tuple | None] = {}
@@ -91,10 +91,11 @@ class CutThrough:
         heappush(queue, (at + delay, HOP_PRIORITY, next(ids), pkt))
         on_way = self._on_way
         on_way.append((at, pkt, ingress))
-        if len(on_way) > self._forget_at:
-            now = self.kernel.env.now
-            on_way[:] = [w for w in on_way if w[0] > now]
-            self._forget_at = max(KEPT, 2 * len(on_way))
+        # forget from the oldest end those past the router: the queue stays a handful long,
+        # so a packet is freed soon after it arrives instead of after thousands more
+        now = self.kernel.env.now
+        while on_way and on_way[0][0] <= now:
+            on_way.popleft()
         return True
 
     def forwarding_changed(self) -> None:

@@ -139,25 +139,26 @@ def flush_cache(host: Host) -> None:
     host.__dict__.pop("dns_cache", None)
 
 
-def _servers(host: Host, name: str, qtype: str) -> tuple[list[Any], tuple]:
-    """The servers to ask for ``name`` and its cache key: the host's, unless a name
-    resolution policy (DirectAccess's NRPT, outside) sends the name elsewhere; what those
-    servers say is cached apart from what the adapter's DNS says."""
+def _servers(host: Host, name: str, qtype: str) -> tuple[list[Any], tuple, str]:
+    """The servers to ask for ``name``, its cache key and the query type: the host's, unless
+    a name resolution policy (DirectAccess's NRPT, outside) sends the name elsewhere, maybe
+    with another query type (``name_policy(name, servers, qtype) -> (servers, qtype)``);
+    what those servers say is cached apart from what the adapter's DNS says."""
     key: tuple = (name.lower().rstrip("."), qtype)
     servers = list(getattr(host, "dns_servers", None) or [])
     policy = getattr(host, "name_policy", None)
     if policy is not None:
-        chosen = list(policy(name, servers))
-        if chosen != servers:
-            return chosen, (*key, "policy")
-    return servers, key
+        chosen, asked = policy(name, servers, qtype)
+        if list(chosen) != servers:
+            return list(chosen), (*key, "policy"), asked
+    return servers, key, qtype
 
 
 def resolve(host: Host, name: str, qtype: str = "A",
             timeouts: tuple[float, ...] | None = None) -> Generator[Any, Any, list[Any]]:
     """The Windows resolver (a generator for SimPy processes): the addresses of ``name``
-    from the host's DNS servers (``host.dns_servers``, or those its ``name_policy(name,
-    servers)`` picks), cached by TTL.
+    from the host's DNS servers (``host.dns_servers``, or those its ``name_policy``
+    picks), cached by TTL.
 
     Raises SocketError 0x2af9 WSAHOST_NOT_FOUND (NXDOMAIN), 0x2afc WSANO_DATA (the name exists
     without a record of that type) or 0x2afa WSATRY_AGAIN (no answer after the retries of
@@ -166,7 +167,7 @@ def resolve(host: Host, name: str, qtype: str = "A",
     if qtype not in QTYPES:
         raise ValueError(f"query type {qtype!r}: expected one of {sorted(QTYPES)}")
     env = host.kernel.env
-    servers, key = _servers(host, name, qtype)
+    servers, key, qtype = _servers(host, name, qtype)
     cache = host.__dict__.setdefault("dns_cache", {})
     hit = cache.get(key)
     if hit is not None and hit[0] > env.now:

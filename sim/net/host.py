@@ -7,7 +7,7 @@ from collections.abc import Callable
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any
 
-from sim.net.fastpath import call_later
+from sim.net.fastpath import addr_key, call_later
 from sim.net.node import Interface, Node
 from sim.net.packet import ICMP, ICMPV6, IPV4_HEADER, IPV6_HEADER, UDP, UDP_HEADER, Packet
 
@@ -117,6 +117,8 @@ class Host(Node):
     """A computer: it answers for its own addresses and hands packets to protocol handlers."""
 
     icmp_listener: Callable[[Packet], None] | None = None   # ICMP other than echo, if set
+    # what takes a packet not addressed to the host (a translator on it), True if it did
+    forward: Callable[[Packet, Interface], bool] | None = None
 
     def __init__(self, kernel: Kernel, name: str) -> None:
         super().__init__(kernel, name)
@@ -129,13 +131,30 @@ class Host(Node):
         self.up = True
         self._pings: dict[tuple[int, int], tuple[float, Callable]] = {}   # (sent, done)
         self._ping_seq = 0
+        # ``source_for`` by the destination's addr_key: every datagram, echo and tunnelled
+        # packet a host sends asks it; forgotten on any change of routes or addresses
+        self._sources: dict[int, Address] = {}
+        self.routes.on_change = self._sources.clear
+
+    def add_interface(self, link: Any, *addresses: Any, **kwargs: Any) -> Interface:
+        self._sources.clear()
+        return super().add_interface(link, *addresses, **kwargs)
+
+    def add_address(self, iface: Interface, address: Any) -> Address:
+        self._sources.clear()
+        return super().add_address(iface, address)
+
+    def remove_address(self, iface: Interface, address: Address) -> None:
+        self._sources.clear()
+        super().remove_address(iface, address)
 
     def receive(self, pkt: Packet, iface: Interface) -> None:
         if not self.up:
             self.kernel.drop(self.name, pkt, f"{self.name} is down")
             return
         if pkt.dkey not in self.local_keys:
-            self.kernel.drop(self.name, pkt, f"{self.name} does not forward packets")
+            if self.forward is None or not self.forward(pkt, iface):
+                self.kernel.drop(self.name, pkt, f"{self.name} does not forward packets")
             return
         handler = self.handlers.get(pkt.proto)
         if handler is None:
@@ -146,11 +165,17 @@ class Host(Node):
     def source_for(self, dst: Address) -> Address:
         """The source address Windows would pick: the routed interface's address of the same
         family."""
+        key = addr_key(dst)
+        try:
+            return self._sources[key]
+        except KeyError:
+            pass
         hop = self.routes.lookup(dst)
         if hop is not None:
             v4 = isinstance(dst, IPv4Address)
             for addr in hop[0].addresses:
                 if isinstance(addr, IPv4Address) is v4:
+                    self._sources[key] = addr
                     return addr
         raise LookupError(f"{self.name}: no address to reach {dst}")
 
@@ -189,8 +214,8 @@ class Host(Node):
         msg = pkt.payload
         kind = getattr(msg, "kind", None)
         if kind == "echo-request":
-            reply = Packet(pkt.dst, pkt.src, pkt.proto, size=pkt.size,
-                           payload=EchoMessage("echo-reply", msg.ident, msg.seq))
+            reply = Packet(pkt.dst, pkt.src, pkt.proto, 0, 0, pkt.size,
+                           EchoMessage("echo-reply", msg.ident, msg.seq))
             self.send(reply)
         elif kind == "echo-reply":
             waiting = self._pings.pop((msg.ident, msg.seq), None)
@@ -211,20 +236,19 @@ class Host(Node):
         if src is None:
             src = next((a for a in via.addresses if a.version == dst.version), None) \
                 if via is not None else self.source_for(dst)
-        pkt = Packet(src, dst, ICMP if isinstance(dst, IPv4Address) else ICMPV6, size=size,
-                     payload=EchoMessage("echo-request", *key))
-        pings = self._pings
-        pings[key] = (env.now, done)
+        pkt = Packet(src, dst, ICMP if isinstance(dst, IPv4Address) else ICMPV6, 0, 0, size,
+                     EchoMessage("echo-request", *key))
+        self._pings[key] = (env.now, done)
         if via is not None:
             via.send(pkt, dst)
         else:
             self.send(pkt)
+        call_later(env, timeout, self._echo_timed_out, key)   # no closure per echo
 
-        def expire(_t: Any) -> None:
-            if pings.pop(key, None) is not None:
-                done(None)
-
-        call_later(env, timeout, expire)
+    def _echo_timed_out(self, timer: Any) -> None:
+        waiting = self._pings.pop(timer._value, None)   # the echo's key
+        if waiting is not None:
+            waiting[1](None)
 
     def ping(self, dst: Address, timeout: float = 4.0, via: Interface | None = None,
              src: Address | None = None, size: int = 64):

@@ -75,6 +75,8 @@ class Stream:
         return (self.next64() >> 11) * (1.0 / 9007199254740992.0)
 
     def getrandbits(self, k: int) -> int:
+        if k == 64:   # one word (a Teredo nonce): what the loop below returns for it
+            return self.next64()
         out, have = 0, 0
         while have < k:
             out = (out << 64) | self.next64()

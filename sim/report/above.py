@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sim.directaccess.ipsec.opens import target as _target
+from sim.net.errors import NAMES
+
 REMEDIES = {
     "13806": "enrol a computer certificate (Client Authentication EKU) from the CA the "
              "DirectAccess server trusts, e.g. by Group Policy auto-enrolment of the "
@@ -61,6 +64,8 @@ def above_lines(client: dict[str, Any]) -> list[str]:
     if reached or missed:
         lines.append("  reaches: " + (", ".join(reached) or "nothing")
                      + ("; does not reach: " + ", ".join(missed) if missed else ""))
+    for opened in da.get("opens", []):
+        lines.extend(_opened_lines(opened))
     reason = da.get("reason") or ""
     if reason:
         lines.append(f"  why: {reason}")
@@ -82,3 +87,33 @@ def ending(client: dict[str, Any]) -> str | None:
     code = f" (IKE error {da['error']})" if da["error"] else ""
     return (f"At the end of the run {client['name']}'s {client['method']} interface is up, "
             f"but DirectAccess is not connected: {da['status']}{code}.")
+
+
+def _opened_lines(opened: dict[str, Any]) -> list[str]:
+    """What came of one thing the user opened, and the remedy when it failed (C1-C3)."""
+    error = opened["error"]
+    verdict = "answered" if opened["ok"] else \
+        f"failed, {error} {NAMES.get(int(error, 16), '')}".rstrip()
+    at = f" at {opened['address']}" if opened["address"] else ""
+    lines = [f"  opens {opened['target']} (t={opened['t']:.1f} s): {verdict}{at}",
+             f"    {opened['why']}"]
+    if opened["ok"]:
+        return lines
+    host = opened_host(opened["target"])
+    address = opened["address"] or ""
+    if address == host and "." in address and ":" not in address:
+        remedy = ("use a name, not an IPv4 address: only a name reaches an IPv4-only host, "
+                  "through the server's DNS64 and NAT64 (C3)")
+    elif ("." in address and ":" not in address) or (not address and error == "0x2afc"):
+        remedy = ("the name has no IPv6 address: turn on the server's DNS64/NAT64 "
+                  "(server.dns64) or give the host an IPv6 address (C1, C2)")
+    elif error == "0x2af9":
+        remedy = ("add an NRPT rule that sends the intranet's namespace to the DNS64 (the "
+                  "wizard's rule for the internal suffix, B3)")
+    else:
+        return lines
+    return [*lines, f"    remedy: {remedy}"]
+
+
+def opened_host(text: str) -> str:
+    return _target(text)[0]

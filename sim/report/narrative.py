@@ -4,11 +4,12 @@ dropped) and the remedy from the fact sheet's sources."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
 from sim.directaccess.result import DEGRADED_LOSS
-from sim.report import above
+from sim.report import above, flapping
 from sim.report.causes import Cause, TraceIndex
 from sim.scenario.view import ClientView, host_addresses
 
@@ -213,8 +214,12 @@ REASON_REMEDIES = (("from a static .pac", STATIC_PAC_REMEDY),
 
 def remedy_for(attempt: dict[str, Any]) -> str | None:
     reason = attempt.get("reason") or ""
-    if ": the NRPT rule for " in reason:   # a name sent into a tunnel that is not up (B7)
-        return NRPT_REMEDY.format(name=reason.split(":", 1)[0])
+    sent = re.search(r"([\w.-]+): the NRPT rule for ", reason)
+    if sent:   # a name sent into a tunnel that is not up (B7; a CRL's, B4)
+        text = NRPT_REMEDY.format(name=sent.group(1))
+        return text if attempt.get("error") != "0x80092013" else text.replace(
+            "(KB 3052855, KB 3056560)", "(a CRL distribution point in the internal "
+            "namespace needs its exemption, B4)")
     for key, text in REASON_REMEDIES:
         if key in reason and reason.startswith("the "):
             name = reason.split("connection to ", 1)[-1].split(":", 1)[0]
@@ -257,8 +262,12 @@ def narrate(client_result: dict[str, Any], events: list[tuple[float, str]],
         index = trace if isinstance(trace, TraceIndex) else TraceIndex(trace)
         events = sorted([*events, *portal_logins(index.records, host, site or network)],
                         key=lambda e: e[0])
-    for t, text in events:
+    for t, text in flapping.fold(events):
         lines.append(f"  t={t:.1f} s  {text}")
+    nls_remedy = flapping.remedy(events)
+    if nls_remedy:
+        lines += ["", "Why it keeps switching between inside and outside:",
+                  f"  remedy: {nls_remedy}"]
     failures = [a for a in client_result["attempts"] if a["result"] == "failed"]
     if failures:
         lines.append("")

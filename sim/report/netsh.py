@@ -26,6 +26,8 @@ COMMANDS = {
     ("advfirewall", "monitor", "show", "qmsa"): "qmsa",
     ("namespace", "show", "policy"): "nrpt",
     ("namespace", "show", "effectivepolicy"): "nrpt-effective",
+    ("dnsclient", "show", "state"): "dns-state",
+    ("dns", "show", "state"): "dns-state",   # Windows 7's spelling
     ("winhttp", "show", "proxy"): "winhttp",
 }
 
@@ -55,6 +57,8 @@ def show(view: RunView, client: str, at: float | None, words: tuple[str, ...]) -
         return winhttp_proxy(laptop.proxy_settings_at(t))
     if interface == "nrpt":
         return nrpt_policy(view.policy.nrpt, effective=False)
+    if interface == "dns-state":
+        return dns_state(location_at(laptop.timeline, t), bool(view.policy.nrpt))
     if interface == "nrpt-effective":   # in effect only outside (B1)
         outside = location_at(laptop.timeline, t) == "outside"
         return nrpt_policy(view.policy.nrpt if outside else (), effective=True)
@@ -135,6 +139,24 @@ def nrpt_policy(rules: Any, effective: bool) -> str:
     return "\n".join(out) + "\n"
 
 
+def dns_state(location: str | None, configured: bool) -> str:
+    """``netsh dnsclient show state``: the NRPT's options and where the machine believes it
+    is (B1, B11; the layout is an assumption, N2). Before the NLS check it is "Unknown"."""
+    where = {"inside": "Inside corporate network",
+             "outside": "Outside corporate network"}.get(location or "", "Unknown")
+    pairs = [
+        ("Query Failure Behavior", "Always fall back to LLMNR and NetBIOS\n"
+         + " " * 40 + "if the name does not exist in DNS or\n" + " " * 40
+         + "if the DNS servers are unreachable\n" + " " * 40 + "when on a private network"),
+        ("Query Resolution Behavior", "Resolve only IPv6 addresses for names"),
+        ("Network Location Behavior", "Let Network ID determine when Direct\n" + " " * 40
+         + "Access settings are to be used"),
+        ("Machine Location", where),
+        ("Direct Access Settings", "Configured and Enabled" if configured
+         else "Not Configured"),
+        ("DNSSEC Settings", "Not Configured")]
+    body = "\n\n".join(f"{k:<38}: {v}" for k, v in pairs)
+    return f"\nName Resolution Policy Table Options\n{'-' * 68}\n\n{body}\n"
 def winhttp_proxy(config: Any) -> str:
     """``netsh winhttp show proxy``: the static WinHTTP proxy and its bypass list, or direct
     access. A PAC URL or automatic detection are not WinHTTP's static settings and do not

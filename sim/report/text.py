@@ -53,6 +53,12 @@ def summary_table(result: dict[str, Any], limit: int | None = None) -> str:
     if s["by_error"]:
         errors = ", ".join(f"{e} x{n}" for e, n in s["by_error"].items())
         lines.append(f"Not connected, by last error: {errors}")
+    flapping = [c for c in clients if c.get("nls_through_tunnel")]
+    if flapping:
+        times = sum(c["nls_through_tunnel"] for c in flapping)
+        lines.append(f"Reached the NLS through their own tunnel and turned DirectAccess off "
+                     f"as if inside: {len(flapping)} ({times} times; the NLS's name has no "
+                     "NRPT exemption: dasim explain)")
     inside = sum(c["location"] == "inside" and not c["connected"] for c in clients)
     if inside:
         lines.append(f"Inside the corporate network, no tunnel needed: {inside}")

@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sim.directaccess import services
+from sim.directaccess.dns64 import NAT64_POOL, Nat64
 from sim.directaccess.ipsec.config import IntranetSpec
 from sim.directaccess.ipsec.kdcproxy import kdc_proxy_client, kdc_proxy_handler
 from sim.directaccess.ipsec.kerberos import KDC_PROXY_PATH
 from sim.directaccess.ipsec.responder import IpsecResponder
 from sim.directaccess.ipsec.session import Credentials, Deployment, IpsecSession
+from sim.directaccess.server import INTRANET_PREFIX
 from sim.errors import InputError
 from sim.pki import verify_chain
 from sim.pki.errors import PkiInputError
@@ -50,19 +52,24 @@ class AboveTunnel:
         self.root = None if anchor is None else sim.pki.root_of(self.config.root)
         self.responder = IpsecResponder(
             sim.server_host, self.config, self.intranet, self.verify_computer,
-            self.os_of.get, scenario.server.allow_windows7, sim.now)
+            self.os_of.get, scenario.server.allow_windows7, sim.now,
+            nat64=Nat64(scenario.server.nat64_prefix, NAT64_POOL, lambda: sim.kernel.now)
+            if scenario.server.dns64 else None)
         sim.server.ipsec = self.responder
         if sim.server.iphttps is not None:
             sim.server.iphttps.routes[KDC_PROXY_PATH.lower()] = kdc_proxy_handler(
                 self.responder.kdc_proxy)
         hosts = self.intranet.hosts
+        nat64 = scenario.server.nat64_prefix if scenario.server.dns64 else None
         dc = next(h.ipv6 for h in hosts.values() if h.role == "domain_controller")
         self.deployment = Deployment(
             single_tunnel=self.config.authentication == "kerberos_proxy",
             infrastructure=self.intranet.infrastructure(),
-            hosts=tuple((n, h.ipv6, h.answers) for n, h in hosts.items()), dc=dc,
+            hosts=tuple((n, h.ipv6, h.answers, self.intranet.fqdn(n))
+                        for n, h in hosts.items()), dc=dc,
             qm_lifetime=self.config.qm_lifetime, qm_lifetime_kb=self.config.qm_lifetime_kb,
-            mm_lifetime=self.config.mm_lifetime)
+            mm_lifetime=self.config.mm_lifetime,
+            prefixes=(INTRANET_PREFIX, *((nat64,) if nat64 else ())), nat64=nat64)
 
     def verify_computer(self, chain: list, at: dt.datetime) -> Verdict:
         """The server's check of a computer certificate (A9): the chain engine, with the
@@ -129,5 +136,5 @@ class AboveTunnel:
             logon_at=None if spec.logon_at == "none" else float(spec.logon_at))
         interval = spec.connectivity_probe or da.profile.assistant_interval
         da.ipsec = IpsecSession(da, self.deployment, creds, interval,
-                                da.profile.tunnel_probe_timeout)
+                                da.profile.tunnel_probe_timeout, tuple(spec.opens))
         da.ipsec.server_log = self.responder.log.get

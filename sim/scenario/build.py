@@ -14,7 +14,9 @@ from urllib.parse import urlsplit
 
 from sim.directaccess import services
 from sim.directaccess.client import DirectAccessClient
-from sim.directaccess.nrpt import Nrpt
+from sim.directaccess.dns64 import Dns64Server, Nat64Gateway
+from sim.directaccess.ipsec.config import IntranetSpec
+from sim.directaccess.nrpt import Nrpt, wizard_rules
 from sim.directaccess.proxysettings import ProxyManager, downloads, ip_helper
 from sim.directaccess.result import ClientResult, RunResult
 from sim.directaccess.server import DNS64_ADDRESS, IPHTTPS_PREFIX, DirectAccessServer
@@ -36,6 +38,8 @@ from sim.transition.iphttps import IpHttpsClient, IpHttpsServer
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from sim.net.host import Host
 
 __all__ = ["DEFAULT_SHARD_SIZE", "Simulation"]
 
@@ -147,15 +151,37 @@ class Simulation:
                 iphttps_spec.terminator.device()
             iphttps = IpHttpsServer(host, services.listen, chain, iphttps_spec.url,
                                     IPHTTPS_PREFIX, terminator)
+        rules = self._nrpt_rules()
         self.server = DirectAccessServer(host, server_ipv4, set(spec.methods), ipv6=ipv6,
                                          public_ipv4=public_ipv4, iphttps=iphttps,
                                          nls_url=self.nls_url, force_tunnel=spec.force_tunnel,
-                                         dns64=None if spec.nrpt is None else DNS64_ADDRESS)
+                                         dns64=DNS64_ADDRESS if rules else None,
+                                         nat64=spec.nat64_prefix
+                                         if rules and spec.dns64 else None)
+        if self.server.nat64 is not None:
+            self._internal_adapter(host)
         self.policy = self.server.policy()
-        self.nrpt = None if spec.nrpt is None else \
-            Nrpt(rule.rule(DNS64_ADDRESS) for rule in spec.nrpt)
+        self.nrpt = Nrpt(rules) if rules else None
         self._start_services()
         self.above = None if spec.ipsec is None else AboveTunnel(self)
+
+    def _nrpt_rules(self) -> list:
+        """The scenario's NRPT rules: its own, or with ``wizard`` the wizard's (B3): the
+        intranet's domain to the DNS64, the NLS's name exempt. None: no table (N3)."""
+        spec = self.scenario.server
+        if spec.nrpt == "wizard":
+            domain = (self.scenario.intranet or IntranetSpec()).domain
+            return wizard_rules(f".{domain}", spec.nls_host, DNS64_ADDRESS)
+        return [rule.rule(DNS64_ADDRESS) for rule in spec.nrpt or ()]
+
+    def _internal_adapter(self, host: Host) -> None:
+        """The server's internal adapter on the corporate LAN, where its NAT64 sends what
+        clients address to the prefix (C1, C2)."""
+        corp = self.corp
+        plen = corp.prefix.prefixlen
+        top = corp.prefix.broadcast_address   # from the top: the LAN's hosts keep theirs
+        internal = host.add_interface(corp.lan, f"{top - 1}/{plen}", name="internal")
+        Nat64Gateway(host, internal, top - 2, self.server.nat64, lambda: self.kernel.now)
 
     def _start_services(self) -> None:
         """DNS views, the CRL/AIA web servers inside and outside, and the NLS."""
@@ -163,8 +189,12 @@ class Simulation:
         self.corp_dns = DnsServer(self.corp_dns_host, {**self.public_records,
                                                        **self.inside_records})
         if self.nrpt is not None:   # the server's DNS64: the intranet's view of every name
-            self.dns64 = DnsServer(self.server_host, {**self.public_records,
-                                                      **self.inside_records})
+            server = self.scenario.server
+            intranet = (self.scenario.intranet or IntranetSpec()).records() \
+                if server.ipsec is not None else {}
+            self.dns64 = Dns64Server(self.server_host, {**self.public_records,
+                                                        **self.inside_records, **intranet},
+                                     server.nat64_prefix, synthesis=server.dns64)
         for host in (self.public_dns_host, self.public_web_host, self.corp_web_host):
             host.dns_servers = [PUBLIC_DNS]
         outside = {u for u, (_n, where) in self._published().items() if where == "outside"}

@@ -11,14 +11,16 @@ readable message, not a failure halfway through a run.
 from __future__ import annotations
 
 import datetime as dt
-from ipaddress import IPv4Address, IPv4Network, IPv6Address
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
 from sim.config import Duration, DurationRange, Strict, parse_duration, suggest
+from sim.directaccess.dns64 import NAT64_PREFIX
 from sim.directaccess.ipsec.config import ComputerCertificateSpec, IntranetSpec, IpsecConfig
+from sim.directaccess.ipsec.opens import target as open_target
 from sim.directaccess.nrpt import NrptRuleConfig
 from sim.directaccess.proxysettings import ClientProxyConfig
 from sim.net.firewall import FirewallConfig
@@ -84,9 +86,22 @@ class ServerSpec(Strict):
     # modelled, and a client is connected once its transition interface reaches the intranet
     ipsec: IpsecConfig | None = None
     allow_windows7: bool = False   # A8: a 2012+ deployment refuses Windows 7 by default
-    # the Name Resolution Policy Table clients apply outside (B1-B7); None: not modelled,
-    # names resolve through the network's DNS wherever the laptop is
-    nrpt: list[NrptRuleConfig] | None = None
+    # the Name Resolution Policy Table clients apply outside (B1-B7): rules, or "wizard" for
+    # the wizard's (B3); None: not modelled, names resolve through the network's DNS
+    # wherever the laptop is
+    nrpt: list[NrptRuleConfig] | Literal["wizard"] | None = None
+    # the server's DNS64 synthesises AAAA answers from A records in nat64_prefix, and its
+    # NAT64 translates what clients send there to IPv4 (C1, C2); false: neither
+    dns64: bool = True
+    nat64_prefix: IPv6Network = NAT64_PREFIX
+
+    @field_validator("nat64_prefix")
+    @classmethod
+    def _prefix96(cls, value: IPv6Network) -> IPv6Network:
+        if value.prefixlen != 96:
+            raise ValueError(f"{value}: the NAT64 prefix must be a /96 (the IPv4 address "
+                             "fills its last 32 bits, RFC 6052 §2.2)")
+        return value
 
     @property
     def nls_host(self) -> str:
@@ -177,9 +192,19 @@ class ClientSpec(Strict):
     logon_at: Duration | Literal["none"] = 0.0
     windows_firewall: bool = True
     clock_skew: Duration = 0.0
+    # what the user opens once DirectAccess is connected (with server.ipsec): URLs and UNC
+    # paths, by name or by address; the result says which answered (C1-C3)
+    opens: list[str] = Field(default_factory=list)
     # the machine's proxy settings that IP-HTTPS uses (sim.directaccess.proxysettings);
     # None: the proxy of the network the laptop is on, if it has one
     proxy: ClientProxyConfig | None = None
+
+    @field_validator("opens")
+    @classmethod
+    def _targets(cls, value: list[str]) -> list[str]:
+        for text in value:
+            open_target(text)
+        return value
 
     @field_validator("windows_firewall", mode="before")
     @classmethod

@@ -375,6 +375,7 @@ class IpHttpsServer:
         self.certificate = Certificate(chain)   # encoded once, sent to every client
         self.rng = host.kernel.rng(f"iphttps-server:{host.name}")
         self.clients: dict[IPv6Address, Any] = {}
+        self._conns: dict[int, Any] = {}   # the same, by addr_key: read for every packet
         self.interface = host.add_interface(None, name="IPHTTPSInterface",
                                             iface_class=TunnelInterface,
                                             encapsulate=self._to_client)
@@ -417,12 +418,13 @@ class IpHttpsServer:
                            size=IPV6_HEADER + ra.size, payload=ra)
             conn.send(reply, reply.size)
             return
-        if pkt.src in self.prefix:
+        if self._conns.get(pkt.skey) is not conn and pkt.src in self.prefix:
             self.clients[pkt.src] = conn
+            self._conns[pkt.skey] = conn
         self.interface.receive_inner(pkt)
 
     def _to_client(self, pkt: Packet) -> None:
-        conn = self.clients.get(pkt.dst)
+        conn = self._conns.get(pkt.dkey)
         if conn is None:
             self.kernel.drop(self.host.name, pkt, "IP-HTTPS: no client with this address")
             return

@@ -168,7 +168,7 @@ class TeredoClient:
                 self._waiter = None
                 waiter.succeed(pkt)
             return
-        if self.interface is not None and inner.dst in self.host.local:
+        if self.interface is not None and inner.dkey in self.host.local_keys:
             self.interface.receive_inner(inner)
         else:
             self.kernel.drop(self.host.name, pkt, "Teredo: not qualified for this address")

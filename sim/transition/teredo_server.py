@@ -26,6 +26,8 @@ from sim.transition.tunnel import TunnelInterface
 if TYPE_CHECKING:
     from sim.net.host import Host, UdpSocket
 
+_CONE_KEY = addr_key(LINK_LOCAL_CONE)   # a cone RS's source, compared as an integer
+
 
 class TeredoServer:
     """Teredo server and relay on two consecutive public addresses of one host (F1.33, F3.8).
@@ -40,6 +42,7 @@ class TeredoServer:
         self.kernel = host.kernel
         self.primary = primary
         self.secondary = secondary
+        self._primary_key = addr_key(primary)
         self.prefix = IPv6Network(((0x20010000 << 96) | (int(primary) << 64), 64))
         self.socket: UdpSocket = host.udp_open(TEREDO_PORT, on_packet=self._on_packet)
         self.relay = host.add_interface(None, name="teredo-relay", iface_class=TunnelInterface,
@@ -56,6 +59,7 @@ class TeredoServer:
             for dst in (LINK_LOCAL_CONE, LINK_LOCAL_NO_CONE))
         self._global: dict[int, bool] = {}   # is_global_ipv4 by the address's integer
         self._parsed: dict[int, TeredoAddressInfo | None] = {}   # by the address's integer
+        self._origins: dict[int, tuple[int | None, int]] = {}   # ``_origin``, by the key
 
     def _teredo_info(self, addr: IPv6Address) -> TeredoAddressInfo | None:
         """``parse_teredo_address``, remembered: a client's address is parsed on every packet
@@ -65,6 +69,15 @@ class TeredoServer:
         except KeyError:
             info = self._parsed[addr_key(addr)] = parse_teredo_address(addr)
             return info
+
+    def _origin(self, addr: IPv6Address) -> tuple[int | None, int]:
+        """The mapped address (as its ``addr_key``) and port embedded in a client's Teredo
+        address, remembered by the address's key: compared with every relayed packet's UDP
+        source as two integers (``(None, -1)`` for an address that is not Teredo)."""
+        info = self._teredo_info(addr)
+        origin = (None, -1) if info is None else (addr_key(info.mapped), info.port)
+        self._origins[addr_key(addr)] = origin
+        return origin
 
     def _on_packet(self, pkt: Packet) -> None:
         if not self.up:
@@ -83,8 +96,10 @@ class TeredoServer:
         if isinstance(inner.payload, RouterSolicitation):
             self._answer_rs(pkt, inner)
             return
-        info = self._teredo_info(inner.src)
-        if info is None or info.mapped != pkt.src or info.port != pkt.sport:
+        origin = self._origins.get(inner.skey)
+        if origin is None:
+            origin = self._origin(inner.src)
+        if origin[0] != pkt.skey or origin[1] != pkt.sport:
             self.kernel.drop(self.host.name, pkt,
                              "Teredo: inner source does not match the UDP source (RFC 4380 "
                              "§5.3.1)")
@@ -93,10 +108,10 @@ class TeredoServer:
 
     def _answer_rs(self, pkt: Packet, rs: Packet) -> None:
         self.solicitations += 1
-        cone = rs.src == LINK_LOCAL_CONE
+        cone = rs.skey == _CONE_KEY
         # RFC 4380 §5.3.2: a cone RS is answered from the *other* address.
         if cone:
-            src = self.secondary if pkt.dst == self.primary else self.primary
+            src = self.secondary if pkt.dkey == self._primary_key else self.primary
         else:
             src = pkt.dst
         nonce = pkt.payload.nonce if isinstance(pkt.payload, TeredoHeaders) else None

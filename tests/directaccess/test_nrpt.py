@@ -89,3 +89,67 @@ def test_inside_the_table_is_not_in_effect_and_without_nrpt_nothing_changes():
     # the same hotel without the table: the scenario library's result
     plain = json.loads(dasim("run", str(SCEN / "hotel-udp-blocked.yaml"), "--json"))
     assert plain["clients"][0]["method"] == "iphttps"
+
+
+NLS_CASE = str(SCEN / "nrpt-nls-not-exempt.yaml")
+NLS_EXEMPT = ("server.nrpt=[{namespace: .corp.contoso.com, dns: dns64}, "
+              "{namespace: nls.corp.contoso.com}]")
+
+
+def test_the_nls_name_without_its_exemption_is_reached_through_the_tunnel_and_flaps():
+    """B3, B8: once IP-HTTPS is up, the NRPT sends the NLS's name to the DNS64, the NLS
+    answers through the NAT64, the laptop turns DirectAccess off as if inside, and the
+    cycle starts again."""
+    laptop = json.loads(dasim("run", NLS_CASE, "--json"))["clients"][0]
+    up = [a for a in laptop["attempts"] if a["method"] == "iphttps"
+          and a["result"] == "connected"]
+    off = [a for a in laptop["attempts"] if a["reason"] == "DirectAccess turns itself off "
+           "inside (B1)"]
+    assert len(up) > 100 and len(off) > 100   # a 60 s run, a cycle every 0.4 s
+    assert laptop["nls_through_tunnel"] == len(up)
+    table = dasim("run", NLS_CASE)
+    assert f"turned DirectAccess off as if inside: 1 ({len(up)} times;" in table
+    assert laptop["uses"][0] == {"t": 0.294, "method": "iphttps"}
+    assert laptop["uses"][1]["method"] is None and laptop["uses"][1]["t"] < 0.6
+    story = dasim("explain", NLS_CASE, "--client", "laptop")
+    assert "network location: inside (NLS nls.corp.contoso.com answered over HTTPS" in story
+    assert "the same cycle" in story and len(story.splitlines()) < 60
+    assert "Add an NRPT exemption for nls.corp.contoso.com" in story
+    state = dasim("netsh", NLS_CASE, "--client", "laptop", "--at", "0.4", "dnsclient",
+                  "show", "state")
+    assert "Machine Location                      : Outside corporate network" in state
+    assert "Direct Access Settings                : Configured and Enabled" in state
+    policy = dasim("netsh", NLS_CASE, "--client", "laptop", "namespace", "show", "policy")
+    assert "Settings for nls.corp.contoso.com" not in policy
+
+
+def test_with_the_nls_exemption_the_laptop_stays_outside_and_connected():
+    laptop = json.loads(dasim("run", NLS_CASE, "--json", "--set", NLS_EXEMPT))["clients"][0]
+    assert laptop["connected"] and laptop["method"] == "iphttps"
+    assert laptop["location"] == "outside" and len(laptop["uses"]) == 1
+    assert "nls_through_tunnel" not in laptop
+    story = dasim("explain", NLS_CASE, "--client", "laptop", "--set", NLS_EXEMPT)
+    assert "through the DirectAccess tunnel" not in story and "NRPT exemption" not in story
+    assert "reaches the corporate network over iphttps (first usable at t=0.3 s)" in story
+
+
+CRL_NOT_EXEMPT = ("server.nrpt=[{namespace: .contoso.com, dns: dns64}, "
+                  "{namespace: nls.corp.contoso.com}, {namespace: da.contoso.com}]")
+
+
+def test_a_crl_name_under_the_internal_namespace_fails_revocation_outside_on_windows7():
+    """B4: the CRL's name goes to the DNS64 that no tunnel reaches yet; Windows 7 enforces
+    the revocation check (0x80092013), Windows 10 does not; the exemption fixes it."""
+    win7 = ("--set", CRL_NOT_EXEMPT, "--set", "clients.0.profile=windows7")
+    laptop = json.loads(dasim("run", CASE, "--json", *win7))["clients"][0]
+    assert not laptop["connected"] and laptop["last_error"] == "0x80092013"
+    failed = [a for a in laptop["attempts"] if a["method"] == "iphttps"]
+    assert all("crl.contoso.com: the NRPT rule for .contoso.com" in a["reason"] for a in failed)
+    story = dasim("explain", CASE, "--client", "laptop", *win7)
+    assert "Add an NRPT exemption for crl.contoso.com" in story and "B4" in story
+    win10 = json.loads(dasim("run", CASE, "--json", "--set", CRL_NOT_EXEMPT))["clients"][0]
+    assert win10["connected"] and win10["method"] == "iphttps"
+    fixed = CRL_NOT_EXEMPT.replace("]", ", {namespace: crl.contoso.com}]")
+    laptop = json.loads(dasim("run", CASE, "--json", "--set", fixed, "--set",
+                              "clients.0.profile=windows7"))["clients"][0]
+    assert laptop["connected"] and laptop["method"] == "iphttps"

@@ -115,3 +115,17 @@ def test_a_proxy_has_its_lifeline_and_its_own_connection_out_is_drawn():
            and j.legs[-1].dst == "da-server"]
     assert out and out[0].label == "TCP S"   # the proxy's own connection, through its NAT
     assert [leg.dst for leg in out[0].legs] == ["partner-open-gw", "da-server"]
+
+
+def test_the_nls_lookup_sent_into_the_tunnel_is_drawn_as_a_dns_exchange_inside_ip_https():
+    """The NLS's name without its NRPT exemption (B8): the diagram shows the DNS query for
+    it inside IP-HTTPS, its answer, and the NLS's TLS handshake through the tunnel."""
+    _run, (journeys, *_rest) = diagram("nrpt-nls-not-exempt", limit=60, duration=1)
+    labels = [j.label for j in journeys]
+    plain = labels.index("DNS query nls.corp.contoso.com")   # first, the hotel's DNS
+    inner = labels.index("IP-HTTPS DNS query nls.corp.contoso.com")
+    assert plain < labels.index("HTTP POST /IPHTTPS") < inner
+    assert labels[inner + 1] == "IP-HTTPS DNS answer nls.corp.contoso.com"
+    assert "IP-HTTPS TLS ClientHello" in labels[inner:]
+    query = journeys[inner]
+    assert query.legs[-1].dst == "da-server"

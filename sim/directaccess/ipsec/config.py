@@ -36,6 +36,7 @@ MM_LIFETIME = 480 * 60.0
 # The wizard's web probe (D2): directaccess-WebProbeHost.<domain>, served by the DA server
 WEB_PROBE_HOST = "directaccess-WebProbeHost"
 WEB_PROBE_ADDRESS = IPv6Address("2001:db8:1::5")
+INTRANET_DOMAIN = "corp.contoso.com"   # the domain of the NLS and the DC (services.DC_NAME)
 
 
 class IpsecConfig(Strict):
@@ -92,6 +93,9 @@ class IntranetSpec(Strict):
 
     hosts: dict[str, IntranetHostSpec] = Field(default_factory=default_hosts)
     management: list[str] = Field(default_factory=list)
+    # the intranet's DNS domain: a host ``app2`` is ``app2.corp.contoso.com`` (a host named
+    # with dots keeps its name), published in the view the server's DNS64 answers from
+    domain: str = INTRANET_DOMAIN
 
     @model_validator(mode="after")
     def _known(self) -> IntranetSpec:
@@ -103,6 +107,15 @@ class IntranetSpec(Strict):
             raise ValueError("the intranet needs a host with role: domain_controller "
                              "(Kerberos, Group Policy)")
         return self
+
+    def fqdn(self, name: str) -> str:
+        """The DNS name of host ``name``."""
+        return name.lower() if "." in name else f"{name}.{self.domain}".lower()
+
+    def records(self) -> dict[str, list]:
+        """Each host's name and its addresses, as the intranet's DNS publishes them."""
+        return {self.fqdn(n): [a for a in (h.ipv6, h.ipv4) if a is not None]
+                for n, h in self.hosts.items()}
 
     def infrastructure(self) -> frozenset[str]:
         """The hosts the infrastructure tunnel reaches (A1, A2)."""

@@ -14,6 +14,8 @@ from functools import partial
 from typing import Any
 
 from sim.directaccess.ipsec.config import SERVICE_PORTS, WEB_PROBE_ADDRESS
+from sim.net.dns import resolve
+from sim.net.errors import SocketError
 from sim.net.fastpath import call_later
 from sim.net.host import EchoMessage
 from sim.net.packet import ACK, ICMPV6, IPV6_HEADER, SYN, TCP, TCP_HEADER, UDP, Packet
@@ -34,6 +36,7 @@ class ProbeMethods:
     _probe_packet: Packet | None = None
     _src = None
     _told_v4: set = frozenset()
+    _echoed: set = frozenset()   # destinations that answered Teredo's ICMPv6 echo (C4)
     probes_ok = 0
     probes_failed = 0
 
@@ -85,7 +88,21 @@ class ProbeMethods:
 
     def check(self, address: Any, port: int | None, tunnel: str, done) -> None:
         """One check of a host: a SYN to ``port``, or an echo request when None;
-        ``done(reachable)``."""
+        ``done(reachable)``. Over Teredo a destination must first answer an ICMPv6 echo
+        (C4): one that drops ICMP is not reached, though IPsec is up."""
+        if port is not None and self.da.state.method == "teredo" and \
+                address not in self._echoed:
+            def echoed(ok: bool) -> None:
+                if not ok:
+                    self.da.note("teredo: ", str(address), " does not answer ICMPv6 echo, which "
+                                 "Teredo needs of a destination before it sends to it (C4)")
+                    done(False)
+                    return
+                self._echoed.add(address)
+                self.check(address, port, tunnel, done)
+
+            self.check(address, None, tunnel, echoed)
+            return
         local = self._next()
         if port is None:
             key = ("icmp", local)
@@ -106,20 +123,39 @@ class ProbeMethods:
         return "intranet"
 
     def _resources_changed(self) -> None:
-        """Check every host once through the tunnel that reaches it (after a change)."""
-        for name, address, services in self.deployment.hosts:
+        """Check every host once through the tunnel that reaches it (after a change); a host
+        with only an IPv4 address is reached by its name, which the NRPT sends to the
+        server's DNS64 (C1, C2)."""
+        for name, address, services, fqdn in self.deployment.hosts:
             tunnel = self.tunnel_for(name)
             service = next((s for s in PRINCIPAL if s in services), None)
-            if address is None and name not in self._told_v4:
-                self._told_v4.add(name)
-                self.da.note("intranet host ", name, " has only an IPv4 address: "
-                             "DirectAccess carries IPv6 only, and the server's NAT64, which "
-                             "would reach it by name (C1-C3), is not modelled yet")
-            if address is None or service is None or self.tunnels.get(tunnel) != "up":
+            if service is None or self.tunnels.get(tunnel) != "up":
                 self._reach(name, False)
-                continue
-            self.check(address, SERVICE_PORTS.get(service), tunnel,
-                       lambda ok, name=name: self._reach(name, ok))
+            elif address is None:
+                self.da.spawn(self._check_by_name(name, fqdn, SERVICE_PORTS.get(service),
+                                                  tunnel, self.generation))
+            else:
+                self.check(address, SERVICE_PORTS.get(service), tunnel,
+                           lambda ok, name=name: self._reach(name, ok))
+
+    def _check_by_name(self, name: str, fqdn: str, port: int | None, tunnel: str,
+                       generation: int):
+        """Resolve ``fqdn``'s AAAA record as the laptop would, then check the address."""
+        try:
+            addresses = yield from resolve(self.host, fqdn, "AAAA")
+        except SocketError as exc:
+            if name not in self._told_v4:
+                self._told_v4.add(name)
+                self.da.note("intranet host ", name, " has only an IPv4 address, and its "
+                             "name ", fqdn, " has no IPv6 address for the laptop: ",
+                             exc.hex, " ", exc.name, " (", exc.detail, "; C1-C3)")
+            self._reach(name, False)
+            return
+        if generation != self.generation:
+            return
+        waiter = self.env.event()
+        self.check(addresses[0], port, tunnel, waiter.succeed)
+        self._reach(name, (yield waiter))
 
     def _reach(self, name: str, ok: bool) -> None:
         if self.resources.get(name) != ok or not any(r[1] == name
@@ -134,6 +170,8 @@ class ProbeMethods:
         self._resources_changed()
         if all(self.tunnels.get(t) == "up" for t in self.required()):
             self._set(CONNECTED)
+            if self.opens and not self._opening and self.logged_on:   # the user's first look
+                self.da.spawn(self.open_all())
         self.start_probes()
 
     def required(self) -> tuple[str, ...]:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from ipaddress import IPv6Address
 from typing import TYPE_CHECKING, Any
 
+from sim.directaccess.dns64 import Nat64, synthesize
 from sim.directaccess.ipsec import codes
 from sim.directaccess.ipsec.config import (
     SERVICE_PORTS,
@@ -34,7 +35,9 @@ from sim.net.fastpath import addr_key
 from sim.net.host import EchoMessage
 from sim.net.packet import (
     ACK,
+    ICMP,
     ICMPV6,
+    IPV4_HEADER,
     IPV6_HEADER,
     RST,
     SYN,
@@ -53,14 +56,17 @@ ENDPOINT = IPv6Address("2001:db8:1::1")   # the server's IPsec tunnel endpoint (
 
 
 class IntranetHost:
-    """One host behind the server: its IPv6 address and the services that answer."""
+    """One host behind the server: its address and the services that answer; ``nat64``
+    when it is reached at its IPv4 address through the server's NAT64."""
 
-    __slots__ = ("address", "name", "services")
+    __slots__ = ("address", "name", "nat64", "services")
 
-    def __init__(self, name: str, address: IPv6Address, services: tuple[str, ...]) -> None:
+    def __init__(self, name: str, address: Any, services: tuple[str, ...],
+                 nat64: bool = False) -> None:
         self.name = name
         self.address = address
         self.services = services
+        self.nat64 = nat64
 
 
 class IpsecResponder:
@@ -69,7 +75,7 @@ class IpsecResponder:
     def __init__(self, host: Host, config: IpsecConfig, intranet: IntranetSpec,
                  verify_computer: Callable[[list, dt.datetime], Any] | None,
                  computers: Callable[[str], str | None], allow_windows7: bool,
-                 now: Callable[[], dt.datetime]) -> None:
+                 now: Callable[[], dt.datetime], nat64: Nat64 | None = None) -> None:
         self.host = host
         self.kernel = host.kernel
         self.config = config
@@ -83,6 +89,12 @@ class IpsecResponder:
             for n, h in intranet.hosts.items() if h.ipv6 is not None}
         self.hosts[addr_key(WEB_PROBE_ADDRESS)] = IntranetHost(
             "directaccess-WebProbeHost", WEB_PROBE_ADDRESS, ("http",))
+        self.nat64 = nat64
+        if nat64 is not None:   # every host with IPv4 also answers at its prefix address (C2)
+            for n, h in intranet.hosts.items():
+                if h.ipv4 is not None:
+                    self.hosts[addr_key(synthesize(nat64.prefix, h.ipv4))] = IntranetHost(
+                        n, h.ipv4, h.answers, nat64=True)
         self.infrastructure = frozenset(
             addr_key(h.ipv6) for n, h in intranet.hosts.items()
             if n in intranet.infrastructure() and h.ipv6 is not None) | {
@@ -189,18 +201,26 @@ class IpsecResponder:
             # the infrastructure tunnel's rule names the management servers only (A1, A5)
             self.kernel.drop(self.host.name, inner, "not a host of the infrastructure tunnel")
             return
-        answer = self._serve(target, inner)
+        if target.nat64:   # out as IPv4 to the host, its answer back as IPv6 (RFC 6146)
+            assert self.nat64 is not None
+            out = self.nat64.outbound(inner)
+            answer = None if out is None else self._serve(target, out)
+            answer = None if answer is None else self.nat64.inbound(answer)
+        else:
+            answer = self._serve(target, inner)
         if answer is not None:
             self._send_sa(sa, answer)
 
     def _serve(self, target: IntranetHost, inner: Packet) -> Packet | None:
         """What the intranet host answers: an echo reply, a SYN-ACK (or a RST on a closed
-        port), a KDC reply."""
-        if inner.proto == ICMPV6 and getattr(inner.payload, "kind", "") == "echo-request":
+        port), a KDC reply; an IPv4 packet (from the NAT64) gets its IPv4 answer."""
+        header = IPV6_HEADER if inner.dst.version == 6 else IPV4_HEADER
+        if inner.proto in (ICMPV6, ICMP) and \
+                getattr(inner.payload, "kind", "") == "echo-request":
             if "icmp" not in target.services:
                 return None
             msg = inner.payload
-            return Packet(inner.dst, inner.src, ICMPV6, size=inner.size,
+            return Packet(inner.dst, inner.src, inner.proto, size=inner.size,
                           payload=EchoMessage("echo-reply", msg.ident, msg.seq))
         if inner.proto == TCP and inner.flags & SYN:
             # the same SYN (a connectivity assistant's) gets the same answer: made once
@@ -210,7 +230,7 @@ class IpsecResponder:
                 open_ = any(SERVICE_PORTS.get(s) == inner.dport for s in target.services)
                 answer = self._syn_answers[key] = Packet(
                     inner.dst, inner.src, TCP, inner.dport, inner.sport,
-                    IPV6_HEADER + TCP_HEADER, flags=(SYN | ACK) if open_ else (RST | ACK),
+                    header + TCP_HEADER, flags=(SYN | ACK) if open_ else (RST | ACK),
                     seq=0, ack=inner.seq + 1)
             return answer
         if inner.proto == UDP and inner.dport == KERBEROS_PORT and "kerberos" in target.services \

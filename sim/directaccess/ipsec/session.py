@@ -12,12 +12,13 @@ proxy. Windows Firewall off: no connection security rules, so no tunnel at all (
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv6Address
+from ipaddress import IPv6Address, IPv6Network
 from typing import TYPE_CHECKING, Any
 
 from sim.directaccess.ipsec import codes
 from sim.directaccess.ipsec.initiator import Initiator
 from sim.directaccess.ipsec.kerberos import KERBEROS_PORT, KerberosRequest
+from sim.directaccess.ipsec.opens import OpenMethods
 from sim.directaccess.ipsec.probes import ProbeMethods
 from sim.directaccess.ipsec.responder import ENDPOINT
 from sim.directaccess.ipsec.wire import IsakmpMessage
@@ -45,11 +46,16 @@ class Deployment:
 
     single_tunnel: bool
     infrastructure: frozenset[str]                       # host names of the first tunnel
-    hosts: tuple[tuple[str, IPv6Address | None, tuple[str, ...]], ...]
+    # (name, IPv6 address or None, services, DNS name)
+    hosts: tuple[tuple[str, IPv6Address | None, tuple[str, ...], str], ...]
     dc: IPv6Address
     qm_lifetime: float
     qm_lifetime_kb: int
     mm_lifetime: float = 480 * 60.0
+    # what the connection security rules send into the tunnels: the intranet's prefixes
+    # and the NAT64's
+    prefixes: tuple[IPv6Network, ...] = ()
+    nat64: IPv6Network | None = None
 
 
 @dataclass
@@ -66,7 +72,7 @@ class Credentials:
     logon_at: float | None = 0.0
 
 
-class IpsecSession(ProbeMethods):
+class IpsecSession(ProbeMethods, OpenMethods):
     """The IPsec layer of ``da`` (a DirectAccessClient)."""
 
     _ticket_problem = ""
@@ -75,8 +81,10 @@ class IpsecSession(ProbeMethods):
     server_log: Any = staticmethod(lambda _name: None)   # the server's reason, if it told one
 
     def __init__(self, da: DirectAccessClient, deployment: Deployment, creds: Credentials,
-                 probe_interval: float, probe_timeout: float) -> None:
+                 probe_interval: float, probe_timeout: float,
+                 opens: tuple[str, ...] = ()) -> None:
         self.da = da
+        self.opens = opens
         self.env = da.env
         self.host = da.host
         self.deployment = deployment
@@ -85,7 +93,7 @@ class IpsecSession(ProbeMethods):
         self.tunnels: dict[str, str] = dict.fromkeys(self.tunnel_names(), "down")
         self.status, self.error = NO_SERVER, None
         self.history: list[tuple[float, str, int | None, tuple]] = []
-        self.resources = {name: False for name, _a, _s in deployment.hosts}
+        self.resources = {host[0]: False for host in deployment.hosts}
         self.resource_history: list[tuple[float, str, bool]] = []
         # (t, add | del | rekey, tunnel, local, remote, auth1, auth2, SPI): netsh's SAs
         self.sa_log: list[tuple] = []
@@ -94,6 +102,7 @@ class IpsecSession(ProbeMethods):
         self.cookies: dict[str, int] = {}
         self._tickets: dict[str, Any] = {}   # the Kerberos ticket cache (klist)
         self._told_v4: set[str] = set()        # IPv4-only hosts already explained
+        self._echoed: set = set()
         self.mm_since: dict[str, float] = {}  # when each tunnel's main mode SA was made
         self.iface: Any = None
         self.endpoint: Any = ENDPOINT
@@ -173,6 +182,7 @@ class IpsecSession(ProbeMethods):
                 self._tunnel(name, "down")
         self.cookies.clear()
         self.iface, self._src = iface, None
+        self._echoed.clear()   # Teredo's checks of its destinations start over (C4)
         self.endpoint = self.da.policy.ipv6[0] if method == "native" else ENDPOINT
         if method is None:
             self._set(NO_SERVER)

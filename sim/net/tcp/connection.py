@@ -120,9 +120,8 @@ class TcpConnection(TcpTimers):
     def _segment(self, flags: int, seq: int, payload: Any = None, size: int = 0) -> Packet:
         if flags & ACK:
             self._ack_owed = 0      # this segment acknowledges everything received
-        return Packet(self.local, self.remote, TCP, self.lport, self.rport,
-                      size=self.header + size, payload=payload, flags=flags, seq=seq,
-                      ack=self.rcv_nxt if flags & ACK else 0)
+        return Packet(self.local, self.remote, TCP, self.lport, self.rport, self.header + size,
+                      payload, None, flags, seq, self.rcv_nxt if flags & ACK else 0)
 
     # -- sending -----------------------------------------------------------------------
     def send(self, message: Any, size: int | None = None) -> None:
@@ -155,8 +154,11 @@ class TcpConnection(TcpTimers):
             return   # acknowledges something we never sent (RFC 9293 §3.10.7.4): ignore
         self.snd_una = ack
         self._dup_acks = 0
-        for seq in [s for s, entry in self._unacked.items() if s + entry[3] <= ack]:
-            del self._unacked[seq]
+        if ack == self.snd_nxt:       # everything sent is acknowledged (the common case)
+            self._unacked.clear()
+        else:
+            for seq in [s for s, entry in self._unacked.items() if s + entry[3] <= ack]:
+                del self._unacked[seq]
         self._tries = 0
         self._rto = self.config.data_rto
         if self._unacked:
