@@ -245,6 +245,17 @@ class ProxyRoute:
     label: str = ""   # the proxy as the failures name it (and where it came from)
 
 
+def downloads(manager: ProxyManager, resolve: Callable) -> Callable:
+    """The proxy of the IP Helper's other downloads (the CRLs of the IP-HTTPS chain) from the
+    same settings, per URL: (name or address, port), or None for DIRECT."""
+
+    def proxy_for(host: Host, url: str):
+        choice = yield from manager.find(host, url, resolve)
+        return choice.server
+
+    return proxy_for
+
+
 def ip_helper(manager: ProxyManager, cancels_static: bool, resolve: Callable,
               note: Callable[..., None]) -> Callable:
     """The IP Helper's proxy step before each IP-HTTPS attempt: ``manager``'s decision and,

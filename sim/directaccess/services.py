@@ -69,9 +69,13 @@ def crl_urls(chain: list[x509.Certificate]) -> list[str]:
 
 
 def chain_verifier(host: Host, stores: MachineStores, now: Callable[[], dt.datetime],
-                   enforce_crl: bool, proxy: tuple[Any, int] | None = None) -> Callable:
+                   enforce_crl: bool, proxy: tuple[Any, int] | None = None,
+                   proxy_for: Callable | None = None) -> Callable:
     """The client's SSL policy check bound to its stores: a generator that first downloads
-    the chain's CRLs (those not already cached) across the network, then verifies."""
+    the chain's CRLs (those not already cached) across the network, then verifies.
+    ``proxy``: the proxy (address, port) of the downloads; ``proxy_for(host, url)``, when
+    given, decides it per URL instead (a generator giving (name or address, port) or None:
+    the laptop's proxy settings, ``sim.directaccess.proxysettings``)."""
 
     def verify(chain: list[x509.Certificate], server_name: str):
         at = now()
@@ -82,7 +86,12 @@ def chain_verifier(host: Host, stores: MachineStores, now: Callable[[], dt.datet
                 if stores.crl_cache.get(url, at) is not None:
                     continue
                 try:
-                    resp = yield from http_get(host, url, resolve, proxy)
+                    via = proxy
+                    if proxy_for is not None:
+                        via = yield from proxy_for(host, url)
+                        if via is not None and isinstance(via[0], str):
+                            via = ((yield from resolve(host, via[0]))[0], via[1])
+                    resp = yield from http_get(host, url, resolve, via)
                     fetched[url] = resp.body if resp.status == 200 else None
                 except SocketError as exc:
                     fetched[url] = None

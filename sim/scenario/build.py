@@ -17,7 +17,7 @@ from sim.directaccess.client import DirectAccessClient
 from sim.directaccess.dns64 import Dns64Server, Nat64Gateway
 from sim.directaccess.ipsec.config import IntranetSpec
 from sim.directaccess.nrpt import Nrpt, wizard_rules
-from sim.directaccess.proxysettings import ProxyManager, ip_helper
+from sim.directaccess.proxysettings import ProxyManager, downloads, ip_helper
 from sim.directaccess.result import ClientResult, RunResult
 from sim.directaccess.server import DNS64_ADDRESS, IPHTTPS_PREFIX, DirectAccessServer
 from sim.errors import InputError
@@ -276,8 +276,9 @@ class Simulation:
                 settings, da.profile.cancels_static_proxy, services.resolve, da.note)
             return IpHttpsClient(
                 client.host, self.policy.iphttps_url,
-                verify=services.chain_verifier(client.host, client.stores, self.now,
-                                               da.profile.crl_enforced, proxy),
+                verify=services.chain_verifier(
+                    client.host, client.stores, self.now, da.profile.crl_enforced, proxy,
+                    None if settings is None else downloads(settings, services.resolve)),
                 resolve=services.resolve, connect=services.connector(da.profile),
                 proxy=proxy, find_proxy=find)
         return make

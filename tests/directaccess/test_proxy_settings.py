@@ -101,9 +101,9 @@ def test_the_cancellation_comes_after_the_proxy_opened_the_tunnel():
     sim = Simulation(load_scenario(STATIC))
     sim.run()
     proxy = sim.networks["partner"].proxy
-    assert {(target, status) for _, target, status in proxy.requests} == {
-        ("da.contoso.com:443", 200)}
-    assert len(proxy.requests) >= 6   # five cancelled CONNECTs and Windows 7's
+    connects = [(t, s) for _, t, s in proxy.requests if not t.startswith("http://")]
+    assert set(connects) == {("da.contoso.com:443", 200)}
+    assert len(connects) == 6   # five cancelled CONNECTs and Windows 7's
     assert peer(sim, "laptop-win7") == str(sim.networks["partner"].proxy_address[0])
 
 
@@ -201,6 +201,16 @@ def test_a_proxy_that_cannot_resolve_the_server_gives_0x2af9():
     assert "answered CONNECT with 502 Bad Gateway" in laptop["attempts"][-1]["reason"]
 
 
+def test_a_static_proxy_whose_name_does_not_resolve_here_gives_0x2af9():
+    other = "clients.0.proxy.winhttp=proxy.elsewhere.example:8080"
+    laptop = clients(STATIC, "--set", other)["laptop-win10"]
+    assert laptop["last_error"] == "0x2af9"
+    assert "the proxy proxy.elsewhere.example:8080 does not resolve" in \
+        laptop["attempts"][-1]["reason"]
+    text = dasim("explain", STATIC, "--client", "laptop-win10", "--set", other)
+    assert "does not resolve on this network (KB 2980635)" in text
+
+
 def test_the_same_seed_gives_the_same_result():
     assert dasim("run", PAC, "--json") == dasim("run", PAC, "--json")
 
@@ -210,7 +220,7 @@ def test_the_pcap_at_home_shows_the_failed_lookup_of_the_cached_proxy(tmp_path):
 
     out = tmp_path / "home.pcap"
     dasim("pcap", STALE, "--point", "nat:home:inside", "--out", str(out))
-    answers = [(p[DNS].qd.qname.decode(), p[DNS].rcode) for p in rdpcap(str(out))
+    answers = [(p[DNS].qd[0].qname.decode(), p[DNS].rcode) for p in rdpcap(str(out))
                if p.haslayer(DNS) and p[DNS].qr == 1]
     assert ("proxy.partner.example.", 3) in answers   # NXDOMAIN from the home's resolver
 
@@ -221,3 +231,11 @@ def test_the_fix_is_an_event_a_student_can_try():
     events = parse_try("clear_proxy_cache; winhttp_reset_proxy", "laptop", 600.0)
     assert [(e["action"], e["at"]) for e in events] == [
         ("clear_proxy_cache", 600.0), ("winhttp_reset_proxy", 601.0)]
+
+
+def test_windows_7_fetches_its_crls_through_the_same_proxy_where_only_the_proxy_gets_out():
+    sim = Simulation(load_scenario(STATIC, {"networks.partner.firewall.allow": ["udp/53"]}))
+    win7 = {c["name"]: c for c in sim.run().as_dict()["clients"]}["laptop-win7"]
+    assert win7["connected"] and win7["method"] == "iphttps"   # CRL checked (KB 2980672)
+    fetched = {(t, s) for _, t, s in sim.networks["partner"].proxy.requests}
+    assert ("http://crl.contoso.com/issuing.crl", 200) in fetched
