@@ -67,6 +67,13 @@ class ClientProxyConfig(Strict):
             _host_port(v.removeprefix("http://"))
         return None if v is None else v.removeprefix("http://")
 
+    @field_validator("bypass")
+    @classmethod
+    def _entries(cls, v: list[str]) -> list[str]:
+        """Entries as netsh takes them: one list, or one string with ``;`` between entries
+        (``bypass-list="<local>;da.contoso.com"``)."""
+        return [e.strip().lower() for item in v for e in item.split(";") if e.strip()]
+
     @field_validator("pac")
     @classmethod
     def _url(cls, v: str | None) -> str | None:

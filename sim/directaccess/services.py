@@ -95,7 +95,7 @@ def chain_verifier(host: Host, stores: MachineStores, now: Callable[[], dt.datet
                     fetched[url] = resp.body if resp.status == 200 else None
                 except SocketError as exc:
                     fetched[url] = None
-                    if "NRPT" in exc.detail and exc.detail not in why:
+                    if "NRPT" in (exc.detail or "") and exc.detail not in why:
                         why.append(exc.detail)
         result = stores.verify(chain, host=server_name, at=at, fetch=fetched.get,
                                check_revocation=enforce_crl)

@@ -239,3 +239,13 @@ def test_windows_7_fetches_its_crls_through_the_same_proxy_where_only_the_proxy_
     assert win7["connected"] and win7["method"] == "iphttps"   # CRL checked (KB 2980672)
     fetched = {(t, s) for _, t, s in sim.networks["partner"].proxy.requests}
     assert ("http://crl.contoso.com/issuing.crl", 200) in fetched
+
+
+def test_a_bypass_list_written_as_netsh_takes_it_is_split_at_semicolons():
+    from sim.directaccess.proxysettings import ClientProxyConfig, bypassed
+
+    config = ClientProxyConfig(winhttp="proxy.partner.example:8080",
+                               bypass=["<local>;DA.contoso.com", "*.corp.contoso.com"])
+    assert config.bypass == ["<local>", "da.contoso.com", "*.corp.contoso.com"]
+    assert bypassed("da.contoso.com", config.bypass) and bypassed("intranet", config.bypass)
+    assert not bypassed("www.contoso.com", config.bypass)
