@@ -9,6 +9,7 @@ Each check names what real devices do, so that the reader can tell a typo from a
 from __future__ import annotations
 
 from collections.abc import Iterator
+from ipaddress import IPv6Network
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ def implausible(s: Scenario) -> Iterator[Finding]:
                 yield (("networks", name, "access_latency"),
                        f"a last mile of {_seconds(value)} one way is implausible "
                        f"(more than {_seconds(LATENCY_CEILING)})")
+    yield from _names(s.server)
     for i, c in enumerate(s.clients):
         for key, what, real in (
                 ("connectivity_probe", "the connectivity assistant's checks",
@@ -99,3 +101,29 @@ def _values(value: Any) -> list[float]:
     if value is None:
         return []
     return [float(v) for v in value] if isinstance(value, list | tuple) else [float(value)]
+
+
+WELL_KNOWN_PREFIX = IPv6Network("64:ff9b::/96")   # RFC 6052 §2.1
+
+
+def _names(server: Any) -> Iterator[Finding]:
+    """NRPT rules that do not say what their writer meant, and a NAT64 prefix that may not
+    carry private addresses."""
+    rules = server.nrpt if isinstance(server.nrpt, list) else []
+    seen: dict[str, int] = {}
+    for i, rule in enumerate(rules):
+        space = rule.namespace
+        if space != "." and not space.startswith(".") and rule.dns is not None:
+            yield (("server", "nrpt", i, "namespace"),
+                   f"{space} without a leading dot is that one name only, and sends nothing "
+                   f"under it to its DNS servers; a suffix is written .{space}")
+        if space in seen:
+            yield (("server", "nrpt", i, "namespace"),
+                   f"{space} is also rule {seen[space]}: that first rule decides, this one is "
+                   "never used")
+        seen.setdefault(space, i)
+    if server.nat64_prefix == WELL_KNOWN_PREFIX:
+        yield (("server", "nat64_prefix"),
+               "the well-known prefix 64:ff9b::/96 must not carry private IPv4 addresses "
+               "(RFC 6052 §3.1), and an intranet's are; use a prefix of your own, as the "
+               "DirectAccess wizard does")

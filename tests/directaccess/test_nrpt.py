@@ -153,3 +153,19 @@ def test_a_crl_name_under_the_internal_namespace_fails_revocation_outside_on_win
     laptop = json.loads(dasim("run", CASE, "--json", "--set", fixed, "--set",
                               "clients.0.profile=windows7"))["clients"][0]
     assert laptop["connected"] and laptop["method"] == "iphttps"
+
+
+def test_nrpt_and_nat64_values_that_mean_something_else_get_a_warning():
+    res = subprocess.run(
+        [sys.executable, "-m", "sim.cli", "run", NLS_CASE, "--set",
+         "server.nrpt=[{namespace: corp.contoso.com, dns: dns64}, {namespace: corp.contoso.com}]",
+         "--set", "server.nat64_prefix=64:ff9b::/96"], capture_output=True, text=True,
+        check=False)
+    assert res.returncode == 0, res.stderr
+    warnings = [line for line in res.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 3
+    assert "server.nrpt.0.namespace: corp.contoso.com without a leading dot" in warnings[0]
+    assert "server.nrpt.1.namespace: corp.contoso.com is also rule 0" in warnings[1]
+    assert "RFC 6052 §3.1" in warnings[2]
+    table = Nrpt([NrptRule("corp.contoso.com", (DNS64,)), NrptRule("corp.contoso.com")])
+    assert table.match("corp.contoso.com").dns == (DNS64,)   # the first rule decides
