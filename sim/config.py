@@ -29,6 +29,14 @@ def suggest(name: str, valid: Any) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def one_word(value: Any, word: str, expected: str) -> Any:
+    """``value`` as given, unless it is a string other than ``word``: then one readable
+    ValueError (``expected`` says what else the key takes) instead of a union's internals."""
+    if isinstance(value, str) and value != word:
+        raise ValueError(f"{value!r}: expected {word} ({expected}){suggest(value, [word])}")
+    return value
+
+
 def parse_duration(value: Any) -> float:
     """Seconds from a number or a string like "20ms", "90s", "5m", "2h", "3d", "1h30m"."""
     if isinstance(value, bool):

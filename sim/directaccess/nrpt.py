@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from pydantic import field_validator
 
-from sim.config import Strict, suggest
+from sim.config import Strict, one_word
 from sim.net.errors import WSANO_DATA, SocketError
 
 NAMESPACE = re.compile(r"^(\.|\.?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)$")
@@ -108,10 +108,8 @@ class NrptRuleConfig(Strict):
     @field_validator("dns", mode="before")
     @classmethod
     def _dns_word(cls, value: object) -> object:
-        if isinstance(value, str) and value != "dns64":
-            raise ValueError(f"{value!r}: expected dns64 (the server's DNS64), a list of IPv6 "
-                             f"DNS servers, or nothing for an exemption{suggest(value, ['dns64'])}")
-        return value
+        return one_word(value, "dns64", "the server's DNS64, or a list of IPv6 DNS servers, "
+                        "or nothing for an exemption")
 
     @field_validator("namespace")
     @classmethod

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from sim.config import Duration, DurationRange, Strict, parse_duration, suggest
+from sim.config import Duration, DurationRange, Strict, one_word, parse_duration, suggest
 from sim.directaccess.dns64 import NAT64_PREFIX
 from sim.directaccess.ipsec.config import ComputerCertificateSpec, IntranetSpec, IpsecConfig
 from sim.directaccess.ipsec.opens import target as open_target
@@ -98,10 +98,8 @@ class ServerSpec(Strict):
     @field_validator("nrpt", mode="before")
     @classmethod
     def _nrpt_word(cls, value: object) -> object:
-        if isinstance(value, str) and value != "wizard":
-            raise ValueError(f"{value!r}: expected wizard (the Remote Access wizard's rules) "
-                             f"or a list of {{namespace, dns}} rules{suggest(value, ['wizard'])}")
-        return value
+        return one_word(value, "wizard", "the Remote Access wizard's rules, or a list of "
+                        "{namespace, dns} rules")
 
     @field_validator("nat64_prefix")
     @classmethod

@@ -16,15 +16,12 @@ from sim.net.dns import NOERROR, NXDOMAIN, QTYPES, DnsMessage
 from sim.net.host import EchoMessage
 from sim.net.packet import ICMP, ICMPV6, SYN, TCP, Packet
 
+from .cli import dasim
+
 CASE = str(Path(__file__).resolve().parents[2] / "scenarios" / "nat64-ipv4-only-server.yaml")
 LAB = IPv6Network("fdc9:9f4e:eb1b:7777::/96")
 
 
-def dasim(*args):
-    res = subprocess.run([sys.executable, "-m", "sim.cli", *args], capture_output=True,
-                         text=True, check=False)
-    assert res.returncode == 0, res.stderr
-    return res.stdout
 
 
 def test_the_ipv4_address_fills_the_last_32_bits_of_a_96_prefix():

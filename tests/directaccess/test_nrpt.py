@@ -13,6 +13,8 @@ import pytest
 
 from sim.directaccess.nrpt import Nrpt, NrptRule, NrptRuleConfig
 
+from .cli import dasim
+
 SCEN = Path(__file__).resolve().parents[2] / "scenarios"
 CASE = str(SCEN / "nrpt-public-name-not-exempt.yaml")
 DNS64 = IPv6Address("2001:db8:1:3333::1")
@@ -20,11 +22,6 @@ EXEMPT = ("server.nrpt=[{namespace: .contoso.com, dns: dns64}, "
           "{namespace: nls.corp.contoso.com}, {namespace: da.contoso.com}]")
 
 
-def dasim(*args):
-    res = subprocess.run([sys.executable, "-m", "sim.cli", *args], capture_output=True,
-                         text=True, check=False)
-    assert res.returncode == 0, res.stderr
-    return res.stdout
 
 
 def test_the_longest_namespace_wins_and_a_name_beats_its_own_suffix():

@@ -3,8 +3,6 @@ bypass list, PAC files and WPAD fetched over the simulated network, the ProxyMgr
 roam, and KB 3017472's static-proxy cancellation, each checked in netsh, the JSON and explain."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,8 @@ from sim.directaccess.proxysettings import ClientProxyConfig, bypassed
 from sim.scenario import load_scenario
 from sim.scenario.build import Simulation
 
+from .cli import dasim
+
 SCEN = Path(__file__).resolve().parents[2] / "scenarios"
 STATIC = str(SCEN / "kb3017472-static-proxy.yaml")
 STALE = str(SCEN / "proxy-cache-stale-after-roam.yaml")
@@ -22,11 +22,6 @@ PAC = str(SCEN / "pac-per-url.yaml")
 BYPASS = 'clients.0.proxy.bypass=["<local>", "da.contoso.com"]'
 
 
-def dasim(*args, code=0):
-    res = subprocess.run([sys.executable, "-m", "sim.cli", *args], capture_output=True,
-                         text=True, check=False)
-    assert res.returncode == code, res.stderr
-    return res.stdout if code == 0 else res.stderr
 
 
 def clients(*args):
