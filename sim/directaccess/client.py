@@ -121,6 +121,8 @@ class DirectAccessClient(DirectMethods, ConnectivityAssistant, TunnelMethods):
                 self.state.connected_at = self.env.now
         if self.policy.dns64 is not None:   # the NRPT's DNS server and the NAT64 prefix are
             self._route_into_tunnel(method)  # reached over the tunnel in use
+        if method is not None and self.nrpt is not None and self.state.location == "outside":
+            self.env.process(self._check_location_again(self.connectivity_changed))
         if method is not None and self.probe_interval and not self._probing:
             self._start_probes()
         if method:
@@ -137,8 +139,6 @@ class DirectAccessClient(DirectMethods, ConnectivityAssistant, TunnelMethods):
                 self.host.routes.remove(prefix)
                 if iface is not None:
                     self.host.routes.add(prefix, iface)
-        if method is not None and self.nrpt is not None and self.state.location == "outside":
-            self.env.process(self._check_location_again(self.connectivity_changed))
 
     def _check_location_again(self, mark: Any):
         """NLA checks the location again when an interface comes up (F1.20), the tunnel's

@@ -59,7 +59,6 @@ class Dns64Server(DnsServer):
         super().__init__(host, records)
         self.prefix = prefix
         self.synthesis = synthesis
-        self.synthesised = 0
 
     def answer(self, query: DnsMessage) -> DnsMessage:
         reply = super().answer(query)
@@ -70,7 +69,6 @@ class Dns64Server(DnsServer):
         made = [DnsAnswer(synthesize(self.prefix, a.address), a.ttl)
                 for a in known if a.address.version == 4]
         if made:
-            self.synthesised += 1
             reply.answers = made
         return reply
 
@@ -88,7 +86,6 @@ class Nat64:
         self._out: dict[tuple, list] = {}
         self._back: dict[tuple[int, int], tuple] = {}
         self._next = FIRST_PORT
-        self.translated = 0
 
     def _binding(self, proto: int, src: IPv6Address, port: int) -> int:
         now, key = self.now(), (proto, src, port)
@@ -107,7 +104,6 @@ class Nat64:
         if dst is None:
             return None
         size = pkt.size - IPV6_HEADER + IPV4_HEADER
-        self.translated += 1
         if pkt.proto == ICMPV6:
             msg = pkt.payload
             if not isinstance(msg, EchoMessage):

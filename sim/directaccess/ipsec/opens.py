@@ -80,7 +80,7 @@ class OpenMethods:
     def _open(self, text: str):
         host, port = target(text)
         start = self.env.now
-        address = _literal(host)
+        address = literal = _literal(host)
         if address is None and "." not in host and self.deployment.suffix:
             host = f"{host}.{self.deployment.suffix}"   # a single label gets the suffix (B2)
         if address is None:
@@ -96,20 +96,18 @@ class OpenMethods:
         if any(address in net for net in self.deployment.prefixes if
                net.version == address.version):
             return (yield from self._through_tunnel(text, start, address, port))
-        named = None if _literal(host) is not None else host
-        return (yield from self._direct(text, start, address, port, named))
+        return (yield from self._direct(text, start, address, port,
+                                        None if literal is not None else host))
 
     def _through_tunnel(self, text: str, start: float, address: Any, port: int):
         """A SYN inside ESP through the tunnel that reaches the intranet."""
         tunnel = "infrastructure" if self.deployment.single_tunnel else "intranet"
-        if self.da.state.method == "teredo" and address not in self._echoed:
-            waiter = self.env.event()
-            self.check(address, None, tunnel, waiter.succeed)   # Teredo's echo first (C4)
-            if not (yield waiter):
-                return Opened(text, start, False, str(address), f"0x{WSAETIMEDOUT:x}",
-                              f"through the {tunnel} tunnel over Teredo: {address} does not "
-                              "answer ICMPv6 echo, which Teredo needs of a destination (C4)")
-            self._echoed.add(address)
+        waiter = self.env.event()
+        self.teredo_echo(address, tunnel, waiter.succeed)   # over Teredo, an echo first (C4)
+        if not (yield waiter):
+            return Opened(text, start, False, str(address), f"0x{WSAETIMEDOUT:x}",
+                          f"through the {tunnel} tunnel over Teredo: {address} does not "
+                          "answer ICMPv6 echo, which Teredo needs of a destination (C4)")
         local = self._next()
         inner = Packet(self._source(), address, TCP, local, port, IPV6_HEADER + TCP_HEADER,
                        flags=SYN, seq=0)

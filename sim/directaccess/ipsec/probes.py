@@ -86,22 +86,31 @@ class ProbeMethods:
         if done is not None:
             done(pkt)
 
+    def teredo_echo(self, address: Any, tunnel: str, done) -> None:
+        """Over Teredo a destination must answer an ICMPv6 echo before it is used (C4):
+        ``done(answered)``, at once when not over Teredo or when it answered already."""
+        if self.da.state.method != "teredo" or address in self._echoed:
+            done(True)
+            return
+
+        def echoed(ok: bool) -> None:
+            if ok:
+                self._echoed.add(address)
+            else:
+                self.da.note("teredo: ", str(address), " does not answer ICMPv6 echo, which "
+                             "Teredo needs of a destination before it sends to it (C4)")
+            done(ok)
+
+        self.check(address, None, tunnel, echoed)
+
     def check(self, address: Any, port: int | None, tunnel: str, done) -> None:
         """One check of a host: a SYN to ``port``, or an echo request when None;
-        ``done(reachable)``. Over Teredo a destination must first answer an ICMPv6 echo
-        (C4): one that drops ICMP is not reached, though IPsec is up."""
+        ``done(reachable)``. A SYN over Teredo waits for ``teredo_echo`` (C4): a host that
+        drops ICMP is not reached, though IPsec is up."""
         if port is not None and self.da.state.method == "teredo" and \
                 address not in self._echoed:
-            def echoed(ok: bool) -> None:
-                if not ok:
-                    self.da.note("teredo: ", str(address), " does not answer ICMPv6 echo, which "
-                                 "Teredo needs of a destination before it sends to it (C4)")
-                    done(False)
-                    return
-                self._echoed.add(address)
-                self.check(address, port, tunnel, done)
-
-            self.check(address, None, tunnel, echoed)
+            self.teredo_echo(address, tunnel, lambda ok: self.check(address, port, tunnel, done)
+                             if ok else done(False))
             return
         local = self._next()
         if port is None:
