@@ -11,11 +11,12 @@ so that a run stays deterministic.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Generator
 from ipaddress import ip_address
 from typing import Any
 
-from pypac.parser import MalformedPacError, _inject_function_into_js, parse_pac_value
+from pypac.parser import _inject_function_into_js, proxy_url
 from pypac.parser_functions import _address_in_network, function_injections
 from pypac.parser_functions_ex import function_injections as ex_functions
 from pypac.parser_functions_ex import isInNetEx
@@ -24,10 +25,60 @@ from sim.net.errors import SocketError
 
 MAX_PASSES = 4   # a script that asks for a new name on every pass is cut off here
 CLOCK_FUNCTIONS = ("weekdayRange", "dateRange", "timeRange")
+# what a PAC answer's elements may start with (Netscape's PAC format, and pypac's schemes)
+DIRECTIVES = ("DIRECT", "PROXY", "SOCKS", "SOCKS4", "SOCKS5", "HTTP", "HTTPS")
+_WHERE = re.compile(r"\s*at <dukpy>:(\d+):(\d+)")
+# a string in the script that reads like an answer: a word, a space, then host:port
+_ANSWER = re.compile(r"[\"']\s*([A-Za-z]+)\s+[\w.-]+:\d+")
+_CLOCK_CALL = re.compile(r"\b(" + "|".join(CLOCK_FUNCTIONS) + r")\s*\(")
 
 
 class PacError(Exception):
     """The PAC file cannot be used: not JavaScript, no FindProxyForURL, or it failed."""
+
+
+def _js_error(exc: Exception) -> str:
+    """dukpy's message without its stack: the error and where in the script it is."""
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else "error"
+    where = _WHERE.search(text)
+    if where:
+        first += f" (line {where[1]}, column {where[2]} of the script)"
+    return first
+
+
+def parse_answer(value: str) -> tuple[list[str], list[str]]:
+    """``FindProxyForURL``'s answer as pypac parses it (``["http://proxy:8080", "DIRECT"]``),
+    and the elements that are no PAC directive (``PRXY host:port``): a client skips those."""
+    entries, ignored = [], []
+    for element in (e.strip() for e in value.split(";")):
+        if element:
+            try:
+                entries.append(proxy_url(element))
+            except ValueError:
+                ignored.append(element)
+    return entries, ignored
+
+
+def problems(script: str) -> list[str]:
+    """What is wrong with a PAC file before any laptop fetches it: it does not compile, it
+    calls a date or time function (refused, see the module), or one of its strings looks
+    like an answer with a misspelt directive. Each is a sentence for a warning."""
+    found = []
+    try:
+        PacScript(script)
+    except PacError as exc:
+        found.append(f"the PAC file does not compile: {exc}; a laptop that fetches it gets no "
+                     "proxy from it")
+    for name in dict.fromkeys(_CLOCK_CALL.findall(script)):
+        found.append(f"the PAC file calls {name}(), which reads the laptop's clock: not "
+                     "modelled, so a run in which it is called gets no proxy from the file")
+    for word in dict.fromkeys(_ANSWER.findall(script)):
+        if word.upper() not in DIRECTIVES:
+            found.append(f"the PAC file answers {word!r}, which is no PAC directive "
+                         f"({', '.join(DIRECTIVES[:3])} …): a client skips it, so the answer "
+                         "may come out DIRECT")
+    return found
 
 
 class _Needs(Exception):
@@ -49,6 +100,8 @@ class PacScript:
 
         self.answers: dict[str, str | None] = {}
         self.needed: list[str] = []
+        self.refused: str | None = None   # the clock function the last pass called
+        self.ignored: list[str] = []      # the last answer's elements that are no directive
         self.my_ip = "127.0.0.1"
         functions = {**function_injections, **ex_functions, **self._overrides()}
         try:
@@ -59,7 +112,7 @@ class PacScript:
             self._context.evaljs("typeof FindProxyForURL == 'function' ? 1 : "
                                  "(function () { throw 'no FindProxyForURL'; })()")
         except JSRuntimeError as exc:
-            raise PacError(str(MalformedPacError(original_exc=exc))) from None
+            raise PacError(_js_error(exc)) from None
 
     def _lookup(self, host: str) -> str | None:
         if _v4(host):
@@ -70,8 +123,11 @@ class PacScript:
         return self.answers[host]
 
     def _overrides(self) -> dict[str, Callable]:
-        def refuse(*_: Any) -> Any:
-            raise PacError("the PAC file's date and time functions are not modelled")
+        def refuse(name: str) -> Callable:
+            def refused(*_: Any) -> Any:
+                self.refused = name
+                raise PacError(f"{name}() is not modelled")
+            return refused
 
         def in_net(host: str, pattern: str, mask: str) -> bool:
             addr = self._lookup(host) if host else None
@@ -87,20 +143,24 @@ class PacScript:
                 "isResolvableEx": lambda h: self._lookup(h) is not None,
                 "myIpAddress": lambda: self.my_ip, "myIpAddressEx": lambda: self.my_ip,
                 "isInNet": in_net, "isInNetEx": in_net_ex,
-                **dict.fromkeys(CLOCK_FUNCTIONS, refuse)}
+                **{name: refuse(name) for name in CLOCK_FUNCTIONS}}
 
     def _run(self, url: str, host: str) -> str | None:
         """One pass: the script's answer, or None when it needed a name not yet known."""
         from dukpy import JSRuntimeError
 
-        self.needed = []
+        self.needed, self.refused = [], None
         try:
             value = self._context.evaljs("FindProxyForURL(dukpy['url'], dukpy['host'])",
                                          url=url, host=host)
         except JSRuntimeError as exc:
             if self.needed:
                 return None
-            raise PacError(f"FindProxyForURL failed: {exc}") from None
+            if self.refused:
+                raise PacError(f"FindProxyForURL called {self.refused}(), which reads the "
+                               "laptop's clock: the date and time functions are not "
+                               "modelled (a run must not depend on the real clock)") from None
+            raise PacError(f"FindProxyForURL failed: {_js_error(exc)}") from None
         if self.needed:   # a lookup failed inside a try/catch of the script's own
             return None
         return str(value or "")
@@ -115,7 +175,8 @@ class PacScript:
         for _ in range(MAX_PASSES):
             value = self._run(url, host)
             if value is not None:
-                return parse_pac_value(value) or ["DIRECT"]
+                entries, self.ignored = parse_answer(value)
+                return entries or ["DIRECT"]
             for name in dict.fromkeys(self.needed):
                 try:
                     addrs = yield from resolve(name)

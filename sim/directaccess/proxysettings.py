@@ -225,6 +225,9 @@ class ProxyManager:
             return None
         server = _first_proxy(entries)
         said = f"PROXY {server[0]}:{server[1]}" if server else "DIRECT"
+        skipped = "; ".join(f"{e!r}" for e in script.ignored)
+        if skipped:   # pypac skips an element that is no directive, as browsers do
+            said += f" (skipping {skipped}: no PAC directive)"
         return ProxyChoice(server, source, f"{label} {pac_url} says {said} for {url}")
 
 

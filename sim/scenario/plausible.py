@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from ipaddress import IPv6Network
 from typing import TYPE_CHECKING, Any
 
+from sim.directaccess.pac import problems as pac_problems
+
 if TYPE_CHECKING:
     from sim.scenario.model import Scenario
 
@@ -44,6 +46,9 @@ def implausible(s: Scenario) -> Iterator[Finding]:
         yield ("duration",), _sub_second(s.duration, "a run",
                                          "nothing qualifies in under a second")
     for name, net in s.networks.items():
+        if net.dns is not None and net.dns.pac is not None:
+            for problem in pac_problems(net.dns.pac):
+                yield ("networks", name, "dns", "pac"), problem
         yield from _nat(("networks", name, "nat"), net.nat)
         yield from _link(("networks", name, "link"), net.link)
         for value in _values(net.access_latency):

@@ -3,6 +3,8 @@ bypass list, PAC files and WPAD fetched over the simulated network, the ProxyMgr
 roam, and KB 3017472's static-proxy cancellation, each checked in netsh, the JSON and explain."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -244,3 +246,37 @@ def test_a_bypass_list_written_as_netsh_takes_it_is_split_at_semicolons():
     assert config.bypass == ["<local>", "da.contoso.com", "*.corp.contoso.com"]
     assert bypassed("da.contoso.com", config.bypass) and bypassed("intranet", config.bypass)
     assert not bypassed("www.contoso.com", config.bypass)
+
+
+# -- a PAC file's mistakes, before any laptop fetches it ------------------------------------
+B_PAC = "networks.guest-b.dns.pac"
+
+
+@pytest.mark.parametrize(("script", "warned", "told"), [
+    ('function FindProxyForURL(url, host) {\n  return "DIRECT"\n',
+     "does not compile: SyntaxError", "SyntaxError"),
+    ('function FindProxyForURL(url, host) {\n  if (weekdayRange("MON", "FRI")) return "DIRECT";'
+     '\n  return "PROXY proxy.guest-b.example:8080";\n}\n',
+     "calls weekdayRange()", "FindProxyForURL called weekdayRange(), which reads the laptop's "
+     "clock"),
+    ('function FindProxyForURL(url, host) {\n  return "PRXY proxy.guest-b.example:8080";\n}\n',
+     "answers 'PRXY', which is no PAC directive",
+     "says DIRECT (skipping 'PRXY proxy.guest-b.example:8080': no PAC directive)"),
+])
+def test_a_pac_files_mistake_is_a_warning_with_its_place_and_a_plain_note(script, warned, told):
+    res = subprocess.run([sys.executable, "-m", "sim.cli", "explain", PAC, "--client",
+                          "pac-proxy", "--set", f"{B_PAC}={json.dumps(script)}"],
+                         capture_output=True, text=True, check=True)
+    out = res.stdout + res.stderr
+    warning = next(line for line in res.stderr.splitlines() if "warning" in line)
+    assert f"{B_PAC}: the PAC file" in warning and warned in warning
+    note = next(line for line in out.splitlines() if "IP-HTTPS proxy settings" in line)
+    assert told in note
+    # neither pypac's warnings nor dukpy's stack reach the user
+    assert "UserWarning" not in out and "<dukpy>" not in out and "InternalError" not in out
+
+
+def test_the_library_pac_files_draw_no_warning():
+    res = subprocess.run([sys.executable, "-m", "sim.cli", "run", PAC], capture_output=True,
+                         text=True, check=True)
+    assert "warning" not in res.stderr
