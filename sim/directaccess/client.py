@@ -149,15 +149,14 @@ class DirectAccessClient(DirectMethods, ConnectivityAssistant, TunnelMethods):
                 self.state.location != "outside":
             return
         self.note("network location: inside (", reason, " through the DirectAccess tunnel: "
-                  "the NRPT sends the NLS's name to the DNS64, B8)")
+                  "the NRPT sends the NLS's name to the DNS64)")
         self.state.location = "inside"
         self.state.nls_through_tunnel += 1
         self.host.name_policy = None
-        self.restart("DirectAccess turns itself off inside (B1)", relocate=False)
+        self.restart("DirectAccess turns itself off inside", relocate=False)
         if self.ipsec is not None:
             self.ipsec.located_inside()
-        self.restart("its DirectAccess interfaces went away: the location is checked again "
-                     "(F1.20)")
+        self.restart("its DirectAccess interfaces went away: the location is checked again")
 
     def interface_of(self, method: str | None) -> Any:
         """The transition interface of ``method`` (None for native IPv6: routed)."""

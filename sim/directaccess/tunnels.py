@@ -143,7 +143,7 @@ class TunnelMethods:
 
     def _iphttps_offline(self, delay: float) -> None:
         """Take IP-HTTPS offline: its attempt ends as standby, its connection closes."""
-        why = f"offline for {delay:g} s: Teredo qualified (F1.6)"
+        why = f"offline for {delay:g} s: Teredo qualified"
         attempt = self._iphttps_attempt
         if attempt is not None and attempt.end_s is None:
             self.end(attempt, "standby", why)

@@ -16,12 +16,12 @@ from sim.net.errors import NAMES
 REMEDIES = {
     "13806": "enrol a computer certificate (Client Authentication EKU) from the CA the "
              "DirectAccess server trusts, e.g. by Group Policy auto-enrolment of the "
-             "Workstation Authentication template (A9); an expired one must be renewed",
+             "Workstation Authentication template; an expired one must be renewed",
     "13801": "enrol a computer certificate from the CA the server trusts: the server's IPsec "
-             "root (Set-DAServer -IPsecRootCertificate) must be the CA that issued it (A9); "
-             "a Windows 7 computer needs server.allow_windows7 and certificates (A8)",
+             "root (Set-DAServer -IPsecRootCertificate) must be the CA that issued it; "
+             "a Windows 7 computer needs server.allow_windows7 and certificates",
     "13818": "issue the computer certificate from a template with the Client Authentication "
-             "EKU (A9)",
+             "EKU",
     "13817": "publish the computer certificate's CRL where the server can fetch it",
     "13827": "check that a domain controller (over the infrastructure tunnel) or the KDC "
              "proxy (/KdcProxy/ on the IP-HTTPS listener) answers",
@@ -32,15 +32,15 @@ REMEDIES = {
 CAUSE_REMEDIES = {
     "KRB_AP_ERR_SKEW": "set the clock right (w32tm /resync): Kerberos allows 5 minutes of "
                        "difference with the domain",
-    "no KDC proxy client": "Windows 7 cannot use the simplified deployment (A7): deploy "
-                           "computer certificates and allow Windows 7 (A8), or upgrade",
+    "no KDC proxy client": "Windows 7 cannot use the simplified deployment: deploy "
+                           "computer certificates and allow Windows 7, or upgrade",
     "does not allow Windows 7": "allow Windows 7 clients on the server (server.allow_windows7"
-                                ", with computer certificates, A8), or upgrade the client",
+                                ", with computer certificates), or upgrade the client",
     "not now": "renew the computer certificate (auto-enrolment renews it before it expires)",
 }
 STATUS_REMEDIES = {
     "WindowsFirewallDisabled": "turn Windows Firewall on: DirectAccess's connection "
-                               "security rules live in it (A4)",
+                               "security rules live in it",
     "CouldNotContactDirectAccessServer": "DirectAccess needs a working transition interface "
                                          "and a DirectAccess server that answers",
 }
@@ -73,7 +73,7 @@ def above_lines(client: dict[str, Any]) -> list[str]:
         or REMEDIES.get(da["error"] or "") or STATUS_REMEDIES.get(da["status"])
     if da["tunnels"].get("intranet") == "down" and da["status"] == "ConnectedRemotely":
         remedy = ("log on: the intranet tunnel needs the user's Kerberos ticket, and until "
-                  "then only the infrastructure tunnel's hosts answer (A1, A5)")
+                  "then only the infrastructure tunnel's hosts answer")
     if (remedy and da["status"] != "ConnectedRemotely") or (remedy and "log on" in remedy):
         lines.append(f"  remedy: {remedy}")
     return lines
@@ -103,13 +103,13 @@ def _opened_lines(opened: dict[str, Any]) -> list[str]:
     address = opened["address"] or ""
     if address == host and "." in address and ":" not in address:
         remedy = ("use a name, not an IPv4 address: only a name reaches an IPv4-only host, "
-                  "through the server's DNS64 and NAT64 (C3)")
+                  "through the server's DNS64 and NAT64")
     elif ("." in address and ":" not in address) or (not address and error == "0x2afc"):
         remedy = ("the name has no IPv6 address: turn on the server's DNS64/NAT64 "
-                  "(server.dns64) or give the host an IPv6 address (C1, C2)")
+                  "(server.dns64) or give the host an IPv6 address")
     elif error == "0x2af9":
         remedy = ("add an NRPT rule that sends the intranet's namespace to the DNS64 (the "
-                  "wizard's rule for the internal suffix, B3)")
+                  "wizard's rule for the internal suffix)")
     else:
         return lines
     return [*lines, f"    remedy: {remedy}"]

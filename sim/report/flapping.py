@@ -13,7 +13,7 @@ NLS_NOT_EXEMPT = (
     "The NRPT sends the NLS's name {name} to the DNS64, so once a tunnel is up the laptop "
     "reaches the NLS through it, concludes it is inside and turns DirectAccess off; without "
     "the tunnel the NLS is gone, it is outside again, and so on ({count} times in this run). "
-    "Add an NRPT exemption for {name} (the rule the Remote Access wizard creates, B3): "
+    "Add an NRPT exemption for {name} (the rule the Remote Access wizard creates): "
     "outside, the NLS's name must not resolve. Check with netsh namespace show "
     "effectivepolicy and netsh dnsclient show state.")
 

@@ -219,7 +219,7 @@ def remedy_for(attempt: dict[str, Any]) -> str | None:
         text = NRPT_REMEDY.format(name=sent.group(1))
         return text if attempt.get("error") != "0x80092013" else text.replace(
             "(KB 3052855, KB 3056560)", "(a CRL distribution point in the internal "
-            "namespace needs its exemption, B4)")
+            "namespace needs its exemption, KB 3052855)")
     for key, text in REASON_REMEDIES:
         if key in reason and reason.startswith("the "):
             name = reason.split("connection to ", 1)[-1].split(":", 1)[0]

@@ -169,7 +169,7 @@ def _ipsec(s: Scenario) -> None:
         _known(("server", "ipsec", "root"), ipsec.root, auths, "authority")
         if s.server.allow_windows7 and ipsec.authentication == "kerberos_proxy":
             raise RefError(("server", "allow_windows7"), (
-                "allowing Windows 7 clients needs computer certificates (A8): set "
+                "allowing Windows 7 clients needs computer certificates: set "
                 "server.ipsec.authentication: certificates"))
     for i, c in enumerate(s.clients):
         cert = c.computer_certificate

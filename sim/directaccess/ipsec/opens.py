@@ -107,7 +107,7 @@ class OpenMethods:
         if not (yield waiter):
             return Opened(text, start, False, str(address), f"0x{WSAETIMEDOUT:x}",
                           f"through the {tunnel} tunnel over Teredo: {address} does not "
-                          "answer ICMPv6 echo, which Teredo needs of a destination (C4)")
+                          "answer ICMPv6 echo, which Teredo needs of a destination")
         local = self._next()
         inner = Packet(self._source(), address, TCP, local, port, IPV6_HEADER + TCP_HEADER,
                        flags=SYN, seq=0)
@@ -116,7 +116,7 @@ class OpenMethods:
         how = f"through the {tunnel} tunnel"
         if nat64 is not None and address in nat64:
             how += (f" to the server's NAT64, which translates it to "
-                    f"{embedded(nat64, address)} (the DNS64's AAAA from an A record, C2)")
+                    f"{embedded(nat64, address)} (the DNS64's AAAA from an A record)")
         if answer is not None and answer.flags == SYN | ACK:
             return Opened(text, start, True, str(address), None, how)
         code = WSAECONNREFUSED if answer is not None and answer.flags & RST else WSAETIMEDOUT
@@ -130,7 +130,7 @@ class OpenMethods:
         what = f"{address} is an IPv4 address" if name is None else \
             f"{name} has no IPv6 address, only the IPv4 address {address}"
         why = (f"{what}: DirectAccess carries IPv6 only, so it went by {where} to the local "
-               "network, not into a tunnel (C3)"
+               "network, not into a tunnel"
                if address.version == 4 else f"{address} is not behind the tunnel ({where})")
         try:
             conn = yield from services.connector(self.da.profile)(self.host, address, port)

@@ -98,7 +98,7 @@ class ProbeMethods:
                 self._echoed.add(address)
             else:
                 self.da.note("teredo: ", str(address), " does not answer ICMPv6 echo, which "
-                             "Teredo needs of a destination before it sends to it (C4)")
+                             "Teredo needs of a destination before it sends to it")
             done(ok)
 
         self.check(address, None, tunnel, echoed)

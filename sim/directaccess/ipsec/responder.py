@@ -170,7 +170,7 @@ class IpsecResponder:
         computer account's operating system, as Active Directory records it)."""
         if self.computers(computer) == "windows7" and not self.allow_windows7:
             self.log[computer] = ("the computer runs Windows 7, and the deployment does not "
-                                  "allow Windows 7 clients (A8)")
+                                  "allow Windows 7 clients")
             return codes.AUTH_FAIL
         return None
 

@@ -213,7 +213,7 @@ class IpsecSession(ProbeMethods, OpenMethods):
         """The tunnels, in order (A1, A3, A6)."""
         if not self.creds.firewall_on:
             self.da.note("ipsec: Windows Firewall is off: no connection security rules, so no "
-                         "IPsec tunnel (DirectAccess needs the firewall on, A4)")
+                         "IPsec tunnel (DirectAccess needs the firewall on)")
             self._set(FIREWALL_OFF)
             return
         if self.error is None:   # a retry after a failure keeps showing it until it works
@@ -335,7 +335,7 @@ class IpsecSession(ProbeMethods, OpenMethods):
         if via_proxy:
             if self.creds.kdc_proxy is None:
                 self._ticket_problem = ("this Windows release has no KDC proxy client "
-                                        "(Windows 7 cannot use the simplified deployment, A7)")
+                                        "(Windows 7 cannot use the simplified deployment)")
                 return codes.KERBEROS_ERROR
             replies = yield from self.creds.kdc_proxy(self.host, reqs)
         else:
